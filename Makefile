@@ -1,0 +1,25 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both set the machine up first.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV = $(shell scripts/bootstrap.sh)
+RUN = $(UV) run --locked --no-sync
+
+.PHONY: demo test lint typecheck unit bench-pacing notebook clean
+
+demo:
+	$(RUN) python -m voxcore_domain.simulation.compare
+
+test:
+	@uv_bin="$(UV)"; set -e; \
+	echo "== ruff"; $$uv_bin run --no-sync ruff check .; $$uv_bin run --no-sync ruff format --check .; \
+	echo "== mypy"; $$uv_bin run --no-sync mypy; \
+	echo "== pytest"; $$uv_bin run --no-sync pytest
+
+bench-pacing:
+	$(RUN) python -m bench.pacing
+
+notebook:
+	$(RUN) python docs/notebooks/pacing.py --out build/notebook
+
+clean:
+	rm -rf .venv .tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis

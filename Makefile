@@ -7,7 +7,7 @@ RUN = $(UV) run --locked --no-sync
 .PHONY: demo test lint typecheck unit bench-pacing notebook clean
 
 demo:
-	$(RUN) python -m voxcore_domain.simulation.compare
+	$(RUN) python -m bench.pacing --demo
 
 test:
 	@uv_bin="$(UV)"; set -e; \

@@ -8,7 +8,7 @@ turn it into a 4xx without knowing the rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -97,13 +97,18 @@ CAMPAIGN_TRANSITIONS: Mapping[CampaignState, frozenset[CampaignState]] = {
 }
 
 
+def _weekdays(value: Iterable[int]) -> frozenset[int]:
+    # A typed converter: with plain `frozenset`, mypy's attrs plugin loses the element type.
+    return frozenset(value)
+
+
 @attrs.frozen
 class CallingWindow:
     """Local hours in which a contact may be called: [start, end) on the given ISO weekdays."""
 
     start: time = attrs.field(default=time(8, 0))
     end: time = attrs.field(default=time(21, 0))
-    weekdays: frozenset[int] = attrs.field(default=frozenset(range(1, 8)), converter=frozenset)
+    weekdays: frozenset[int] = attrs.field(default=frozenset(range(1, 8)), converter=_weekdays)
     """ISO weekdays (1 = Monday … 7 = Sunday) on which the window opens."""
 
     @end.validator

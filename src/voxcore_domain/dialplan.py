@@ -1,0 +1,154 @@
+"""One dialler tick's plan: split the slots between campaigns, pace each one, then split the
+tick's dial budget.
+
+The live dialler and the simulator both call `plan_tick` with what they observe, so whatever
+is measured in the simulator is what runs in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from voxcore_domain.estimators import CampaignSnapshot
+from voxcore_domain.fairshare import Claim, Group, fair_share
+from voxcore_domain.model import PacingMode
+from voxcore_domain.pacing import PacerMemory, PacingDecision, PacingInput, pacer_for
+
+
+@attrs.frozen
+class CampaignLoad:
+    """One running campaign at the start of a tick."""
+
+    campaign_id: str
+    tenant_id: str
+    mode: PacingMode
+    stats: CampaignSnapshot
+    busy_elapsed: tuple[float, ...]
+    """Seconds each of its calls holding a slot has lasted."""
+    ringing_elapsed: tuple[float, ...]
+    """Seconds each of its dials in flight has rung."""
+    waiting: int = 0
+    """Answered, not yet attached."""
+    weight: float = 1.0
+    max_concurrency: int | None = None
+    abandon_target: float = 0.03
+    ring_timeout_s: float = 25.0
+    available: int | None = None
+    """Contacts it could dial now, if known; None when plenty."""
+
+
+@attrs.frozen
+class PlanMemory:
+    """What the planner carries between ticks: fair-share deficits and each pacer's memory."""
+
+    slot_deficits: Mapping[str, float] = attrs.field(factory=dict)
+    dial_deficits: Mapping[str, float] = attrs.field(factory=dict)
+    pacers: Mapping[str, PacerMemory] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class TickPlan:
+    dials: Mapping[str, int]
+    """New dials per campaign this tick."""
+    slots: Mapping[str, int]
+    """Slots each campaign was given to fill."""
+    decisions: Mapping[str, PacingDecision]
+    memory: PlanMemory
+
+
+def plan_tick(
+    now: float,
+    pool_slots: int,
+    campaigns: Sequence[CampaignLoad],
+    tenants: Mapping[str, Group] | None = None,
+    dial_budget: int | None = None,
+    memory: PlanMemory | None = None,
+    tick_s: float = 2.0,
+) -> TickPlan:
+    """Plan one tick for the campaigns sharing a pool of `pool_slots` live slots.
+
+    `dial_budget` caps the tick's new dials in all (trunk calls-per-second, channels); None for
+    no cap.
+    """
+    memory = memory or PlanMemory()
+    tenants = tenants or {}
+    slot_split = fair_share(
+        max(0, pool_slots),
+        [
+            Claim(c.campaign_id, c.tenant_id, c.weight, _slot_demand(c, pool_slots))
+            for c in campaigns
+        ],
+        tenants,
+        memory.slot_deficits,
+    )
+    slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
+
+    decisions: dict[str, PacingDecision] = {}
+    for c in campaigns:
+        situation = PacingInput(
+            now=now,
+            slots=slots[c.campaign_id],
+            busy_elapsed=c.busy_elapsed,
+            ringing_elapsed=c.ringing_elapsed,
+            waiting=c.waiting,
+            stats=c.stats,
+            abandon_target=c.abandon_target,
+            ring_timeout_s=c.ring_timeout_s,
+            tick_s=tick_s,
+        )
+        pacer_memory = memory.pacers.get(c.campaign_id, PacerMemory())
+        decision = pacer_for(c.mode).decide(situation, pacer_memory)
+        if c.available is not None:
+            decision = attrs.evolve(decision, dials=min(decision.dials, c.available))
+        decisions[c.campaign_id] = decision
+
+    wanted = sum(d.dials for d in decisions.values())
+    dial_split = fair_share(
+        wanted if dial_budget is None else min(dial_budget, wanted),
+        [
+            Claim(c.campaign_id, c.tenant_id, c.weight, decisions[c.campaign_id].dials)
+            for c in campaigns
+        ],
+        tenants,
+        memory.dial_deficits,
+    )
+    return TickPlan(
+        dials=dict(dial_split.shares),
+        slots=slots,
+        decisions=decisions,
+        memory=PlanMemory(
+            slot_deficits=slot_split.deficits,
+            dial_deficits=dial_split.deficits,
+            pacers={key: d.memory for key, d in decisions.items()},
+        ),
+    )
+
+
+def _slot_demand(campaign: CampaignLoad, pool_slots: int) -> int:
+    demand = max(0, pool_slots)
+    if campaign.max_concurrency is not None:
+        demand = min(demand, campaign.max_concurrency)
+    if campaign.available is not None:
+        # A campaign about to run out of contacts cannot use more slots than it has calls for.
+        holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
+        demand = min(demand, holding + campaign.available)
+    return demand
+
+
+def _fit_to_pool(
+    pool_slots: int, campaigns: Sequence[CampaignLoad], shares: Mapping[str, int]
+) -> dict[str, int]:
+    """Shares of a shared pool: an answered call takes any free slot, so one campaign may hold
+    more than its share for a while. The free slots the others see must then add up to what is
+    really free, or they would all dial for the same slot."""
+    held = {c.campaign_id: len(c.busy_elapsed) + c.waiting for c in campaigns}
+    own_free = {key: max(0, shares.get(key, 0) - held[key]) for key in held}
+    really_free = max(0, pool_slots - sum(held.values()))
+    total = sum(own_free.values())
+    if total > really_free:
+        own_free = {key: free * really_free // total for key, free in own_free.items()}
+    # A campaign over its share keeps a negative free count: its own ending calls pay that back
+    # before it dials again.
+    return {key: min(shares.get(key, 0), held[key]) + own_free[key] for key in held}

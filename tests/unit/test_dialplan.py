@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
+from voxcore_domain.estimators import CampaignStats
+from voxcore_domain.fairshare import Group
+from voxcore_domain.model import PacingMode
+
+T0 = 1_767_600_000.0
+STATS = CampaignStats().snapshot(T0)
+
+
+def load(
+    key: str,
+    mode: str = "progressive",
+    busy: int = 0,
+    ringing: int = 0,
+    tenant: str = "t1",
+    **kwargs: object,
+) -> CampaignLoad:
+    return CampaignLoad(
+        campaign_id=key,
+        tenant_id=tenant,
+        mode=PacingMode.parse(mode),
+        stats=STATS,
+        busy_elapsed=(30.0,) * busy,
+        ringing_elapsed=(2.0,) * ringing,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_slots_follow_the_weights() -> None:
+    plan = plan_tick(T0, 30, [load("a", weight=2.0), load("b", weight=1.0)])
+    assert plan.slots == {"a": 20, "b": 10}
+    assert plan.dials == {"a": 20, "b": 10}
+
+
+def test_tenants_are_split_before_their_campaigns() -> None:
+    campaigns = [load("a1", tenant="A"), load("a2", tenant="A"), load("b1", tenant="B")]
+    plan = plan_tick(T0, 40, campaigns, tenants={"A": Group("A"), "B": Group("B")})
+    assert plan.slots == {"a1": 10, "a2": 10, "b1": 20}
+
+
+def test_a_capped_campaign_leaves_its_surplus_to_the_others() -> None:
+    plan = plan_tick(T0, 30, [load("a", max_concurrency=5), load("b")])
+    assert plan.slots == {"a": 5, "b": 25}
+
+
+def test_a_campaign_running_out_of_contacts_dials_only_what_it_has() -> None:
+    plan = plan_tick(T0, 30, [load("a", available=3), load("b")])
+    assert plan.dials["a"] == 3
+    assert plan.dials["b"] == 27
+
+
+def test_the_dial_budget_caps_the_tick_and_is_shared_fairly() -> None:
+    plan = plan_tick(T0, 100, [load("a"), load("b")], dial_budget=10)
+    assert plan.dials == {"a": 5, "b": 5}
+
+
+def test_a_campaign_over_its_share_does_not_make_the_others_dial_for_slots_in_use() -> None:
+    # "a" holds 25 slots of a 30-slot pool through answers that came in together; "b" holds 0.
+    # Of b's 15-slot share only 5 slots are really free.
+    plan = plan_tick(T0, 30, [load("a", busy=25), load("b")])
+    assert plan.dials == {"a": 0, "b": 5}
+
+
+def test_memory_carries_the_rounding_so_a_small_share_is_not_starved() -> None:
+    campaigns = [load("big", weight=9.0), load("small", weight=1.0)]
+    memory = PlanMemory()
+    small_slots = []
+    for i in range(20):
+        plan = plan_tick(T0 + 2 * i, 5, campaigns, memory=memory)
+        memory = plan.memory
+        small_slots.append(plan.slots["small"])
+    assert sum(small_slots) >= 9  # 0.5 a tick on average
+
+
+@given(
+    pool=st.integers(0, 200),
+    busy=st.lists(st.integers(0, 60), min_size=1, max_size=4),
+    budget=st.none() | st.integers(0, 100),
+)
+@settings(max_examples=100, deadline=None)
+def test_progressive_never_dials_for_more_slots_than_are_free(
+    pool: int, busy: list[int], budget: int | None
+) -> None:
+    campaigns = [load(f"c{i}", busy=b) for i, b in enumerate(busy)]
+    plan = plan_tick(T0, pool, campaigns, dial_budget=budget)
+    assert sum(plan.dials.values()) <= max(0, pool - sum(busy))
+    if budget is not None:
+        assert sum(plan.dials.values()) <= budget
+    assert all(n >= 0 for n in plan.dials.values())

@@ -47,8 +47,11 @@ class ContactLeases(Protocol):
         """Move a leased contact to dialing, answered or attached; fenced by the token."""
         ...
 
-    def complete(self, lease: Lease, disposition: Disposition, now: datetime) -> Contact:
-        """Record an attempt's end, schedule the next one by the retry policy, drop the lease."""
+    def complete(
+        self, lease: Lease, campaign: Campaign, disposition: Disposition, now: datetime
+    ) -> Contact:
+        """Record an attempt's end, schedule the next one by the campaign's retry policy and
+        calling window, drop the lease."""
         ...
 
     def release(self, lease: Lease, now: datetime) -> None:

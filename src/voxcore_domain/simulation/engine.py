@@ -124,6 +124,8 @@ class _Run:
     # -- events ------------------------------------------------------------------------------
 
     def handle(self, kind: int, call_id: int, t: float) -> None:
+        if kind == _GIVE_UP and call_id not in self.waiting:
+            return  # a worker took it in time
         call = self.calls[call_id]
         c = call.campaign
         now = EPOCH + t
@@ -151,7 +153,7 @@ class _Run:
             c.stats.call_ended(disposition, t - call.attached_at, now)
             del self.calls[call_id]
             self.attach_waiting(t)
-        elif kind == _GIVE_UP and call_id in self.waiting:
+        elif kind == _GIVE_UP:
             del self.waiting[call_id]
             c.waiting -= 1
             c.abandoned += 1

@@ -86,7 +86,7 @@ def table(
     results: dict[tuple[str, str], tuple[SimulationReport, float]],
 ) -> Iterable[str]:
     header = (
-        f"{'scenario':32} {'strategy':12} {'occupancy':>9} {'abandon':>8} {'worst hr':>8}"
+        f"{'scenario':34} {'strategy':12} {'occupancy':>9} {'abandon':>8} {'worst hr':>8}"
         f" {'dials':>8} {'wall s':>6}"
     )
     yield header
@@ -95,7 +95,7 @@ def table(
         for strategy in strategies:
             report, seconds = results[(row.name, strategy)]
             yield (
-                f"{row.name:32} {strategy:12} {report.occupancy:9.3f} {report.abandon_rate:8.2%}"
+                f"{row.name:34} {strategy:12} {report.occupancy:9.3f} {report.abandon_rate:8.2%}"
                 f" {report.max_hourly_abandon_rate:8.2%} {report.dials:8d} {seconds:6.1f}"
             )
         yield ""
@@ -131,7 +131,7 @@ def verdicts(
             beats += better
         failed = [name for name, ok in checks if not ok]
         verdict = "ok" if not failed else "MISSED: " + ", ".join(failed)
-        yield f"{row.name:32} {'; '.join([verdict, *notes])}"
+        yield f"{row.name:34} {'; '.join([verdict, *notes])}"
     if any((row.name, "vicidial") in results for row in rows):
         yield f"predictive beats vicidial on occupancy and abandon in {beats}/{len(rows)} rows"
 
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
 
     if args.demo:
-        rows = [Row("100 slots, 25% answer, 2 min talk", Scenario(hours=2.0, seed=args.seed))]
+        rows = [Row("100 slots, 25% answer, 120 s talk", Scenario(hours=2.0, seed=args.seed))]
         print("Simulating 2 hours of a 100-slot fleet with each pacing strategy…", file=sys.stderr)
     else:
         rows = grid(args.hours, args.seed)

@@ -199,15 +199,22 @@ class Predictive:
     hour_ceiling: float = 1.5
     """No hour should exceed this multiple of the target, even by chance."""
     hour_confidence_z: float = 2.5
+    abandon_overdispersion: float = 2.0
+    """Abandons come in clusters (one over-full moment drops several answers): their count
+    varies this many times more than a Poisson count's."""
     answer_rate_z: float = 1.0
     """Plan with the answer rate this many standard deviations high (cautious when unsure)."""
     min_answer_rate: float = 0.02
     """Never plan with less: an estimate dragged down by a carrier outage's instant failures
     would otherwise unleash a flood of dials the moment the carrier recovers."""
     checkpoints: int = 3
-    correction_time_s: float = 900.0
+    correction_time_s: float = 1800.0
     """Time constant of the feedback from the measured abandon rate."""
     correction_bounds: tuple[float, float] = (0.25, 3.0)
+    feedback_prior_answers: float = 300.0
+    """The measured last-hour rate is shrunk toward the aim as if this many answers had met it
+    exactly: a small campaign's hour holds few answers, and chasing their noise makes the
+    pacing swing."""
     min_answers_for_feedback: int = 30
     max_dials_per_tick: int = 100_000
 
@@ -219,20 +226,26 @@ class Predictive:
         connects = stats.connects_per_hour
         if connects <= 0.0:
             connects = max(1, situation.slots) * 3600.0 / max(1.0, stats.handle_time.mean())
-        # Abandons in an hour are roughly Poisson: keep mean + z * sd under the hour's ceiling.
+        # Keep an hour's mean count of abandons plus z standard deviations under the hour's
+        # ceiling, the variance being `abandon_overdispersion` times the mean.
         ceiling = self.hour_ceiling * target * connects
-        z = self.hour_confidence_z
+        z = self.hour_confidence_z * math.sqrt(self.abandon_overdispersion)
         hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
-        aim = min(self.aim * target, hourly_mean / connects)
+        hour_cap = hourly_mean / connects
+        aim = min(self.aim * target, hour_cap)
 
         correction = memory.correction
-        if rates.last_hour_answers >= self.min_answers_for_feedback:
-            error = (aim - rates.last_hour) / aim
-            error = max(-2.0, min(1.0, error))
+        answers = rates.last_hour_answers
+        if answers >= self.min_answers_for_feedback:
+            prior = self.feedback_prior_answers
+            measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
+            error = max(-2.0, min(1.0, (aim - measured) / aim))
             correction *= math.exp(error * situation.tick_s / self.correction_time_s)
             low, high = self.correction_bounds
             correction = max(low, min(high, correction))
-        allowance = aim * correction
+        # The correction may raise the allowance toward the measured rate, never past what keeps
+        # the hour under its ceiling.
+        allowance = min(aim * correction, hour_cap)
         for rate, answers in (
             (rates.today, rates.today_answers),
             (rates.last_30_days, rates.last_30_days_answers),

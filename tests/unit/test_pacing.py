@@ -171,9 +171,10 @@ def test_predictive_allowance_starts_below_target_and_shrinks_for_small_fleets()
     small = allowance(5, 150)
     assert big == pytest.approx(0.8 * 0.03)
     # 150 answers an hour: a mean of 3.6 abandons (the 2.4 % aim) would often, by chance alone,
-    # pass the hour's ceiling of 1.5 x 3 % = 6.75; the allowance keeps mean + 2.5 sd under it.
+    # pass the hour's ceiling of 1.5 x 3 % = 6.75; the allowance keeps mean + 2.5 sd under it,
+    # the variance being twice the mean (abandons cluster).
     mean = small * 150
-    assert mean + 2.5 * mean**0.5 == pytest.approx(6.75)
+    assert mean + 2.5 * (2 * mean) ** 0.5 == pytest.approx(6.75)
     assert small < big
 
 

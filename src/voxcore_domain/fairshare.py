@@ -16,10 +16,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from types import MappingProxyType
-from typing import Any
 
 import attrs
 
+from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 
 DEFICIT_LIMIT = 2.0
@@ -34,37 +34,17 @@ exactly (and the key decides) instead of by float noise from the water-filling."
 _NO_DEFICITS: Mapping[str, float] = MappingProxyType({})
 
 
-def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(attribute.name, "must not be empty")
-
-
-def _weight(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValidationError(attribute.name, f"must be a finite number above 0, got {value!r}")
-
-
-def _count(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(attribute.name, f"must be a whole number, 0 or more, got {value!r}")
-
-
-def _optional_count(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None:
-        _count(instance, attribute, value)
-
-
 @attrs.frozen
 class Claim:
     """One campaign asking for part of the round's budget."""
 
-    key: str = attrs.field(validator=_non_empty)
+    key: str = attrs.field(validator=v.non_empty)
     """The campaign's id; keys also break ties, so results do not depend on the claims' order."""
-    group: str = attrs.field(validator=_non_empty)
+    group: str = attrs.field(validator=v.non_empty)
     """Its tenant's id: the budget is split across tenants before campaigns."""
-    weight: float = attrs.field(validator=_weight)
+    weight: float = attrs.field(validator=v.positive)
     """Share against the other campaigns of the same tenant."""
-    demand: int = attrs.field(validator=_count)
+    demand: int = attrs.field(validator=v.count)
     """Most units it can use this round, its own cap already applied."""
 
 
@@ -72,11 +52,11 @@ class Claim:
 class Group:
     """A tenant: how its campaigns together weigh against other tenants, and their joint cap."""
 
-    key: str = attrs.field(validator=_non_empty)
+    key: str = attrs.field(validator=v.non_empty)
     """The tenant's id, as in `Claim.group`."""
-    weight: float = attrs.field(default=1.0, validator=_weight)
+    weight: float = attrs.field(default=1.0, validator=v.positive)
     """Share against the other tenants."""
-    cap: int | None = attrs.field(default=None, validator=_optional_count)
+    cap: int | None = attrs.field(default=None, validator=v.optional(v.count))
     """Most units all its claims together may get this round; None for no cap."""
 
 

@@ -7,62 +7,14 @@ turn it into a 4xx without knowing the rule.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from voxcore_domain import validators as v
 from voxcore_domain.errors import InvalidTransition, ValidationError
-
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-"""ITU E.164: a plus, a country code that does not start with 0, 7 to 15 digits in all."""
-
-
-# -- validators: each raises ValidationError with the attribute's name -----------------------
-
-
-def _e164(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not E164.match(value):
-        raise ValidationError(attribute.name, f"{value!r} is not an E.164 number like +14155550123")
-
-
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValidationError(attribute.name, f"must be greater than 0, got {value!r}")
-
-
-def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ValidationError(attribute.name, f"must be 0 or more, got {value!r}")
-
-
-def _optional_positive_int(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value <= 0):
-        raise ValidationError(attribute.name, f"must be a whole number above 0, got {value!r}")
-
-
-def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, "must not be empty")
-
-
-def _aware(_: Any, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValidationError(attribute.name, "must be a timezone-aware datetime")
-
-
-def _timezone(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is None:
-        return
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(attribute.name, f"unknown time zone {value!r}") from exc
-
 
 # -- tenants -----------------------------------------------------------------------------------
 
@@ -71,11 +23,11 @@ def _timezone(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> Non
 class Tenant:
     """A customer of the platform; capacity is shared between tenants by `weight`."""
 
-    id: str = attrs.field(validator=_non_empty)
-    name: str = attrs.field(validator=_non_empty)
-    weight: float = attrs.field(default=1.0, validator=_positive)
+    id: str = attrs.field(validator=v.non_empty)
+    name: str = attrs.field(validator=v.non_empty)
+    weight: float = attrs.field(default=1.0, validator=v.positive)
     """Share of the platform's slots against other tenants."""
-    max_concurrency: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
     """Most calls this tenant may hold at once across all campaigns; None for no cap."""
 
 
@@ -241,22 +193,22 @@ class RetryPolicy:
 class Campaign:
     """An outbound calling campaign of one tenant, run by one voice agent over one trunk."""
 
-    id: str = attrs.field(validator=_non_empty)
-    tenant_id: str = attrs.field(validator=_non_empty)
-    name: str = attrs.field(validator=_non_empty)
-    agent_id: str = attrs.field(validator=_non_empty)
+    id: str = attrs.field(validator=v.non_empty)
+    tenant_id: str = attrs.field(validator=v.non_empty)
+    name: str = attrs.field(validator=v.non_empty)
+    agent_id: str = attrs.field(validator=v.non_empty)
     """The voice agent configuration that runs each call."""
-    trunk_id: str = attrs.field(validator=_non_empty)
+    trunk_id: str = attrs.field(validator=v.non_empty)
     """The SIP trunk the calls go out on."""
-    caller_id: str = attrs.field(validator=_e164)
+    caller_id: str = attrs.field(validator=v.e164)
     window: CallingWindow = attrs.field(factory=CallingWindow)
-    timezone: str = attrs.field(default="UTC", validator=_timezone)
+    timezone: str = attrs.field(default="UTC", validator=v.timezone)
     """Time zone for contacts that do not carry their own."""
     pacing: PacingSettings = attrs.field(factory=PacingSettings)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-    weight: float = attrs.field(default=1.0, validator=_positive)
+    weight: float = attrs.field(default=1.0, validator=v.positive)
     """Share of its tenant's slots against the tenant's other campaigns."""
-    max_concurrency: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
     state: CampaignState = attrs.field(default=CampaignState.DRAFT, converter=CampaignState)
 
     def transition(self, wanted: CampaignState) -> Campaign:
@@ -335,25 +287,25 @@ class Lease:
     """Which dialler holds it."""
     token: str
     """Fences every later write: a write with another token is refused."""
-    expires_at: datetime = attrs.field(validator=_aware)
+    expires_at: datetime = attrs.field(validator=v.aware)
 
 
 @attrs.frozen
 class Contact:
     """One person a campaign will call, with where they are in the contact lifecycle."""
 
-    id: str = attrs.field(validator=_non_empty)
-    campaign_id: str = attrs.field(validator=_non_empty)
-    tenant_id: str = attrs.field(validator=_non_empty)
-    phone: str = attrs.field(validator=_e164)
-    next_attempt_at: datetime = attrs.field(validator=_aware)
+    id: str = attrs.field(validator=v.non_empty)
+    campaign_id: str = attrs.field(validator=v.non_empty)
+    tenant_id: str = attrs.field(validator=v.non_empty)
+    phone: str = attrs.field(validator=v.e164)
+    next_attempt_at: datetime = attrs.field(validator=v.aware)
     """Not dialled before this instant."""
-    timezone: str | None = attrs.field(default=None, validator=_timezone)
+    timezone: str | None = attrs.field(default=None, validator=v.timezone)
     """The callee's time zone; None means the campaign's."""
     variables: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     """Values the voice agent's script can use (name, amount due, …)."""
     state: ContactState = attrs.field(default=ContactState.READY, converter=ContactState)
-    attempts: int = attrs.field(default=0, validator=_non_negative)
+    attempts: int = attrs.field(default=0, validator=v.non_negative)
     lease: Lease | None = None
     last_disposition: Disposition | None = None
 
@@ -369,10 +321,10 @@ class CallAttempt:
     number: int
     """1 for the contact's first attempt."""
     lease_token: str
-    dialed_at: datetime = attrs.field(validator=_aware)
-    answered_at: datetime | None = attrs.field(default=None, validator=_aware)
-    attached_at: datetime | None = attrs.field(default=None, validator=_aware)
-    ended_at: datetime | None = attrs.field(default=None, validator=_aware)
+    dialed_at: datetime = attrs.field(validator=v.aware)
+    answered_at: datetime | None = attrs.field(default=None, validator=v.aware)
+    attached_at: datetime | None = attrs.field(default=None, validator=v.aware)
+    ended_at: datetime | None = attrs.field(default=None, validator=v.aware)
     disposition: Disposition | None = None
     worker: str | None = None
     """The fleet worker (host/slot) that took the call."""
@@ -391,12 +343,12 @@ class SlotState(StrEnum):
 class Slot:
     """One fleet worker: a process that runs at most one call."""
 
-    host: str = attrs.field(validator=_non_empty)
-    worker: str = attrs.field(validator=_non_empty)
+    host: str = attrs.field(validator=v.non_empty)
+    worker: str = attrs.field(validator=v.non_empty)
     state: SlotState = attrs.field(converter=SlotState)
-    heartbeat_at: datetime = attrs.field(validator=_aware)
+    heartbeat_at: datetime = attrs.field(validator=v.aware)
     call_id: str | None = None
-    busy_since: datetime | None = attrs.field(default=None, validator=_aware)
+    busy_since: datetime | None = attrs.field(default=None, validator=v.aware)
     """When the call in progress was attached; None when idle."""
 
 

@@ -7,28 +7,11 @@ from typing import Any
 
 import attrs
 
+from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 
 Schedule = tuple[tuple[float, float], ...]
 """Steps of (hour offset from the start, value): the value holds from that hour on."""
-
-
-def _at_least(minimum: float) -> Any:
-    def check(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-        if not value >= minimum:
-            raise ValidationError(attribute.name, f"must be at least {minimum}, got {value!r}")
-
-    return check
-
-
-def _share(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValidationError(attribute.name, f"must be between 0 and 1, got {value!r}")
-
-
-def _optional_share(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None:
-        _share(_, attribute, value)
 
 
 def _schedule(_: Any, attribute: attrs.Attribute[Any], value: Schedule) -> None:
@@ -52,8 +35,8 @@ class CampaignSpec:
     """One campaign in a scenario; unset figures take the scenario's."""
 
     name: str
-    weight: float = attrs.field(default=1.0, validator=_at_least(1e-9))
-    answer_rate: float | None = attrs.field(default=None, validator=_optional_share)
+    weight: float = attrs.field(default=1.0, validator=v.at_least(1e-9))
+    answer_rate: float | None = attrs.field(default=None, validator=v.optional(v.share))
     """Share of dials a person answers."""
     mean_talk_s: float | None = None
     max_concurrency: int | None = None
@@ -65,19 +48,19 @@ class CampaignSpec:
 class Scenario:
     """A fleet of call slots dialling a population of callees for some hours."""
 
-    slots: int = attrs.field(default=100, validator=_at_least(0))
-    answer_rate: float = attrs.field(default=0.25, validator=_share)
+    slots: int = attrs.field(default=100, validator=v.at_least(0))
+    answer_rate: float = attrs.field(default=0.25, validator=v.share)
     """Share of dials a person answers."""
-    machine_rate: float = attrs.field(default=0.0, validator=_share)
+    machine_rate: float = attrs.field(default=0.0, validator=v.share)
     """Share of dials an answering machine answers."""
-    ring_timeout_s: float = attrs.field(default=25.0, validator=_at_least(1.0))
-    mean_answer_delay_s: float = attrs.field(default=8.0, validator=_at_least(0.1))
+    ring_timeout_s: float = attrs.field(default=25.0, validator=v.at_least(1.0))
+    mean_answer_delay_s: float = attrs.field(default=8.0, validator=v.at_least(0.1))
     """Mean ring time before an answer (exponential, cut at the ring timeout)."""
-    mean_talk_s: float = attrs.field(default=120.0, validator=_at_least(1.0))
-    talk_cv: float = attrs.field(default=1.0, validator=_at_least(0.0))
+    mean_talk_s: float = attrs.field(default=120.0, validator=v.at_least(1.0))
+    talk_cv: float = attrs.field(default=1.0, validator=v.at_least(0.0))
     """Coefficient of variation of talk time (log-normal; 0 for fixed-length calls)."""
-    hours: float = attrs.field(default=8.0, validator=_at_least(0.0))
-    abandon_target: float = attrs.field(default=0.03, validator=_share)
+    hours: float = attrs.field(default=8.0, validator=v.at_least(0.0))
+    abandon_target: float = attrs.field(default=0.03, validator=v.share)
     seed: int = 0
     answer_rate_schedule: Schedule = attrs.field(default=(), converter=_steps, validator=_schedule)
     """Steps that override `answer_rate` (campaigns with their own rate are scaled alike)."""
@@ -85,7 +68,7 @@ class Scenario:
     """Steps that override `slots`; a drop drains busy slots as their calls end."""
     campaigns: tuple[CampaignSpec, ...] = attrs.field(default=(), converter=_campaigns)
     """Empty: one campaign with the scenario's figures."""
-    voicemail_s: float = attrs.field(default=30.0, validator=_at_least(0.0))
+    voicemail_s: float = attrs.field(default=30.0, validator=v.at_least(0.0))
     """How long a machine-answered call holds a slot while the agent leaves its message."""
 
     def __attrs_post_init__(self) -> None:

@@ -13,15 +13,20 @@ from typing import Protocol
 
 import attrs
 
+from voxcore_domain.callevents import CallEvent, StreamedEvent
+from voxcore_domain.errors import DomainError
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
+    CampaignState,
     Contact,
     ContactState,
     Disposition,
     Lease,
     Slot,
+    Tenant,
 )
+from voxcore_domain.ratelimit import Admission, TokenBucket
 
 
 class Clock(Protocol):
@@ -175,3 +180,224 @@ class LeaderLock(Protocol):
     async def renew(self, shard: str, owner: str, token: int, ttl: timedelta) -> bool: ...
 
     async def release(self, shard: str, owner: str, token: int) -> None: ...
+
+
+# -- stores the control plane writes (MongoDB in production) -------------------------------------
+
+
+class Tenants(Protocol):
+    def put(self, tenant: Tenant) -> None:
+        """Insert the tenant, or replace the one with its id."""
+        ...
+
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+    def all(self) -> list[Tenant]:
+        """Every tenant, ordered by id."""
+        ...
+
+
+class CampaignStore(Campaigns, Protocol):
+    """Campaigns as the API writes them; the dialler only reads them, through `Campaigns`."""
+
+    def put(self, campaign: Campaign) -> None:
+        """Insert the campaign, or replace the one with its id."""
+        ...
+
+    def set_state(self, campaign_id: str, wanted: CampaignState) -> Campaign:
+        """Move a campaign along its lifecycle, as `Campaign.transition` allows, atomically
+        against concurrent changes; `ValidationError` on `campaign_id` if there is no such
+        campaign, `InvalidTransition` if the move is not allowed."""
+        ...
+
+    def of_tenant(self, tenant_id: str) -> list[Campaign]:
+        """The tenant's campaigns, ordered by id."""
+        ...
+
+
+class DncList(Protocol):
+    """Each tenant's do-not-call numbers; `ContactLeases.lease` checks them."""
+
+    def add(self, tenant_id: str, phones: Sequence[str]) -> int:
+        """Add E.164 numbers (`ValidationError` on `phone` otherwise); how many were new."""
+        ...
+
+    def remove(self, tenant_id: str, phone: str) -> bool:
+        """Take a number off the list; whether it was on it."""
+        ...
+
+    def blocked(self, tenant_id: str, phones: Sequence[str]) -> frozenset[str]:
+        """Those of `phones` on the tenant's list."""
+        ...
+
+
+@attrs.frozen
+class DuplicateRow:
+    """A row of a contact import that was not stored because it repeats a stored contact."""
+
+    row: int
+    """Its index in the imported sequence."""
+    contact_id: str
+    phone: str
+    field: str
+    """`id` if a contact with its id exists, else `phone`: its campaign already has the number."""
+
+
+@attrs.frozen
+class ImportReport:
+    inserted: tuple[str, ...]
+    """Ids of the stored contacts, in row order."""
+    duplicates: tuple[DuplicateRow, ...]
+    """The rows left out, in row order."""
+
+
+class ContactImport(Protocol):
+    def import_contacts(self, contacts: Sequence[Contact]) -> ImportReport:
+        """Store new contacts. A row repeating a stored contact's id, or a number its campaign
+        already has (also from an earlier row of the same import), is reported, not fatal."""
+        ...
+
+
+# -- shared live state in Redis: rate limits and call events --------------------------------------
+
+
+class RateLimiter(Protocol):
+    """Token buckets shared by every dialler, e.g. carrier calls per second per trunk."""
+
+    async def take(self, key: str, bucket: TokenBucket, cost: int = 1) -> Admission:
+        """Take `cost` tokens from the bucket named `key` now, or learn how long to wait."""
+        ...
+
+
+class CallEvents(Protocol):
+    """Each campaign's recent call events, oldest first; the oldest are trimmed away."""
+
+    async def publish(self, event: CallEvent) -> str:
+        """Append `event` to its campaign's stream; returns its stream id."""
+        ...
+
+    async def read(
+        self,
+        campaign_id: str,
+        after: str = "0-0",
+        count: int = 100,
+        wait: timedelta | None = None,
+    ) -> list[StreamedEvent]:
+        """Up to `count` events with ids after `after`. With `wait`, when there are none yet,
+        wait up to that long for the first to arrive."""
+        ...
+
+    async def last_id(self, campaign_id: str) -> str:
+        """The newest event's id, `0-0` when there is none: read after it to see only new
+        events."""
+        ...
+
+
+# -- recordings (S3/MinIO) and telephony (LiveKit SIP) ---------------------------------------------
+
+
+class RecordingNotFound(DomainError):
+    """No recording is stored under `key` (an API answers 404)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no recording at {key!r}")
+        self.key = key
+
+
+@attrs.frozen
+class RecordingInfo:
+    """One stored recording of a call, filed under `<tenant_id>/<call_id>/<name>`."""
+
+    key: str
+    tenant_id: str
+    call_id: str
+    campaign_id: str | None
+    """From the object's metadata; None for a file stored without it (e.g. by LiveKit egress)."""
+    content_type: str
+    size: int
+
+
+class CallRecordings(RecordingStore, Protocol):
+    """Recordings filed by tenant and call, each carrying its tenant, campaign and call ids.
+
+    `get` and `url` raise `RecordingNotFound` for a key nothing is stored under; bad ids, names,
+    keys or expiries raise `ValidationError` naming the argument.
+    """
+
+    def put_recording(
+        self,
+        tenant_id: str,
+        campaign_id: str,
+        call_id: str,
+        name: str,
+        data: bytes,
+        content_type: str = "audio/wav",
+    ) -> RecordingInfo:
+        """Store one recording of a call (a WAV must be one); replaces one with the same name."""
+        ...
+
+    def for_call(self, tenant_id: str, call_id: str) -> list[RecordingInfo]:
+        """The call's recordings ordered by key; empty when it has none."""
+        ...
+
+
+class TelephonyError(DomainError):
+    """The provider turned a request down for a reason that is not the callee's.
+
+    Raised by a dial, it means no phone rang: give the contact back unattempted
+    (`ContactLeases.release`) instead of counting an attempt.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        """The provider's own error code (a Twirp code for LiveKit), when it gave one."""
+
+
+class TelephonyRefused(TelephonyError):
+    """Credentials, grants or the trunk's configuration were refused: every dial will fail the
+    same way until an operator fixes it, so stop dialling and alert."""
+
+
+class TrunkThrottled(TelephonyError):
+    """The trunk's calls-per-second or concurrent-call limit turned the dial away: back off this
+    trunk for `retry_after_s`, then dial the contact again."""
+
+    def __init__(
+        self,
+        trunk_id: str,
+        message: str,
+        *,
+        retry_after_s: float,
+        sip_status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(f"trunk {trunk_id}: {message}", code=code)
+        self.trunk_id = trunk_id
+        self.retry_after_s = retry_after_s
+        self.sip_status = sip_status
+
+
+@attrs.frozen
+class TransferResult:
+    """What became of handing a live call to another number."""
+
+    failure: Disposition | None = None
+    """None when the target took the call, else why not: busy, no_answer, declined,
+    invalid_number or failed."""
+    sip_status: int | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.failure is None
+
+
+class CallControl(Telephony, Protocol):
+    """Telephony with the in-call controls a fleet worker needs; `hang_up` is idempotent."""
+
+    async def transfer(
+        self, call_id: str, room: str, to: str, ring_timeout_s: float = 30.0
+    ) -> TransferResult:
+        """Hand the call's phone leg to `to` (E.164 or a `sip:` URI) and wait until the target
+        answers or fails; the call leaves the room when the transfer completes."""
+        ...

@@ -342,9 +342,10 @@ class CallRecordings(RecordingStore, Protocol):
 
 
 class TelephonyError(DomainError):
-    """The provider turned a request down for a reason that is not the callee's.
+    """The provider turned a request down, or failed it, for a reason that is not the callee's.
 
-    Raised by a dial, it means no phone rang: give the contact back unattempted
+    Raised by a dial, it means the callee had no say in the outcome (nothing was dialled, or
+    the dial was ended before anyone could answer): give the contact back unattempted
     (`ContactLeases.release`) instead of counting an attempt.
     """
 

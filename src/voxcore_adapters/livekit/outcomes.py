@@ -1,0 +1,94 @@
+"""What a SIP final response means for a dial, shared by the LiveKit adapter and the fake
+telephony so both turn a carrier's answer into the same `DialResult`. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+
+from voxcore_domain.errors import ValidationError
+from voxcore_domain.model import Disposition
+from voxcore_domain.ports import DialRequest
+from voxcore_domain.validators import E164
+
+BUSY = frozenset({486, 600})
+"""Busy Here, Busy Everywhere."""
+NO_ANSWER = frozenset({408, 480, 487})
+"""Request Timeout, Temporarily Unavailable (phone off or out of coverage), Request Terminated
+(the INVITE was cancelled while ringing): nobody picked up, try again later."""
+DECLINED = frozenset({403, 603, 607, 608})
+"""Forbidden, Decline, Unwanted, Rejected: the callee or their network refused the call."""
+INVALID = frozenset({404, 410, 484, 604})
+"""Not Found, Gone, Address Incomplete, Does Not Exist Anywhere: the number is wrong."""
+TRUNK_AUTH = frozenset({401, 407})
+"""The carrier asks for credentials: the trunk is misconfigured, not the callee."""
+
+# Carriers (Twilio among them) answer 5xx when the customer's own trunk is over its calls-per-
+# second or concurrent-call cap; only the reason phrase tells it from a real failure. LiveKit's
+# SIP bridge matches the same phrases.
+_TRUNK_LIMIT = re.compile(
+    r"cps limit exceeded|concurrent call limit exceeded|calls per second", re.IGNORECASE
+)
+
+SIP_IDENTITY_PREFIX = "sip-"
+MAX_RING_TIMEOUT_S = 600.0
+MAX_ROOM_NAME = 256
+
+
+def is_trunk_limit(sip_status: int, reason: str) -> bool:
+    """A 5xx whose reason says the trunk is over its rate or concurrency cap."""
+    return 500 <= sip_status < 600 and bool(_TRUNK_LIMIT.search(reason))
+
+
+def disposition_for_sip(sip_status: int) -> Disposition:
+    """How a dial ended when the far end answered with this SIP final response (not 2xx)."""
+    if sip_status in BUSY:
+        return Disposition.BUSY
+    if sip_status in NO_ANSWER:
+        return Disposition.NO_ANSWER
+    if sip_status in DECLINED:
+        return Disposition.DECLINED
+    if sip_status in INVALID:
+        return Disposition.INVALID_NUMBER
+    return Disposition.FAILED
+
+
+def sip_identity(call_id: str) -> str:
+    """The LiveKit participant identity of a call's phone leg."""
+    return SIP_IDENTITY_PREFIX + call_id
+
+
+def check_text(field: str, value: str, limit: int = MAX_ROOM_NAME) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must not be empty")
+    if len(value) > limit:
+        raise ValidationError(field, f"must be at most {limit} characters")
+    return value
+
+
+def check_ring_timeout(field: str, seconds: float) -> float:
+    if not isinstance(seconds, int | float) or not 0 < seconds <= MAX_RING_TIMEOUT_S:
+        raise ValidationError(field, f"must be above 0 and at most 600 seconds, got {seconds!r}")
+    return float(seconds)
+
+
+def check_dial(request: DialRequest) -> DialRequest:
+    """Refuse a request LiveKit would refuse or misroute, naming the bad field."""
+    if not isinstance(request, DialRequest):
+        raise ValidationError("request", f"must be a DialRequest, got {type(request).__name__}")
+    check_text("call_id", request.call_id, 128)
+    check_text("trunk_id", request.trunk_id, 128)
+    check_text("room", request.room)
+    for field, number in (("to", request.to), ("caller_id", request.caller_id)):
+        if not isinstance(number, str) or not E164.match(number):
+            raise ValidationError(field, f"{number!r} is not an E.164 number like +14155550123")
+    check_ring_timeout("ring_timeout_s", request.ring_timeout_s)
+    return request
+
+
+def transfer_target(to: str) -> str:
+    """`tel:+E164` for a number, a `sip:`/`sips:` URI as given."""
+    if isinstance(to, str) and E164.match(to):
+        return f"tel:{to}"
+    if isinstance(to, str) and re.match(r"^sips?:[^\s@]+@[^\s@]+$", to):
+        return to
+    raise ValidationError("to", f"{to!r} is neither an E.164 number nor a sip: URI")

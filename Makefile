@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test lint typecheck unit bench-pacing notebook clean
+.PHONY: demo test lint typecheck unit bench-pacing bench-adapters notebook clean
 
 demo:
 	$(RUN) python -m bench.pacing --demo
@@ -17,6 +17,9 @@ test:
 
 bench-pacing:
 	$(RUN) python -m bench.pacing
+
+bench-adapters:
+	$(RUN) python -m bench.adapters
 
 notebook:
 	$(RUN) python docs/notebooks/pacing.py --out build/notebook

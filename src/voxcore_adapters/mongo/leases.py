@@ -1,0 +1,442 @@
+"""The `ContactLeases` port over the `contacts` collection, in step with the reference
+`voxcore_domain.lease.InMemoryContactLeases`.
+
+Leasing a batch costs a fixed number of round trips, whatever its size: find the candidates in
+lease order with an index; check the calling window (it depends on each contact's time zone) here
+and the DNC list with one query; mark the DNC'd ones; then one guarded `update_many` that only
+matches contacts still eligible sets each one's owner, token and expiry. Only when it matched
+fewer than offered (another dialler got some first) are the contacts read back by token.
+
+Each contact gets its own token, drawn in lease order as the reference draws them, so that a
+lease is only ever good for its own contact and a seeded store hands out the reference's tokens.
+The update is an aggregation pipeline (MongoDB 4.2 and later) that looks each document's token up
+by its id.
+
+Every later write carries the token and "lease not expired yet" in its filter, so a stale
+dialler's write matches nothing; only then is the contact read, to raise the reference's error.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import attrs
+from pymongo import UpdateOne
+from pymongo.database import Database
+
+from voxcore_adapters.mongo.dnc import MongoDncList
+from voxcore_adapters.mongo.documents import Document, from_document, to_document, to_millis
+from voxcore_adapters.mongo.schema import CONTACTS, collection
+from voxcore_domain.errors import InvalidTransition, StaleLease, ValidationError
+from voxcore_domain.lease import check_fence, new_lease
+from voxcore_domain.model import (
+    Campaign,
+    CampaignState,
+    Contact,
+    ContactState,
+    Disposition,
+    Lease,
+)
+from voxcore_domain.retry import next_step
+from voxcore_domain.schedule import contact_timezone, is_open
+
+IN_CALL = [state.value for state in ContactState if state.in_call]
+
+# The step before each state `advance` may move to: leased → dialing → answered → attached.
+PREVIOUS: Mapping[ContactState, ContactState] = {
+    ContactState.DIALING: ContactState.LEASED,
+    ContactState.ANSWERED: ContactState.DIALING,
+    ContactState.ATTACHED: ContactState.ANSWERED,
+}
+
+CONTENTION_SPREAD = 4
+"""After losing a race, a leaser picks its next candidates at random among this many times as
+many as it still wants."""
+
+RECOVERY_OWNER = "recover_expired"
+RECOVERY_TTL = timedelta(minutes=1)
+"""How long `recover_expired` holds the calls it closes: if it dies mid-way, they are up for
+recovery again after this."""
+
+# A write whose filter missed, on a contact the re-read shows still fenced by the same token, lost
+# a race with that token's holder moving the call forward; that can happen only a few times.
+_WRITE_ATTEMPTS = len(ContactState)
+
+
+def _aware(name: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(name, "must be a timezone-aware datetime")
+    return value
+
+
+def _positive_ttl(ttl: timedelta) -> timedelta:
+    if ttl <= timedelta(0):
+        raise ValidationError("ttl", f"must be longer than 0, got {ttl}")
+    return ttl
+
+
+def _contact_state(value: str) -> ContactState:
+    try:
+        return ContactState(value)
+    except ValueError:
+        raise ValidationError("state", f"{value!r} is not a contact state") from None
+
+
+def eligible_filter(campaign: Campaign, now: datetime) -> Document:
+    """Contacts of `campaign` the query can tell are eligible at `now`: ready, or leased under an
+    expired lease and never dialled; due; attempts left. The window and DNC are checked apart.
+
+    On MongoDB the `lease_order` index serves it: equality on the campaign, two state values,
+    then the lease order. No top-level `$or` (a ready contact has no lease, so "no live lease"
+    covers both states): with one, SecantusDB would not look `_id`s up by index in the guarded
+    update and would scan the collection for every batch.
+    """
+    return {
+        "campaign_id": campaign.id,
+        "state": {"$in": [ContactState.READY.value, ContactState.LEASED.value]},
+        "next_attempt_at": {"$lte": now},
+        "attempts": {"$lt": campaign.retry.max_attempts},
+        "lease.expires_at": {"$not": {"$gt": now}},
+    }
+
+
+def _fence(lease: Lease, now: datetime) -> Document:
+    """Matches the contact only while `lease` is its live lease."""
+    return {
+        "_id": lease.contact_id,
+        "lease.token": lease.token,
+        "lease.expires_at": {"$gt": now},
+    }
+
+
+class MongoContactLeases:
+    """The `ContactLeases` port over MongoDB.
+
+    `rng` draws the lease tokens (default: the operating system's randomness). Concurrent
+    leasers read overlapping candidates and each wins only those still free, so a batch can come
+    back short. `lease` then tries again, up to `contention_rounds` times in all, with candidates
+    drawn at random from near the front of the line (`CONTENTION_SPREAD`) so that the losers of
+    one race do not all run into each other again; it returns short only when the candidates or
+    the rounds run out. A first round that nobody raced is exactly the reference's choice.
+    """
+
+    def __init__(
+        self,
+        db: Database[Document],
+        *,
+        rng: random.Random | None = None,
+        contention_rounds: int = 4,
+    ) -> None:
+        if not isinstance(contention_rounds, int) or contention_rounds < 1:
+            raise ValidationError(
+                "contention_rounds", f"must be a whole number above 0, got {contention_rounds!r}"
+            )
+        self._contacts = collection(db, CONTACTS)
+        self._dnc = MongoDncList(db)
+        self._rng = rng or random.SystemRandom()
+        self._rounds = contention_rounds
+
+    # -- set-up and inspection, fenced by nothing --------------------------------------------------
+
+    def add(self, contact: Contact) -> None:
+        """Store `contact`, replacing any with its id; for tests and tools, not the dialler."""
+        self._contacts.replace_one({"_id": contact.id}, to_document(contact), upsert=True)
+
+    def get(self, contact_id: str) -> Contact | None:
+        document = self._contacts.find_one({"_id": contact_id})
+        return None if document is None else from_document(document, Contact)
+
+    def contacts(self, campaign_id: str | None = None) -> list[Contact]:
+        """Every contact (of `campaign_id`, if given), ordered by id."""
+        query = {} if campaign_id is None else {"campaign_id": campaign_id}
+        found = self._contacts.find(query).sort("_id", 1)
+        return [from_document(document, Contact) for document in found]
+
+    # -- the port ------------------------------------------------------------------------------
+
+    def lease(
+        self, campaign: Campaign, n: int, owner: str, now: datetime, ttl: timedelta
+    ) -> list[Lease]:
+        """Lease up to `n` eligible contacts of `campaign`, earliest `next_attempt_at` first, then
+        by id, as the reference does; a candidate on the tenant's DNC list met on the way becomes
+        DNC. Expiries are truncated to the millisecond."""
+        if not isinstance(n, int) or n < 0:
+            raise ValidationError("n", f"must be 0 or more, got {n!r}")
+        _positive_ttl(ttl)
+        _aware("now", now)
+        if n == 0 or campaign.state is not CampaignState.RUNNING:
+            return []
+        leased: list[Lease] = []
+        expires_at = to_millis(now + ttl)
+        for round_ in range(self._rounds):
+            wanted = n - len(leased)
+            if round_ == 0:
+                picked = self._pick(campaign, wanted, now)
+            else:
+                # Rivals that lost the same race would all pick the same next candidates and
+                # collide again: spread out over a wider choice, still near the front.
+                choice = self._pick(campaign, wanted * CONTENTION_SPREAD, now)
+                chosen = set(self._rng.sample(range(len(choice)), min(wanted, len(choice))))
+                picked = [contact for i, contact in enumerate(choice) if i in chosen]
+            if not picked:
+                break
+            offered = [
+                attrs.evolve(new_lease(c.id, owner, now, ttl, self._rng), expires_at=expires_at)
+                for c in picked
+            ]
+            won = self._take(campaign, offered, now)
+            leased.extend(won)
+            if len(won) == len(offered):
+                break  # nobody raced us, so nothing more is eligible than what we picked
+        return leased
+
+    def renew(self, lease: Lease, now: datetime, ttl: timedelta) -> Lease:
+        """Make the live `lease` expire `ttl` after `now`; the token stays the same."""
+        _aware("now", now)
+        renewed = attrs.evolve(lease, expires_at=to_millis(now + _positive_ttl(ttl)))
+        self._fenced_write(lease, now, None, {"$set": {"lease": to_document(renewed)}})
+        return renewed
+
+    def advance(self, lease: Lease, state: ContactState, now: datetime) -> None:
+        """Move the contact one step along leased → dialing → answered → attached; reaching
+        dialing counts an attempt."""
+        _aware("now", now)
+        wanted = _contact_state(state)
+        update: Document = {"$set": {"state": wanted.value}}
+        if wanted is ContactState.DIALING:
+            update["$inc"] = {"attempts": 1}
+        previous = PREVIOUS.get(wanted)
+        if previous is None:
+            contact = self._fenced(lease, now)
+            raise InvalidTransition("contact", contact.state.value, wanted.value)
+        self._fenced_write(lease, now, previous, update, wanted.value)
+
+    def complete(
+        self, lease: Lease, campaign: Campaign, disposition: Disposition, now: datetime
+    ) -> Contact:
+        """End the attempt of a dialled contact with `disposition` by the campaign's retry policy
+        and drop the lease. Two round trips: the next step depends on the stored contact."""
+        _aware("now", now)
+        try:
+            disposition = Disposition(disposition)
+        except ValueError:
+            raise ValidationError("disposition", f"{disposition!r} is not one") from None
+        for _ in range(_WRITE_ATTEMPTS):
+            contact = self._fenced(lease, now)
+            if not contact.state.in_call:
+                raise InvalidTransition("contact", contact.state.value, disposition.value)
+            closed = self._closed(contact, campaign, disposition, now)
+            guard = _fence(lease, now) | {
+                "state": contact.state.value,
+                "attempts": contact.attempts,
+            }
+            if self._contacts.update_one(guard, self._closing(closed)).matched_count:
+                return closed
+        raise RuntimeError(f"contact {lease.contact_id} kept changing under complete()")
+
+    def release(self, lease: Lease, now: datetime) -> None:
+        """Give back a contact leased but never dialled, as ready; no attempt counted."""
+        _aware("now", now)
+        update = {"$set": {"state": ContactState.READY.value, "lease": None}}
+        self._fenced_write(lease, now, ContactState.LEASED, update, ContactState.READY.value)
+
+    def recover_expired(self, campaign: Campaign, now: datetime) -> list[Contact]:
+        """Close out as FAILED, by the retry policy, the contacts of `campaign` in a call whose
+        lease expired; in lease order.
+
+        Three round trips: the calls are first leased to the recovery under one fresh token
+        (briefly, so a recovery that dies leaves them to the next one, and concurrent recoveries
+        never close one call twice), read back by it, then closed fenced by it.
+        """
+        _aware("now", now)
+        token = secrets.token_hex(16)
+        claimed = self._contacts.update_many(
+            {
+                "campaign_id": campaign.id,
+                "state": {"$in": IN_CALL},
+                "lease.expires_at": {"$lte": now},
+            },
+            {
+                "$set": {
+                    "lease.owner": RECOVERY_OWNER,
+                    "lease.token": token,
+                    "lease.expires_at": to_millis(now + RECOVERY_TTL),
+                }
+            },
+        )
+        if not claimed.matched_count:
+            return []
+        found = self._contacts.find({"lease.token": token}).sort(
+            [("next_attempt_at", 1), ("_id", 1)]
+        )
+        contacts = [from_document(document, Contact) for document in found]
+        closed = [self._closed(contact, campaign, Disposition.FAILED, now) for contact in contacts]
+        self._contacts.bulk_write(
+            [
+                UpdateOne({"_id": done.id, "lease.token": token}, self._closing(done))
+                for done in closed
+            ],
+            ordered=False,
+        )
+        return closed
+
+    # -- leasing ---------------------------------------------------------------------------------
+
+    def _pick(self, campaign: Campaign, n: int, now: datetime) -> list[Contact]:
+        """The first `n` contacts the reference would lease now, in lease order; the ones on the
+        DNC list met before the `n`th become DNC.
+
+        Candidates come in pages a little larger than `n`, since some may be outside their window
+        or on the DNC list; a page that yields too few is followed by one twice its size, so a
+        campaign whose first contacts are all asleep costs a few round trips more, not one per
+        contact.
+        """
+        picked: list[Contact] = []
+        blocked_ids: list[str] = []
+        after: tuple[datetime, str] | None = None
+        size = 2 * n + 8
+        while len(picked) < n:
+            page = self._candidates(campaign, now, after, size)
+            open_now = [
+                contact
+                for contact in page
+                if is_open(campaign.window, contact_timezone(contact, campaign), now)
+            ]
+            blocked = self._dnc.blocked(campaign.tenant_id, [c.phone for c in open_now])
+            for contact in open_now:
+                if contact.phone in blocked:
+                    blocked_ids.append(contact.id)
+                    continue
+                picked.append(contact)
+                if len(picked) == n:
+                    break
+            if len(page) < size:
+                break
+            after = (page[-1].next_attempt_at, page[-1].id)
+            size *= 2
+        if blocked_ids:
+            self._contacts.update_many(
+                {"_id": {"$in": blocked_ids}, **eligible_filter(campaign, now)},
+                {"$set": {"state": ContactState.DNC.value, "lease": None}},
+            )
+        return picked
+
+    def _candidates(
+        self, campaign: Campaign, now: datetime, after: tuple[datetime, str] | None, size: int
+    ) -> list[Contact]:
+        query = eligible_filter(campaign, now)
+        if after is not None:
+            at, contact_id = after
+            query["$and"] = [
+                {
+                    "$or": [
+                        {"next_attempt_at": {"$gt": at}},
+                        {"next_attempt_at": at, "_id": {"$gt": contact_id}},
+                    ]
+                }
+            ]
+        # The agent's variables can be large and are not needed to decide a lease.
+        found = (
+            self._contacts.find(query, {"variables": 0})
+            .sort([("next_attempt_at", 1), ("_id", 1)])
+            .limit(size)
+            .batch_size(size)  # the whole page in one reply, not 101 documents and a getMore
+        )
+        return [from_document(document, Contact) for document in found]
+
+    def _take(self, campaign: Campaign, offered: list[Lease], now: datetime) -> list[Lease]:
+        """Those of `offered` whose contact was still eligible, now leased under them."""
+        ids = [lease.contact_id for lease in offered]
+        tokens = [lease.token for lease in offered]
+        template = offered[0]  # one batch: one owner, one expiry
+        result = self._contacts.update_many(
+            {"_id": {"$in": ids}, **eligible_filter(campaign, now)},
+            [
+                {
+                    "$set": {
+                        "state": {"$literal": ContactState.LEASED.value},
+                        "lease": {
+                            "owner": {"$literal": template.owner},
+                            "token": {
+                                "$arrayElemAt": [
+                                    {"$literal": tokens},
+                                    {"$indexOfArray": [{"$literal": ids}, "$_id"]},
+                                ]
+                            },
+                            "expires_at": template.expires_at,
+                        },
+                    }
+                }
+            ],
+        )
+        if result.matched_count == len(offered):
+            return offered
+        # Someone leased some of them first: read back which ones carry our tokens.
+        held = {
+            (document["_id"], document["lease"]["token"])
+            for document in self._contacts.find({"lease.token": {"$in": tokens}}, {"lease": 1})
+        }
+        return [lease for lease in offered if (lease.contact_id, lease.token) in held]
+
+    # -- fenced writes ---------------------------------------------------------------------------
+
+    def _fenced(self, lease: Lease, now: datetime) -> Contact:
+        """The contact `lease` holds; `StaleLease` with the reference's reason if it holds none."""
+        document = self._contacts.find_one({"_id": lease.contact_id})
+        if document is None:
+            raise StaleLease(lease.contact_id, "no such contact")
+        contact = from_document(document, Contact)
+        check_fence(contact, lease, now)
+        return contact
+
+    def _fenced_write(
+        self,
+        lease: Lease,
+        now: datetime,
+        expected: ContactState | None,
+        update: Document,
+        wanted: str = "",
+    ) -> None:
+        """Apply `update` if `lease` is the live lease on its contact and the contact is in state
+        `expected` (any state if None). One round trip when it applies; otherwise the contact is
+        read to raise `StaleLease`, or `InvalidTransition` to `wanted`, as the reference would."""
+        guard = _fence(lease, now)
+        if expected is not None:
+            guard["state"] = expected.value
+        for _ in range(_WRITE_ATTEMPTS):
+            if self._contacts.update_one(guard, update).matched_count:
+                return
+            contact = self._fenced(lease, now)
+            if expected is not None and contact.state is not expected:
+                raise InvalidTransition("contact", contact.state.value, wanted)
+        raise RuntimeError(f"contact {lease.contact_id} kept changing under a fenced write")
+
+    @staticmethod
+    def _closed(
+        contact: Contact, campaign: Campaign, disposition: Disposition, now: datetime
+    ) -> Contact:
+        """`contact` after an attempt that ended with `disposition`, as the reference closes it."""
+        step = next_step(contact, campaign, disposition, now)
+        return attrs.evolve(
+            contact,
+            state=step.state,
+            next_attempt_at=to_millis(step.next_attempt_at or contact.next_attempt_at),
+            lease=None,
+            last_disposition=disposition,
+        )
+
+    @staticmethod
+    def _closing(closed: Contact) -> Document:
+        return {
+            "$set": {
+                "state": closed.state.value,
+                "next_attempt_at": closed.next_attempt_at,
+                "lease": None,
+                "last_disposition": None
+                if closed.last_disposition is None
+                else closed.last_disposition.value,
+            }
+        }

@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test lint typecheck unit bench-pacing bench-adapters notebook clean
+.PHONY: demo test bench-pacing bench-adapters notebook clean
 
 demo:
 	$(RUN) python -m bench.pacing --demo

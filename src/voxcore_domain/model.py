@@ -290,6 +290,11 @@ class Lease:
     expires_at: datetime = attrs.field(validator=v.aware)
 
 
+def _variables(value: Mapping[str, str]) -> dict[str, str]:
+    # A typed converter: with plain `dict`, mypy's attrs plugin cannot match a dict argument.
+    return dict(value)
+
+
 @attrs.frozen
 class Contact:
     """One person a campaign will call, with where they are in the contact lifecycle."""
@@ -302,7 +307,7 @@ class Contact:
     """Not dialled before this instant."""
     timezone: str | None = attrs.field(default=None, validator=v.timezone)
     """The callee's time zone; None means the campaign's."""
-    variables: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    variables: Mapping[str, str] = attrs.field(factory=dict, converter=_variables)
     """Values the voice agent's script can use (name, amount due, …)."""
     state: ContactState = attrs.field(default=ContactState.READY, converter=ContactState)
     attempts: int = attrs.field(default=0, validator=v.non_negative)

@@ -8,14 +8,32 @@ from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony, InMemoryRecordingStore
+from voxcore_adapters.fakes.redis_fakes import (
+    InMemoryCallEvents,
+    InMemoryLeaderLock,
+    InMemoryRateLimiter,
+    InMemoryRuntimeConfigCache,
+    InMemorySlotRegistry,
+    ManualClock,
+)
 from voxcore_adapters.fakes.tenants import InMemoryTenants
 from voxcore_domain.lease import InMemoryContactLeases
 
 __all__ = [
+    "Callee",
+    "FakeTelephony",
+    "InMemoryCallEvents",
     "InMemoryCallLog",
     "InMemoryCampaigns",
     "InMemoryContactImport",
     "InMemoryContactLeases",
     "InMemoryDncList",
+    "InMemoryLeaderLock",
+    "InMemoryRateLimiter",
+    "InMemoryRecordingStore",
+    "InMemoryRuntimeConfigCache",
+    "InMemorySlotRegistry",
     "InMemoryTenants",
+    "ManualClock",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import pymongo
 import pytest
@@ -51,9 +50,7 @@ CAMPAIGN = Campaign(
     max_concurrency=20,
     state=CampaignState.PAUSED,
 )
-# Typed Any: mypy's attrs plugin reads `Contact.variables` through its `converter=dict` and cannot
-# match a plain dict against dict()'s overloads.
-VARIABLES: Any = {"name": "Ada", "amount": "12.50"}
+VARIABLES = {"name": "Ada", "amount": "12.50"}
 CONTACT = Contact(
     "k1",
     "c1",

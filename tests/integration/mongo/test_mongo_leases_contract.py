@@ -36,9 +36,7 @@ CAMPAIGN = Campaign(
 
 
 def contact(number: int, **changes: Any) -> Contact:
-    # Typed Any: mypy's attrs plugin reads `Contact.variables` through its `converter=dict` and
-    # cannot match a plain dict against dict()'s overloads.
-    variables: Any = {"name": f"Caller {number}"}
+    variables = {"name": f"Caller {number}"}
     base = Contact(
         f"k{number}", "c1", "t1", f"+1415555{number:04d}", NOW - timedelta(hours=1), None, variables
     )

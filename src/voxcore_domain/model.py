@@ -54,6 +54,10 @@ def _weekdays(value: Iterable[int]) -> frozenset[int]:
     return frozenset(value)
 
 
+def _campaign_state(value: object) -> CampaignState:
+    return v.member(CampaignState, "state", value)
+
+
 @attrs.frozen
 class CallingWindow:
     """Local hours in which a contact may be called: [start, end) on the given ISO weekdays."""
@@ -209,7 +213,7 @@ class Campaign:
     weight: float = attrs.field(default=1.0, validator=v.positive)
     """Share of its tenant's slots against the tenant's other campaigns."""
     max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
-    state: CampaignState = attrs.field(default=CampaignState.DRAFT, converter=CampaignState)
+    state: CampaignState = attrs.field(default=CampaignState.DRAFT, converter=_campaign_state)
 
     def transition(self, wanted: CampaignState) -> Campaign:
         """This campaign in state `wanted`, or `InvalidTransition` if the lifecycle forbids it."""
@@ -243,6 +247,10 @@ class ContactState(StrEnum):
 
 
 TERMINAL_STATES = frozenset({ContactState.DONE, ContactState.EXHAUSTED, ContactState.DNC})
+
+
+def _contact_state(value: object) -> ContactState:
+    return v.member(ContactState, "state", value)
 
 
 class Disposition(StrEnum):
@@ -309,7 +317,7 @@ class Contact:
     """The callee's time zone; None means the campaign's."""
     variables: Mapping[str, str] = attrs.field(factory=dict, converter=_variables)
     """Values the voice agent's script can use (name, amount due, …)."""
-    state: ContactState = attrs.field(default=ContactState.READY, converter=ContactState)
+    state: ContactState = attrs.field(default=ContactState.READY, converter=_contact_state)
     attempts: int = attrs.field(default=0, validator=v.non_negative)
     lease: Lease | None = None
     last_disposition: Disposition | None = None
@@ -344,13 +352,17 @@ class SlotState(StrEnum):
     DRAINING = "draining"
 
 
+def _slot_state(value: object) -> SlotState:
+    return v.member(SlotState, "state", value)
+
+
 @attrs.frozen
 class Slot:
     """One fleet worker: a process that runs at most one call."""
 
     host: str = attrs.field(validator=v.non_empty)
     worker: str = attrs.field(validator=v.non_empty)
-    state: SlotState = attrs.field(converter=SlotState)
+    state: SlotState = attrs.field(converter=_slot_state)
     heartbeat_at: datetime = attrs.field(validator=v.aware)
     call_id: str | None = None
     busy_since: datetime | None = attrs.field(default=None, validator=v.aware)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import attrs
 
+from voxcore_domain.agents import Agent
 from voxcore_domain.callevents import CallEvent, StreamedEvent
 from voxcore_domain.errors import DomainError
 from voxcore_domain.model import (
@@ -401,4 +402,22 @@ class CallControl(Telephony, Protocol):
     ) -> TransferResult:
         """Hand the call's phone leg to `to` (E.164 or a `sip:` URI) and wait until the target
         answers or fails; the call leaves the room when the transfer completes."""
+        ...
+
+
+class Agents(Protocol):
+    """Voice agent configurations; fleet workers read them through the runtime-config API."""
+
+    def put(self, agent: Agent) -> None:
+        """Insert the agent, or replace the one with its id."""
+        ...
+
+    def get(self, agent_id: str) -> Agent | None: ...
+
+    def of_tenant(self, tenant_id: str) -> list[Agent]:
+        """The tenant's agents, ordered by id."""
+        ...
+
+    def delete(self, agent_id: str) -> bool:
+        """Remove the agent; whether it existed."""
         ...

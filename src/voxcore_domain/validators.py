@@ -7,7 +7,8 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -87,3 +88,16 @@ def timezone(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(attribute.name, f"unknown time zone {value!r}") from exc
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def member(kind: type[E], field: str, value: Any) -> E:
+    """`value` as a member of `kind`; `ValidationError` naming `field` when it is none of them.
+    (Wrap it in a named converter per field: mypy's attrs plugin accepts only named ones.)"""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(item.value for item in kind)
+        raise ValidationError(field, f"{value!r} is not one of {allowed}") from None

@@ -62,6 +62,8 @@ def campaign(**changes: Any) -> Campaign:
             "busy_since",
         ),
         (lambda: PacingMode.parse("turbo"), "pacing_mode"),
+        (lambda: campaign(state="sleeping"), "state"),
+        (lambda: Slot("h", "w", "resting", heartbeat_at=NOW), "state"),
         (lambda: PacingMode.parse("ratio:fast"), "pacing_mode"),
         (lambda: PacingMode.parse("ratio:0"), "pacing_mode"),
         (lambda: PacingMode.parse("predictive:2"), "pacing_mode"),

@@ -4,6 +4,7 @@ Each one passes the same contract suite as its real adapter. `InMemoryContactLea
 domain's own reference implementation, re-exported here so every fake has one home.
 """
 
+from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
@@ -23,6 +24,7 @@ from voxcore_domain.lease import InMemoryContactLeases
 __all__ = [
     "Callee",
     "FakeTelephony",
+    "InMemoryAgents",
     "InMemoryCallEvents",
     "InMemoryCallLog",
     "InMemoryCampaigns",

@@ -4,6 +4,7 @@ Call `ensure_indexes(db)` (or `connect`, which does) once at start; every store 
 same `Database`.
 """
 
+from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.call_log import MongoCallLog
 from voxcore_adapters.mongo.campaigns import MongoCampaigns
 from voxcore_adapters.mongo.contact_import import MongoContactImport
@@ -14,6 +15,7 @@ from voxcore_adapters.mongo.schema import connect, ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
 
 __all__ = [
+    "MongoAgents",
     "MongoCallLog",
     "MongoCampaigns",
     "MongoContactImport",

@@ -22,6 +22,7 @@ CAMPAIGNS = "campaigns"
 CALL_ATTEMPTS = "call_attempts"
 DNC = "dnc"
 TENANTS = "tenants"
+AGENTS = "agents"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -64,6 +65,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         )
     ],
     TENANTS: [],
+    AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
 }
 
 

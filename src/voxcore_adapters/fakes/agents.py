@@ -1,0 +1,24 @@
+"""Voice agents in a dict."""
+
+from __future__ import annotations
+
+from voxcore_domain.agents import Agent
+
+
+class InMemoryAgents:
+    """The `Agents` port over a dict."""
+
+    def __init__(self) -> None:
+        self._agents: dict[str, Agent] = {}
+
+    def put(self, agent: Agent) -> None:
+        self._agents[agent.id] = agent
+
+    def get(self, agent_id: str) -> Agent | None:
+        return self._agents.get(agent_id)
+
+    def of_tenant(self, tenant_id: str) -> list[Agent]:
+        return [a for _, a in sorted(self._agents.items()) if a.tenant_id == tenant_id]
+
+    def delete(self, agent_id: str) -> bool:
+        return self._agents.pop(agent_id, None) is not None

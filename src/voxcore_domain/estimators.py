@@ -134,15 +134,17 @@ class Durations:
 
     def endings(self, elapsed: int, horizons: tuple[int, ...]) -> tuple[float, ...]:
         """`ends_within(elapsed, h)` for each whole-second horizon h."""
-
-        def compute() -> tuple[float, ...]:
+        # The hottest call in pacing: a plain dict lookup rather than `memo` and a closure.
+        key = ("endings", elapsed, horizons)
+        found: tuple[float, ...] | None = self._memo.get(key)
+        if found is None:
             alive = self.survival_seconds(elapsed)
-            return tuple(
+            found = tuple(
                 1.0 if alive <= 1e-12 else 1.0 - self.survival_seconds(elapsed + h) / alive
                 for h in horizons
             )
-
-        return self.memo(("endings", elapsed, horizons), compute)
+            self._memo[key] = found
+        return found
 
     def cdf(self, t: float) -> float:
         return 1.0 - self.survival_at(t)

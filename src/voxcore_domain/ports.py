@@ -14,6 +14,7 @@ from typing import Protocol
 import attrs
 
 from voxcore_domain.agents import Agent
+from voxcore_domain.apikeys import ApiKey
 from voxcore_domain.callevents import CallEvent, StreamedEvent
 from voxcore_domain.errors import DomainError
 from voxcore_domain.model import (
@@ -402,6 +403,52 @@ class CallControl(Telephony, Protocol):
     ) -> TransferResult:
         """Hand the call's phone leg to `to` (E.164 or a `sip:` URI) and wait until the target
         answers or fails; the call leaves the room when the transfer completes."""
+        ...
+
+
+# -- the control plane's own reads and writes: API keys, contact listings ------------------------
+
+
+MAX_PAGE = 1000
+"""Most contacts one `ContactDirectory.page` returns."""
+
+
+class ApiKeys(Protocol):
+    """Tenants' API keys, looked up by id (the id is the public part of a key's token)."""
+
+    def add(self, key: ApiKey) -> None:
+        """Store a new key; `ValidationError` on `id` if a key with its id exists."""
+        ...
+
+    def get(self, key_id: str) -> ApiKey | None: ...
+
+    def of_tenant(self, tenant_id: str) -> list[ApiKey]:
+        """The tenant's keys, revoked ones included, oldest first (then by id)."""
+        ...
+
+    def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
+        """Revoke the key at `at` (a revoked key keeps its first revocation time); the key as
+        stored now, None if there is no such key."""
+        ...
+
+
+class ContactDirectory(Protocol):
+    """A campaign's contacts as an operator browses them, in id order."""
+
+    def page(
+        self,
+        campaign_id: str,
+        *,
+        state: ContactState | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Contact]:
+        """Up to `limit` (1 to `MAX_PAGE`, else `ValidationError` on `limit`) of the campaign's
+        contacts with ids greater than `after`, in `state` when it is given, ordered by id."""
+        ...
+
+    def state_counts(self, campaign_id: str) -> dict[ContactState, int]:
+        """How many of the campaign's contacts are in each state; every state is a key."""
         ...
 
 

@@ -1,0 +1,178 @@
+"""The adapters the API runs on, chosen in one place: MongoDB and Redis from the settings, or
+in-process fakes (the `memory` backend, and the tests)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio.to_thread
+import attrs
+import pymongo
+from litestar import Litestar
+from pymongo.database import Database
+from redis.asyncio import Redis
+
+from apps.api.settings import Backend, Settings
+from voxcore_adapters.fakes.api_keys import InMemoryApiKeys
+from voxcore_adapters.fakes.campaign_edits import InMemoryCampaignEdits
+from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
+from voxcore_adapters.fakes.contact_directory import InMemoryContactDirectory
+from voxcore_adapters.fakes.contact_import import InMemoryContactImport
+from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.redis_fakes import InMemoryRateLimiter
+from voxcore_adapters.fakes.tenants import InMemoryTenants
+from voxcore_adapters.mongo.api_keys import MongoApiKeys
+from voxcore_adapters.mongo.campaign_edits import MongoCampaignEdits
+from voxcore_adapters.mongo.campaigns import MongoCampaigns
+from voxcore_adapters.mongo.contact_directory import MongoContactDirectory
+from voxcore_adapters.mongo.contact_import import MongoContactImport
+from voxcore_adapters.mongo.dnc import MongoDncList
+from voxcore_adapters.mongo.documents import Document
+from voxcore_adapters.mongo.schema import ensure_indexes
+from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.redis.ratelimit import RedisRateLimiter
+from voxcore_domain.lease import InMemoryContactLeases
+from voxcore_domain.ports import (
+    ApiKeys,
+    CampaignEdits,
+    CampaignStore,
+    Clock,
+    ContactDirectory,
+    ContactImport,
+    DncList,
+    RateLimiter,
+    Tenants,
+)
+
+HealthCheck = Callable[[], Awaitable[object]]
+"""Returns when its dependency answers, raises when it does not."""
+
+
+class UtcClock:
+    """The system's clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@attrs.frozen
+class Deps:
+    """Every adapter the API's handlers use."""
+
+    tenants: Tenants
+    api_keys: ApiKeys
+    campaigns: CampaignStore
+    campaign_edits: CampaignEdits
+    contact_import: ContactImport
+    contacts: ContactDirectory
+    dnc: DncList
+    rate_limiter: RateLimiter
+    clock: Clock = attrs.field(factory=UtcClock)
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes
+    """Where ids and key secrets come from: cryptographic outside tests."""
+    checks: Mapping[str, HealthCheck] = attrs.field(factory=dict)
+    """What `/health` asks, by name."""
+    closers: Sequence[Callable[[], Awaitable[None]]] = ()
+    """Run at shutdown, in order."""
+
+    def new_id(self) -> str:
+        """A fresh object id: 128 random bits, so ids cannot be guessed or enumerated."""
+        return self.random_bytes(16).hex()
+
+    @asynccontextmanager
+    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for close in self.closers:
+                await close()
+
+
+def memory_deps(
+    clock: Clock | None = None, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Deps:
+    """Deps over in-process fakes: nothing to start, everything lost at exit."""
+    clock = clock or UtcClock()
+    # The seed only orders lease tokens, which the API never hands out.
+    leases = InMemoryContactLeases(rng=random.Random())
+    campaigns = InMemoryCampaigns()
+    return Deps(
+        tenants=InMemoryTenants(),
+        api_keys=InMemoryApiKeys(),
+        campaigns=campaigns,
+        campaign_edits=InMemoryCampaignEdits(campaigns),
+        contact_import=InMemoryContactImport(leases),
+        contacts=InMemoryContactDirectory(leases),
+        dnc=InMemoryDncList(),
+        rate_limiter=InMemoryRateLimiter(clock),
+        clock=clock,
+        random_bytes=random_bytes,
+    )
+
+
+def mongo_database(settings: Settings) -> Database[Document]:
+    """The settings' database, with every store's indexes ensured: blocks until MongoDB answers,
+    so an API that cannot reach its database at start fails to start."""
+    timeout_ms = int(settings.store_timeout_s * 1000)
+    client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        tzinfo=UTC,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms, 30_000),
+    )
+    db = (
+        client.get_database(settings.mongo_database)
+        if settings.mongo_database
+        else client.get_default_database("voxbridge")
+    )
+    ensure_indexes(db)
+    MongoApiKeys(db).ensure_indexes()
+    MongoContactDirectory(db).ensure_indexes()
+    return db
+
+
+def real_deps(settings: Settings) -> Deps:
+    """Deps over MongoDB and Redis at the settings' URLs."""
+    db = mongo_database(settings)
+    redis: Redis = Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=settings.store_timeout_s,
+        socket_connect_timeout=settings.store_timeout_s,
+    )
+
+    async def ping_mongo() -> object:
+        # pymongo blocks; its own server-selection timeout bounds the wait.
+        return await anyio.to_thread.run_sync(db.command, "ping", abandon_on_cancel=True)
+
+    async def ping_redis() -> object:
+        return await redis.ping()
+
+    async def close_mongo() -> None:
+        db.client.close()
+
+    return Deps(
+        tenants=MongoTenants(db),
+        api_keys=MongoApiKeys(db),
+        campaigns=MongoCampaigns(db),
+        campaign_edits=MongoCampaignEdits(db),
+        contact_import=MongoContactImport(db),
+        contacts=MongoContactDirectory(db),
+        dnc=MongoDncList(db),
+        rate_limiter=RedisRateLimiter(redis, settings.redis_prefix),
+        checks={"mongo": ping_mongo, "redis": ping_redis},
+        closers=(redis.aclose, close_mongo),
+    )
+
+
+def build_deps(settings: Settings) -> Deps:
+    """The deps the settings ask for."""
+    if settings.backend is Backend.MEMORY:
+        return memory_deps()
+    return real_deps(settings)

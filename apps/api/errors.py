@@ -1,0 +1,182 @@
+"""Every error the API answers with, mapped once from the domain's, Litestar's and the stores'.
+
+Each body is `{"error", "message"}` plus `"field"` when one input was at fault:
+
+- a request that does not match the schema (wrong type, missing or unknown field, bad query
+  parameter, malformed JSON) is 400 with Litestar's own check turned into that shape;
+- a value the domain refuses (`ValidationError`, e.g. a number that is not E.164) is 422;
+- a lifecycle move the domain forbids (`InvalidTransition`) is 409 with the reason;
+- an object that does not exist, or belongs to another tenant, is 404: the same answer either
+  way, so ids never tell one tenant about another's objects;
+- a store that cannot be reached is 503 with `Retry-After`, never 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.types import ExceptionHandlersMap
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from voxcore_domain.errors import InvalidTransition, ValidationError
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_RETRY_S = 5
+"""What a 503 tells the client to wait: about how long a replica set takes to elect."""
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What went wrong."""
+
+    error: str
+    """A stable code: `bad_request`, `validation`, `not_found`, `invalid_transition`, …"""
+    message: str
+    field: str | None = None
+    """The input at fault, dotted for nested fields (`window.end`), when there is one."""
+
+
+class NotFound(Exception):
+    """No `kind` with this id that the caller may see; `field` is the input that named it."""
+
+    def __init__(self, kind: str, object_id: str, field: str | None = None) -> None:
+        super().__init__(f"no {kind} {object_id!r}")
+        self.field = field or f"{kind}_id"
+
+
+_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+_DESCRIPTIONS: Mapping[int, str] = {
+    400: "The request does not match the schema; `field` names the input at fault.",
+    401: "No valid API key, admin key or internal token in `Authorization: Bearer …`.",
+    403: "The caller's role may not use this route.",
+    404: "No such object, or it belongs to another tenant.",
+    409: "The lifecycle does not allow this move; `message` says why.",
+    413: "The body is larger than the route accepts.",
+    415: "The body's content type is not one the route reads.",
+    422: "A value breaks a rule of the domain; `field` names it.",
+    429: "This key's rate limit is spent; retry after `Retry-After` seconds.",
+    503: "A store (MongoDB or Redis) cannot be reached; retry after `Retry-After` seconds.",
+}
+
+
+def responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses a route can answer with, in the `ErrorBody`
+    shape (they replace Litestar's default 400 entry, which has another shape)."""
+    return {
+        code: ResponseSpec(
+            data_container=ErrorBody,
+            description=_DESCRIPTIONS[code],
+            generate_examples=False,
+            examples=[Example(value={"error": _CODES[code], "message": HTTPStatus(code).phrase})],
+        )
+        for code in codes
+    }
+
+
+def error_response(
+    status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
+) -> Response[ErrorBody]:
+    return Response(body, status_code=status, headers=dict(headers or {}))
+
+
+# Litestar names the body `data` when an object as a whole is wrong; the field is in the message.
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+
+
+def _schema_field(detail: Mapping[str, Any]) -> str:
+    key = str(detail.get("key") or "")
+    named = _FIELD_IN_MESSAGE.search(str(detail.get("message", "")))
+    if named is None:
+        return key or "body"
+    return named.group(1) if key in ("", "data") else f"{key}.{named.group(1)}"
+
+
+def _public_name(request: Request[Any, Any, Any], field: str) -> str:
+    """The name a client sent `field` under: a parameter aliased in its handler (`state` for
+    `in_state`) is reported by its alias."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(field)
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) and alias else field
+
+
+def _schema_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[ErrorBody]:
+    details = error.extra if isinstance(error.extra, list) else []
+    if details and isinstance(details[0], Mapping):
+        first = details[0]
+        field = _public_name(request, _schema_field(first))
+        body = ErrorBody("bad_request", str(first.get("message", error.detail)), field)
+    else:
+        # Malformed JSON and the like: the body as a whole is at fault.
+        body = ErrorBody("bad_request", error.detail, "body")
+    return error_response(400, body)
+
+
+def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+    code = _CODES.get(error.status_code, HTTPStatus(error.status_code).phrase.lower())
+    # Litestar's other 400s are about the body as a whole: malformed JSON, a bad length.
+    field = "body" if error.status_code == 400 else None
+    body = ErrorBody(code, error.detail, field)
+    return error_response(error.status_code, body, error.headers)
+
+
+def _validation_error(_: Request[Any, Any, Any], error: ValidationError) -> Response[ErrorBody]:
+    return error_response(422, ErrorBody("validation", error.message, error.field))
+
+
+def _invalid_transition(_: Request[Any, Any, Any], error: InvalidTransition) -> Response[ErrorBody]:
+    return error_response(409, ErrorBody("invalid_transition", str(error), "state"))
+
+
+def _not_found(_: Request[Any, Any, Any], error: NotFound) -> Response[ErrorBody]:
+    return error_response(404, ErrorBody("not_found", str(error), error.field))
+
+
+def _unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:
+    store = "mongo" if isinstance(error, ConnectionFailure) else "redis"
+    # The error's text names hosts, never credentials; the traceback helps the operator.
+    log.error(
+        "%s unreachable during %s %s", store, request.method, request.url.path, exc_info=error
+    )
+    return error_response(
+        503,
+        ErrorBody("unavailable", f"{store} is unavailable, retry later"),
+        {"Retry-After": str(UNAVAILABLE_RETRY_S)},
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: _schema_error,
+    HTTPException: _http_error,
+    ValidationError: _validation_error,
+    InvalidTransition: _invalid_transition,
+    NotFound: _not_found,
+    ConnectionFailure: _unavailable,
+    RedisConnectionError: _unavailable,
+    RedisTimeoutError: _unavailable,
+}

@@ -1,0 +1,102 @@
+"""The Backend API's composition root.
+
+    granian --interface asgi --host 0.0.0.0 --port 8080 --factory apps.api.main:create_app
+
+reads the settings from the environment once, builds the adapters they ask for, and serves the
+versioned routes under `/v1`, `GET /health`, `GET /metrics` and the OpenAPI schema at `/schema`.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from apps.api.api_keys import ApiKeyController
+from apps.api.auth import Authenticator, AuthMiddleware, current_caller
+from apps.api.campaigns import CampaignController
+from apps.api.contacts import ContactController
+from apps.api.deps import Deps, build_deps
+from apps.api.dnc import DncController
+from apps.api.errors import EXCEPTION_HANDLERS
+from apps.api.health import health
+from apps.api.metrics import ApiMetrics, MetricsMiddleware, metrics
+from apps.api.settings import Settings
+from apps.api.tenants import TenantController
+from apps.api.throttle import Throttle
+
+API_VERSION = "1"
+
+
+def openapi_config() -> OpenAPIConfig:
+    """A fresh config per app: Litestar adds each app's schemas to the config's components."""
+    return OpenAPIConfig(
+        title="VoxBridge Backend API",
+        version=API_VERSION,
+        description=(
+            "The control plane: tenants, API keys, campaigns, contacts and do-not-call lists. "
+            "Send `Authorization: Bearer <key>`; errors are `{error, message, field}`."
+        ),
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A tenant's API key, the admin key or the internal token.",
+                )
+            }
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+# The schema is public; `/health` and `/metrics` opt out of auth on their handlers (load
+# balancers and Prometheus ask without a key).
+UNAUTHENTICATED = ["^/schema"]
+
+
+def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Litestar:
+    """The API over `deps` (built from `settings` when not given), with `settings` read from
+    the environment when not given."""
+    settings = settings or Settings.from_env()
+    deps = deps or build_deps(settings)
+    api_metrics = ApiMetrics()
+    authenticator = Authenticator(settings.admin_key, settings.internal_token, deps.api_keys)
+    throttle = Throttle(deps.rate_limiter, settings.rate_limit)
+    v1 = Router(
+        path="/v1",
+        route_handlers=[
+            TenantController,
+            ApiKeyController,
+            CampaignController,
+            ContactController,
+            DncController,
+        ],
+    )
+    return Litestar(
+        route_handlers=[v1, health, metrics],
+        dependencies={
+            "deps": Provide(lambda: deps, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "caller": Provide(current_caller, sync_to_thread=False),
+            "health_checks": Provide(lambda: deps.checks, use_cache=True, sync_to_thread=False),
+            "api_metrics": Provide(lambda: api_metrics, use_cache=True, sync_to_thread=False),
+        },
+        middleware=[
+            DefineMiddleware(MetricsMiddleware, metrics=api_metrics),
+            DefineMiddleware(
+                AuthMiddleware,
+                authenticator=authenticator,
+                throttle=throttle,
+                exclude=UNAUTHENTICATED,
+            ),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        lifespan=[deps.lifespan],
+    )

@@ -1,0 +1,122 @@
+"""The Backend API's settings: every one an environment variable, read once at start.
+
+`docs/configuration.md` ("API") lists each variable with its default. Secrets (the admin key, the
+internal token, URLs that may carry passwords) are left out of `repr`, so logging the settings is
+safe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+import attrs
+
+from voxcore_domain import validators as v
+from voxcore_domain.errors import ValidationError
+from voxcore_domain.ratelimit import TokenBucket
+
+MIN_SECRET_LENGTH = 32
+"""A shared secret shorter than this is refused: it could be guessed."""
+
+
+class Backend(StrEnum):
+    REAL = "real"
+    """MongoDB and Redis at the configured URLs."""
+    MEMORY = "memory"
+    """In-process fakes: for demos and tests; everything is lost on restart."""
+
+
+def _secret(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValidationError(
+            attribute.name, f"must be at least {MIN_SECRET_LENGTH} characters (random, not chosen)"
+        )
+
+
+@attrs.frozen
+class Settings:
+    """What the API needs to know about its surroundings."""
+
+    admin_key: str = attrs.field(repr=False, validator=_secret)
+    """The platform operator's key: manages tenants and their API keys."""
+    internal_token: str = attrs.field(repr=False, validator=_secret)
+    """Shared by the fleet and the dialler for their calls to the API."""
+    backend: Backend = attrs.field(default=Backend.REAL, converter=Backend)
+    mongo_url: str = attrs.field(default="mongodb://127.0.0.1:27017/voxbridge", repr=False)
+    mongo_database: str | None = None
+    """None: the URL's database, else `voxbridge`."""
+    redis_url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False)
+    redis_prefix: str = "vox"
+    store_timeout_s: float = attrs.field(default=5.0, validator=v.positive)
+    """How long a MongoDB or Redis call may wait for its server before the request fails."""
+    rate_limit_per_s: float = attrs.field(default=20.0, validator=v.positive)
+    """Requests per second each API key (and the admin key) may make, sustained."""
+    rate_limit_burst: int = attrs.field(default=40, validator=v.positive_int)
+    """Requests a key may make back to back after a quiet spell."""
+    import_batch_rows: int = attrs.field(default=1000, validator=v.positive_int)
+    """Contacts a streamed import stores per round trip; bounds the import's memory."""
+    import_max_bytes: int = attrs.field(default=512 * 1024 * 1024, validator=v.positive_int)
+    """Largest contact import body accepted."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.admin_key == self.internal_token:
+            raise ValidationError("internal_token", "must differ from the admin key")
+        try:
+            TokenBucket(self.rate_limit_per_s, self.rate_limit_burst)
+        except ValidationError as error:
+            field = {"rate": "rate_limit_per_s", "burst": "rate_limit_burst"}[error.field]
+            raise ValidationError(field, error.message) from None
+
+    @property
+    def rate_limit(self) -> TokenBucket:
+        """Each key's bucket."""
+        return TokenBucket(self.rate_limit_per_s, self.rate_limit_burst)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (the process environment by default). A missing or bad variable
+        raises `ValidationError` naming the variable."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, (field, parse, kind) in _VARIABLES.items():
+            text = env.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                values[field] = parse(text)
+            except ValueError:
+                # Only numbers and names fail to parse, never a secret: safe to repeat.
+                raise ValidationError(name, f"{text!r} is not {kind}") from None
+        for name in REQUIRED:
+            if _VARIABLES[name][0] not in values:
+                raise ValidationError(name, "must be set")
+        by_field = {field: name for name, (field, _, _) in _VARIABLES.items()}
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            raise ValidationError(by_field.get(error.field, error.field), error.message) from None
+
+
+_NUMBER = "a number"
+_WHOLE = "a whole number"
+
+_VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "VOX_API_ADMIN_KEY": ("admin_key", str, "text"),
+    "VOX_API_INTERNAL_TOKEN": ("internal_token", str, "text"),
+    "VOX_API_BACKEND": ("backend", Backend, "one of " + ", ".join(Backend)),
+    "VOX_MONGO_URL": ("mongo_url", str, "text"),
+    "VOX_MONGO_DATABASE": ("mongo_database", str, "text"),
+    "VOX_REDIS_URL": ("redis_url", str, "text"),
+    "VOX_REDIS_PREFIX": ("redis_prefix", str, "text"),
+    "VOX_API_STORE_TIMEOUT_S": ("store_timeout_s", float, _NUMBER),
+    "VOX_API_RATE_LIMIT_PER_S": ("rate_limit_per_s", float, _NUMBER),
+    "VOX_API_RATE_LIMIT_BURST": ("rate_limit_burst", int, _WHOLE),
+    "VOX_API_IMPORT_BATCH_ROWS": ("import_batch_rows", int, _WHOLE),
+    "VOX_API_IMPORT_MAX_BYTES": ("import_max_bytes", int, _WHOLE),
+}
+"""Each variable: the field it sets, how its text is read, and what that expects."""
+
+REQUIRED = ("VOX_API_ADMIN_KEY", "VOX_API_INTERNAL_TOKEN")

@@ -1,0 +1,109 @@
+"""Helpers the API tests share: an admin's view of a running app, and tenants made through it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+from litestar import Litestar
+from litestar.testing import TestClient
+from litestar.types import Message, Receive
+
+ADMIN_KEY = "admin-" + "a" * 40
+INTERNAL_TOKEN = "internal-" + "i" * 40
+
+CAMPAIGN = {
+    "name": "June reminders",
+    "agent_id": "agent-1",
+    "trunk_id": "trunk-1",
+    "caller_id": "+14155550100",
+}
+"""The least a campaign needs."""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(ADMIN_KEY)
+INTERNAL = bearer(INTERNAL_TOKEN)
+
+
+@attrs.frozen
+class TenantSession:
+    """A tenant made through the API, with an API key of its own."""
+
+    id: str
+    key_id: str
+    token: str = attrs.field(repr=False)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+def make_tenant(client: TestClient[Any], name: str) -> TenantSession:
+    """A new tenant and a key for it, made by the admin as an operator would."""
+    created = client.post("/v1/tenants", json={"name": name}, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    tenant_id = created.json()["id"]
+    issued = client.post(f"/v1/tenants/{tenant_id}/api-keys", json={"name": "crm"}, headers=ADMIN)
+    assert issued.status_code == 201, issued.text
+    body = issued.json()
+    return TenantSession(tenant_id, body["key"]["id"], body["token"])
+
+
+def make_campaign(client: TestClient[Any], tenant: TenantSession, **fields: Any) -> str:
+    created = client.post("/v1/campaigns", json=CAMPAIGN | fields, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    campaign_id: str = created.json()["id"]
+    return campaign_id
+
+
+def assert_error(response: Any, status: int, field: str | None, error: str | None = None) -> None:
+    """`response` is an error of `status` whose body names `field`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body.get("field") == field, body
+    assert body["message"], body
+    if error is not None:
+        assert body["error"] == error, body
+
+
+async def post_streamed(
+    app: Litestar, path: str, headers: dict[str, str], chunks: Iterator[bytes]
+) -> tuple[int, Any]:
+    """POST `chunks` to `app` one ASGI message at a time, each produced only when the app asks
+    for it (the test client reads a body whole before sending it); the status and JSON body."""
+    # The ASGI scope a server would build for this request (typed loosely: a TypedDict union).
+    scope: Any = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Any:
+        chunk = next(chunks, None)
+        return {"type": "http.request", "body": chunk or b"", "more_body": chunk is not None}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    receiver: Receive = receive
+    await app(scope, receiver, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(status), json.loads(body)

@@ -1,0 +1,150 @@
+"""The main flows against the real Mongo-wire server (SecantusDB, or `VOX_TEST_MONGO_URL`) and
+Redis (or Valkey), through the adapters `build_deps` picks for the `real` backend. Data is kept
+small: SecantusDB scans."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pymongo
+import pytest
+from litestar.testing import TestClient
+
+from apps.api.main import create_app
+from apps.api.settings import Backend, Settings
+from tests.api.support import (
+    ADMIN,
+    ADMIN_KEY,
+    INTERNAL_TOKEN,
+    assert_error,
+    bearer,
+    make_campaign,
+    make_tenant,
+)
+from voxcore_adapters.testing.process import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def real_settings(mongo_server_url: str, redis_server_url: str) -> Iterator[Settings]:
+    """Settings for a database and a Redis key prefix of the test's own."""
+    run = uuid.uuid4().hex[:12]
+    yield Settings(
+        admin_key=ADMIN_KEY,
+        internal_token=INTERNAL_TOKEN,
+        backend=Backend.REAL,
+        mongo_url=mongo_server_url,
+        mongo_database=f"vox_api_{run}",
+        redis_url=redis_server_url,
+        redis_prefix=f"vox-test-{run}",
+        rate_limit_per_s=1000.0,
+        rate_limit_burst=1000,
+        import_batch_rows=7,
+    )
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_server_url)
+    client.drop_database(f"vox_api_{run}")
+    client.close()
+
+
+def phone(n: int) -> str:
+    return f"+1415{n:07d}"
+
+
+def test_the_main_flows_on_mongo_and_redis(real_settings: Settings) -> None:
+    with TestClient(create_app(real_settings)) as client:
+        assert client.get("/health").json() == {
+            "status": "ok",
+            "checks": {"mongo": "ok", "redis": "ok"},
+        }
+        acme = make_tenant(client, "Acme")
+        globex = make_tenant(client, "Globex")
+        campaign = make_campaign(client, acme, timezone="Europe/London")
+
+        changed = client.patch(
+            f"/v1/campaigns/{campaign}",
+            json={"pacing": {"mode": "ratio:2"}, "window": {"start": "09:00", "end": "17:30"}},
+            headers=acme.headers,
+        ).json()
+        assert changed["pacing"]["mode"] == "ratio:2"
+        assert client.get(f"/v1/campaigns/{campaign}", headers=acme.headers).json() == changed
+        started = client.post(f"/v1/campaigns/{campaign}/start", headers=acme.headers)
+        assert started.json()["state"] == "running"
+        resumed = client.post(f"/v1/campaigns/{campaign}/resume", headers=acme.headers)
+        assert_error(resumed, 409, "state")
+
+        # 20 rows in batches of 7: a duplicate of a row in an earlier batch, a bad number.
+        rows = [{"phone": phone(n), "variables": {"n": n}} for n in range(18)]
+        rows += [{"phone": phone(3)}, {"phone": "+1"}]
+        imported = client.post(
+            f"/v1/campaigns/{campaign}/contacts/import",
+            content=json.dumps(rows).encode(),
+            headers=acme.headers | {"content-type": "application/json"},
+        ).json()
+        assert (imported["inserted"], imported["rejected"], imported["complete"]) == (18, 2, True)
+        assert [(e["row"], e["field"]) for e in imported["errors"]] == [
+            (19, "phone"),
+            (20, "phone"),
+        ]
+
+        path = f"/v1/campaigns/{campaign}/contacts"
+        first = client.get(path, params={"limit": 10}, headers=acme.headers).json()
+        rest = client.get(
+            path, params={"limit": 10, "after": first["next_after"]}, headers=acme.headers
+        ).json()
+        phones = sorted(c["phone"] for c in first["items"] + rest["items"])
+        assert phones == [phone(n) for n in range(18)]
+        assert rest["next_after"] is None
+        counts = client.get(f"{path}/counts", headers=acme.headers).json()
+        assert counts["total"] == 18
+        assert counts["states"]["ready"] == 18
+
+        assert client.post("/v1/dnc", json={"phones": [phone(1)]}, headers=acme.headers).json() == {
+            "added": 1
+        }
+        assert client.get(f"/v1/dnc/{phone(1)}", headers=acme.headers).json()["blocked"] is True
+        assert client.get(f"/v1/dnc/{phone(1)}", headers=globex.headers).json()["blocked"] is False
+        assert client.delete(f"/v1/dnc/{phone(1)}", headers=acme.headers).status_code == 204
+
+        # Another tenant holding the ids gets nothing.
+        assert_error(
+            client.get(f"/v1/campaigns/{campaign}", headers=globex.headers), 404, "campaign_id"
+        )
+        assert_error(client.get(f"{path}/counts", headers=globex.headers), 404, "campaign_id")
+
+        # A revoked key is refused on the next request.
+        revoked = client.delete(f"/v1/tenants/{acme.id}/api-keys/{acme.key_id}", headers=ADMIN)
+        assert revoked.status_code == 204
+        assert_error(client.get("/v1/campaigns", headers=acme.headers), 401, None)
+        keys = client.get(f"/v1/tenants/{acme.id}/api-keys", headers=ADMIN).json()
+        assert [k["active"] for k in keys] == [False]
+
+
+def test_the_rate_limit_is_kept_in_redis(real_settings: Settings) -> None:
+    limited = attrs.evolve(real_settings, rate_limit_per_s=0.01, rate_limit_burst=3)
+    with TestClient(create_app(limited)) as client:
+        for _ in range(3):
+            assert client.get("/v1/tenants", headers=ADMIN).status_code == 200
+        refused = client.get("/v1/tenants", headers=ADMIN)
+    assert_error(refused, 429, None, "rate_limited")
+    assert 90 <= int(refused.headers["Retry-After"]) <= 100
+    # A second API process shares the bucket.
+    with TestClient(create_app(limited)) as other:
+        assert other.get("/v1/tenants", headers=ADMIN).status_code == 429
+
+
+def test_without_redis_health_says_so_and_requests_still_go_through(
+    real_settings: Settings,
+) -> None:
+    no_redis = attrs.evolve(real_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(create_app(no_redis)) as client:
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["checks"] == {"mongo": "ok", "redis": "error: ConnectionError"}
+        # The rate limit cannot be checked: requests are let through, not failed.
+        assert client.get("/v1/tenants", headers=ADMIN).status_code == 200
+        assert_error(client.get("/v1/tenants", headers=bearer("nope")), 401, None)

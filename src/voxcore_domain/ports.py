@@ -29,6 +29,7 @@ from voxcore_domain.model import (
     Tenant,
 )
 from voxcore_domain.ratelimit import Admission, TokenBucket
+from voxcore_domain.voice.call import CallOutcome, CallSetup, LegEvent
 
 
 class Clock(Protocol):
@@ -467,4 +468,67 @@ class Agents(Protocol):
 
     def delete(self, agent_id: str) -> bool:
         """Remove the agent; whether it existed."""
+        ...
+
+
+# -- the call a fleet worker runs: its media leg, the pipeline that talks on it, its slot --------
+
+
+class CallLeg(Protocol):
+    """One party's media on a call (a carrier's WebSocket stream, a LiveKit room): what they say
+    and press comes in, what the agent says goes out. Audio is 8 kHz mono 16-bit PCM both ways;
+    the leg's adapter converts to and from its wire format."""
+
+    async def receive(self) -> LegEvent:
+        """The next event; `Hangup` once the leg has ended, and again on every later call."""
+        ...
+
+    async def play(self, pcm: bytes, mark: str) -> None:
+        """Queue `pcm` at the far end, then `mark`, which comes back as `Played` once the far end
+        has played everything before it."""
+        ...
+
+    async def clear(self) -> None:
+        """Drop the audio queued at the far end and not yet played (barge-in)."""
+        ...
+
+    async def hang_up(self) -> None:
+        """End the leg from our side; idempotent."""
+        ...
+
+
+class CallPipeline(Protocol):
+    """The voice agent of a call: the deterministic scripted agent, or a speech/LLM provider."""
+
+    async def run(self, call: CallSetup, leg: CallLeg) -> CallOutcome:
+        """Talk with the party on `leg` until the call ends; hang up unless they did."""
+        ...
+
+
+class SpeechSynth(Protocol):
+    """Text to speech for the agent's prompts."""
+
+    async def render(self, text: str) -> bytes:
+        """`text` spoken, as 8 kHz mono 16-bit PCM."""
+        ...
+
+
+class WorkerSlots(SlotRegistry, Protocol):
+    """The slot registry as a fleet worker uses it: it also takes its slot out at a clean exit,
+    so the dialler stops counting it at once instead of when its heartbeat expires."""
+
+    async def remove(self, host: str, worker: str) -> None: ...
+
+
+# -- the control plane's campaign edits ------------------------------------------------------------
+
+
+class CampaignEdits(Protocol):
+    """Changes to a campaign's settings that can never undo a lifecycle move."""
+
+    def edit(self, campaign: Campaign) -> Campaign | None:
+        """Write `campaign`'s settings over the stored campaign with its id and tenant, in one
+        atomic write that keeps the stored state: only `CampaignStore.set_state` moves it, so an
+        edit racing a pause cannot resume the campaign. The campaign as stored now; None if the
+        tenant has no campaign with that id."""
         ...

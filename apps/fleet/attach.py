@@ -1,0 +1,80 @@
+"""`POST /attach`: the dialler (or the API, for an inbound call) hands an answered call to this
+worker. 202 at once, with the slot claimed; the call runs in the background once its media
+stream arrives."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from litestar import post
+from litestar.params import JSONBody
+
+from apps.fleet.calls import checked
+from apps.fleet.errors import RESPONSES
+from apps.fleet.params import RunnerArg, SettingsArg
+from voxcore_adapters.carriers import CODECS
+from voxcore_domain.errors import ValidationError
+from voxcore_domain.voice.call import CallSetup
+
+
+class StreamMedia(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The call's audio comes as a carrier media stream to `/media/<carrier>`, whose custom
+    parameters carry `call_id`."""
+
+    kind: Literal["stream"]
+    carrier: str
+    """`twilio`, `exotel`, `plivo` or `telnyx`."""
+
+
+class AttachBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An answered call and how to reach its audio."""
+
+    call_id: str
+    tenant_id: str
+    campaign_id: str
+    agent_id: str
+    lease_token: str
+    """The dialler's lease on the contact; fences the outcome report."""
+    media: StreamMedia
+    variables: dict[str, str] = msgspec.field(default_factory=dict)
+    """The contact's values for the agent's script (name, amount due, …)."""
+
+
+class Attached(msgspec.Struct, frozen=True):
+    call_id: str
+    host: str
+    worker: str
+    state: str
+    """The slot's state now: `busy`."""
+    media_path: str
+    """Where the call's media stream must connect, on this worker."""
+    media_wait_s: float
+    """How long the worker waits for it before the call fails."""
+
+
+@post("/attach", status_code=202, responses=RESPONSES, summary="Hand an answered call over")
+async def attach(data: JSONBody[AttachBody], runner: RunnerArg, settings: SettingsArg) -> Attached:
+    if data.media.carrier not in CODECS:
+        raise ValidationError(
+            "media.carrier", f"{data.media.carrier!r} is not one of {', '.join(sorted(CODECS))}"
+        )
+    call = checked(
+        CallSetup(
+            data.call_id,
+            data.tenant_id,
+            data.campaign_id,
+            data.agent_id,
+            data.lease_token,
+            data.variables,
+        )
+    )
+    runner.attach(call, data.media.carrier)
+    return Attached(
+        call_id=call.call_id,
+        host=settings.host,
+        worker=settings.worker,
+        state="busy",
+        media_path=f"/media/{data.media.carrier}",
+        media_wait_s=settings.media_wait_s,
+    )

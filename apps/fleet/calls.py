@@ -1,0 +1,206 @@
+"""How a call reaches this worker and runs on it.
+
+Two ways in, one slot:
+
+- `POST /attach` hands over an answered call and names the carrier whose media stream will
+  bring its audio. The slot is claimed at once; the stream must arrive (`/media/<carrier>`
+  with the call's id among its parameters) within `media_wait_s`, or the call fails and the
+  slot is freed.
+- A carrier's media stream that no attach announced hands over its call itself: the stream's
+  parameters carry the call's identity, and the slot is claimed when its `start` frame comes.
+
+Either way the call runs here: the pipeline talks on the leg, both sides are recorded, the
+recording is kept (S3 or the spool), and the slot is freed whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
+import attrs
+
+from apps.fleet.errors import SlotTaken
+from apps.fleet.metrics import FleetMetrics
+from apps.fleet.recordings import RecordingArchive
+from apps.fleet.slot import SlotGuard
+from voxcore_adapters.carriers.frames import CloseCode, FrameError, Start
+from voxcore_adapters.s3 import layout
+from voxcore_adapters.voice.recorded import RecordedLeg
+from voxcore_domain.errors import InvalidTransition, ValidationError
+from voxcore_domain.ports import CallLeg, CallPipeline
+from voxcore_domain.voice.call import CallOutcome, CallSetup
+from voxcore_domain.voice.recording import Recording
+
+log = logging.getLogger(__name__)
+
+IDENTITY = ("call_id", "tenant_id", "campaign_id", "agent_id", "lease_token")
+"""Stream parameters that identify the call; every other parameter is a contact variable."""
+
+
+def checked(call: CallSetup) -> CallSetup:
+    """`call`, if its ids can name its recording in S3 and its spool file (no `/`, no spaces):
+    `ValidationError` naming the id otherwise."""
+    layout.check_id("call_id", call.call_id)
+    layout.check_id("tenant_id", call.tenant_id)
+    layout.check_id("campaign_id", call.campaign_id)
+    return call
+
+
+def call_from_parameters(parameters: Mapping[str, str]) -> CallSetup:
+    """The call a media stream carries in its custom parameters."""
+    return checked(
+        CallSetup(
+            call_id=parameters.get("call_id", ""),
+            tenant_id=parameters.get("tenant_id", ""),
+            campaign_id=parameters.get("campaign_id", ""),
+            agent_id=parameters.get("agent_id", ""),
+            lease_token=parameters.get("lease_token") or None,
+            variables={k: v for k, v in parameters.items() if k not in IDENTITY},
+        )
+    )
+
+
+@attrs.frozen
+class _Expected:
+    """An attached call whose media stream has not arrived yet."""
+
+    call: CallSetup
+    carrier: str
+    arrived: asyncio.Event
+
+
+class CallRunner:
+    """Takes calls onto the worker's slot and runs them."""
+
+    def __init__(
+        self,
+        guard: SlotGuard,
+        pipeline: CallPipeline,
+        archive: RecordingArchive,
+        metrics: FleetMetrics,
+        *,
+        media_wait_s: float,
+        max_call_s: float,
+        retry_after_s: int,
+    ) -> None:
+        self._guard = guard
+        self._pipeline = pipeline
+        self._archive = archive
+        self._metrics = metrics
+        self._media_wait_s = media_wait_s
+        self._max_call_s = max_call_s
+        self._retry_after_s = retry_after_s
+        self._expected: dict[str, _Expected] = {}
+        self._watches: set[asyncio.Task[None]] = set()
+
+    def attach(self, call: CallSetup, carrier: str) -> None:
+        """Hold the slot for `call` until its media stream arrives on `/media/<carrier>`;
+        `SlotTaken` if the worker cannot take it."""
+        self._claim(call.call_id, "attach")
+        expected = _Expected(call, carrier, asyncio.Event())
+        self._expected[call.call_id] = expected
+        watch = asyncio.get_running_loop().create_task(self._await_media(expected))
+        # The loop keeps only weak references to tasks: hold it until it is done.
+        self._watches.add(watch)
+        watch.add_done_callback(self._watches.discard)
+
+    def take_stream(self, start: Start, carrier: str) -> CallSetup:
+        """The call a started media stream brings: the attached call waiting for it, or a call
+        the stream hands over itself (the slot is claimed for it). `FrameError` if the stream
+        does not say which call it is; `SlotTaken` if the worker cannot take it."""
+        call_id = start.parameters.get("call_id")
+        if not call_id:
+            raise FrameError(CloseCode.POLICY, "start: the stream's parameters carry no call_id")
+        expected = self._expected.get(call_id)
+        if expected is not None:
+            if expected.carrier != carrier:
+                raise FrameError(
+                    CloseCode.POLICY, f"call {call_id} was attached for /media/{expected.carrier}"
+                )
+            del self._expected[call_id]
+            expected.arrived.set()
+            return expected.call
+        try:
+            call = call_from_parameters(start.parameters)
+        except ValidationError as error:
+            raise FrameError(
+                CloseCode.POLICY, f"start: parameter {error.field}: {error.message}"
+            ) from None
+        self._claim(call.call_id, "media")
+        return call
+
+    async def run(self, call: CallSetup, leg: CallLeg) -> CallOutcome:
+        """Run `call`, whose slot this worker holds, to its end: talk, keep the recording, free
+        the slot. Never raises for the call's own failures: they are its outcome."""
+        started = time.monotonic()
+        recording = Recording()
+        outcome = CallOutcome.failed("the worker stopped during the call")
+        try:
+            outcome = await self._talk(call, RecordedLeg(leg, recording))
+        finally:
+            # Also when the call's task is cancelled (the worker stopping without a drain):
+            # what was recorded is kept, and the slot is freed either way.
+            try:
+                if recording.caller or recording.agent:
+                    await self._archive.keep(call, recording.stereo_wav())
+            finally:
+                self._guard.free(call.call_id)
+                self._metrics.calls.labels(outcome.disposition.value).inc()
+                self._metrics.call_seconds.observe(time.monotonic() - started)
+        log.info(
+            "call %s ended: %s %s",
+            call.call_id,
+            outcome.disposition.value,
+            outcome.reason,
+        )
+        return outcome
+
+    async def _talk(self, call: CallSetup, leg: CallLeg) -> CallOutcome:
+        limit = asyncio.timeout(self._max_call_s)
+        try:
+            async with limit:
+                return await self._pipeline.run(call, leg)
+        except TimeoutError as error:
+            if not limit.expired():
+                return self._broken(call, error)
+            await leg.hang_up()
+            return CallOutcome.failed(f"the call reached its {self._max_call_s:g} s limit")
+        except FrameError as error:
+            return CallOutcome.failed(error.reason)
+        except Exception as error:
+            return self._broken(call, error)
+
+    @staticmethod
+    def _broken(call: CallSetup, error: Exception) -> CallOutcome:
+        # A pipeline that breaks ends this call, not the worker: logged with its traceback,
+        # reported as the call's outcome.
+        log.error("call %s: the pipeline failed", call.call_id, exc_info=error)
+        return CallOutcome.failed(f"the pipeline failed: {type(error).__name__}")
+
+    async def _await_media(self, expected: _Expected) -> None:
+        call_id = expected.call.call_id
+        try:
+            async with asyncio.timeout(self._media_wait_s):
+                await expected.arrived.wait()
+        except TimeoutError:
+            if expected.arrived.is_set():
+                # The stream came in the same turn of the loop as the timeout: the call is on.
+                return
+            self._expected.pop(call_id, None)
+            self._guard.free(call_id)
+            self._metrics.calls.labels("failed").inc()
+            log.warning(
+                "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s
+            )
+
+    def _claim(self, call_id: str, route: str) -> None:
+        try:
+            self._guard.claim(call_id)
+        except InvalidTransition:
+            taken = SlotTaken(self._guard.slot, self._retry_after_s)
+            self._metrics.handovers.labels(route, taken.code).inc()
+            raise taken from None
+        self._metrics.handovers.labels(route, "accepted").inc()

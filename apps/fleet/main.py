@@ -1,0 +1,130 @@
+"""The fleet worker's composition root: one Litestar app per process, one call slot per app.
+
+Run one per slot under Granian, each on its own Unix socket (docs/fleet.md):
+
+    granian --interface asgi --workers 1 --uds /tmp/voxcore_1.sock --uds-permissions 0660 \\
+        --factory apps.fleet.main:create_app
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from apps.fleet.attach import attach
+from apps.fleet.calls import CallRunner
+from apps.fleet.deps import Deps, build_deps
+from apps.fleet.drain import Drain, stop_worker
+from apps.fleet.errors import EXCEPTION_HANDLERS
+from apps.fleet.health import Started, health
+from apps.fleet.media import media_stream
+from apps.fleet.metrics import FleetMetrics, metrics
+from apps.fleet.recordings import RecordingArchive
+from apps.fleet.settings import Settings
+from apps.fleet.slot import SlotGuard, report_slot
+from apps.fleet.version import VERSION
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 60.0
+"""At shutdown without a drain (SIGINT), how long the call that was cut may take to keep its
+recording (upload retries, then the spool) before the worker exits anyway."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    deps: Deps | None = None,
+    stop: Callable[[], None] = stop_worker,
+) -> Litestar:
+    """The worker's app. `settings` default to the environment's, `deps` to the adapters they
+    ask for; `stop` is how a finished drain stops the process (Granian's SIGINT)."""
+    settings = settings or Settings.from_env()
+    deps = deps or build_deps(settings)
+    fleet_metrics = FleetMetrics()
+    guard = SlotGuard(settings.host, settings.worker, deps.clock)
+    archive = RecordingArchive(
+        deps.recordings,
+        Path(settings.spool),
+        fleet_metrics,
+        attempts=settings.upload_attempts,
+        backoff_s=settings.upload_backoff_s,
+    )
+    runner = CallRunner(
+        guard,
+        deps.pipeline,
+        archive,
+        fleet_metrics,
+        media_wait_s=settings.media_wait_s,
+        max_call_s=settings.max_call_s,
+        retry_after_s=settings.retry_after_s,
+    )
+    drain = Drain(guard, stop)
+    started = Started(time.monotonic())
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        signals = drain.install(loop)
+        heartbeat = loop.create_task(
+            report_slot(
+                guard,
+                deps.slots,
+                settings.heartbeat_s,
+                settings.slot_ttl_s,
+                lambda _: fleet_metrics.heartbeat_failures.inc(),
+            )
+        )
+        resend = loop.create_task(archive.resend())
+        log.info("worker %s on %s ready at %s", settings.worker, settings.host, settings.socket)
+        try:
+            yield
+        finally:
+            if signals:
+                drain.uninstall(loop)
+            guard.drain()
+            try:
+                async with asyncio.timeout(SHUTDOWN_GRACE_S):
+                    await guard.wait_free()
+            except TimeoutError:
+                log.error("stopping with call %s still running", guard.slot.call_id)
+            for task in (heartbeat, resend):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await _remove_slot(deps, settings)
+            for close in deps.closers:
+                await close()
+
+    return Litestar(
+        route_handlers=[attach, media_stream, health, metrics],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "guard": Provide(lambda: guard, sync_to_thread=False),
+            "runner": Provide(lambda: runner, sync_to_thread=False),
+            "fleet_metrics": Provide(lambda: fleet_metrics, sync_to_thread=False),
+            "started": Provide(lambda: started, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="VoxBridge fleet worker", version=VERSION),
+        state=State({"drain": drain, "guard": guard, "runner": runner}),
+    )
+
+
+async def _remove_slot(deps: Deps, settings: Settings) -> None:
+    try:
+        await deps.slots.remove(settings.host, settings.worker)
+    except Exception as error:
+        # The slot then expires with its last heartbeat's TTL: a few seconds of a draining
+        # entry, which the dialler does not count.
+        log.warning("could not remove slot %s/%s: %r", settings.host, settings.worker, error)

@@ -1,0 +1,144 @@
+"""Where a call's recording goes: S3 (the host's MinIO), retried with backoff, else the spool.
+
+A recording is never dropped: when S3 refuses it after every attempt it is written to the
+worker's spool directory (the WAV, then a JSON file naming its call, written last so a
+half-written entry is never read), and the next start of the worker sends the spool again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from apps.fleet.metrics import FleetMetrics
+from voxcore_domain.ports import CallRecordings
+from voxcore_domain.voice.call import CallSetup
+
+log = logging.getLogger(__name__)
+
+RECORDING_NAME = "call.wav"
+"""The stereo recording's file name within its call's folder (`<tenant>/<call>/call.wav`)."""
+
+
+class Kept(StrEnum):
+    UPLOADED = "uploaded"
+    SPOOLED = "spooled"
+
+
+class RecordingArchive:
+    """Uploads recordings to `store`; spools them to `spool_dir` when it cannot."""
+
+    def __init__(
+        self,
+        store: CallRecordings,
+        spool_dir: Path,
+        metrics: FleetMetrics,
+        *,
+        attempts: int,
+        backoff_s: float,
+    ) -> None:
+        self._store = store
+        self._spool = spool_dir
+        self._metrics = metrics
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+
+    async def keep(self, call: CallSetup, wav: bytes) -> Kept:
+        """Upload `wav` as `call`'s recording, or spool it if every attempt fails."""
+        try:
+            await self._upload(call.tenant_id, call.campaign_id, call.call_id, wav)
+        except Exception as error:
+            # Any failure of the store (unreachable, refusing, timing out) ends the same way:
+            # the recording waits on disk for the next start.
+            log.error("recording of call %s not uploaded, spooling it: %r", call.call_id, error)
+            await asyncio.to_thread(self._write_spool, call, wav)
+            self._metrics.recordings.labels(Kept.SPOOLED.value).inc()
+            return Kept.SPOOLED
+        self._metrics.recordings.labels(Kept.UPLOADED.value).inc()
+        return Kept.UPLOADED
+
+    async def resend(self) -> int:
+        """Send every spooled recording again; each sent one leaves the spool. How many went."""
+        sent = 0
+        for entry in sorted(await asyncio.to_thread(self._entries)):
+            wav_path = entry.with_suffix(".wav")
+            try:
+                meta, wav = await asyncio.to_thread(_read_entry, entry, wav_path)
+            except (OSError, ValueError, KeyError) as error:
+                # Left in place for an operator: resending cannot repair it.
+                log.error("spooled recording %s is unreadable: %r", entry.name, error)
+                self._metrics.recordings.labels("failed").inc()
+                continue
+            try:
+                await self._upload(meta["tenant_id"], meta["campaign_id"], meta["call_id"], wav)
+            except Exception as error:
+                # Still refused: it stays spooled for the next start.
+                log.warning("spooled recording %s not resent: %r", entry.stem, error)
+                self._metrics.recordings.labels("failed").inc()
+                continue
+            entry.unlink()
+            wav_path.unlink()
+            sent += 1
+            self._metrics.recordings.labels("resent").inc()
+        if sent:
+            log.info("resent %d spooled recording(s)", sent)
+        return sent
+
+    async def _upload(self, tenant_id: str, campaign_id: str, call_id: str, wav: bytes) -> None:
+        delay = self._backoff_s
+        for attempt in range(1, self._attempts + 1):
+            try:
+                # The minio client blocks: a thread keeps the call's event loop free.
+                await asyncio.to_thread(
+                    self._store.put_recording, tenant_id, campaign_id, call_id, RECORDING_NAME, wav
+                )
+                return
+            except Exception as error:
+                if attempt == self._attempts:
+                    raise
+                log.warning(
+                    "recording upload %d/%d of call %s failed: %r",
+                    attempt,
+                    self._attempts,
+                    call_id,
+                    error,
+                )
+            await asyncio.sleep(delay)
+            delay *= 2
+
+    def _entries(self) -> list[Path]:
+        if not self._spool.is_dir():
+            return []
+        return list(self._spool.glob("*.json"))
+
+    def _write_spool(self, call: CallSetup, wav: bytes) -> None:
+        self._spool.mkdir(parents=True, exist_ok=True)
+        # Call ids are checked to be file-name safe (no `/`) when the call is taken.
+        _write_atomically(self._spool / f"{call.call_id}.wav", wav)
+        meta = {
+            "tenant_id": call.tenant_id,
+            "campaign_id": call.campaign_id,
+            "call_id": call.call_id,
+        }
+        _write_atomically(self._spool / f"{call.call_id}.json", json.dumps(meta).encode())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    partial.replace(path)
+
+
+def _read_entry(entry: Path, wav_path: Path) -> tuple[dict[str, str], bytes]:
+    meta = json.loads(entry.read_text())
+    if not isinstance(meta, dict):
+        raise ValueError("not a JSON object")
+    ids = {key: str(meta[key]) for key in ("tenant_id", "campaign_id", "call_id")}
+    return ids, wav_path.read_bytes()

@@ -1,0 +1,172 @@
+"""A fleet worker's settings: every one an environment variable, read once at start.
+
+`docs/configuration.md` ("Fleet") lists each variable with its default. Secrets (the internal
+token, the S3 secret key, URLs that may carry passwords) are left out of `repr`, so logging the
+settings is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+import attrs
+
+from voxcore_domain import validators as v
+from voxcore_domain.errors import ValidationError
+
+MIN_SECRET_LENGTH = 32
+"""The internal token is shared with the API, which refuses shorter ones."""
+
+
+class Backend(StrEnum):
+    REAL = "real"
+    """Redis for the slot registry and S3/MinIO for recordings, at the configured URLs."""
+    MEMORY = "memory"
+    """In-process fakes: for demos and tests; slots and recordings vanish at exit."""
+
+
+def _one_call(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    # The seed's unit of failure is one call per process: nginx's max_conns=1 per socket, the
+    # slot registry and the 429 retry all assume it.
+    if value != 1:
+        raise ValidationError(
+            attribute.name,
+            f"must be 1: a worker runs one call; add workers instead (got {value!r})",
+        )
+
+
+def _optional_secret(_: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and len(value) < MIN_SECRET_LENGTH:
+        raise ValidationError(attribute.name, f"must be at least {MIN_SECRET_LENGTH} characters")
+
+
+def _http_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValidationError(attribute.name, f"{value!r} must be an http(s) URL")
+
+
+def _worker(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    # It names the slot in Redis and the default socket and spool paths: no separators.
+    if not value or not all(ch.isalnum() or ch in "-_." for ch in value):
+        raise ValidationError(attribute.name, f"{value!r} must be letters, digits, '-', '_' or '.'")
+
+
+@attrs.frozen
+class Settings:
+    """What a fleet worker needs to know about its surroundings."""
+
+    worker: str = attrs.field(default="1", validator=_worker)
+    """This worker's id on its host: the `%i` of `voxcore@%i.service`."""
+    host: str = attrs.field(factory=socket.gethostname, validator=v.non_empty)
+    """The fleet host's name, as the dialler's host list and the slot registry know it."""
+    socket_path: str | None = None
+    """The Unix socket Granian serves this worker on (`--uds`); None: `/tmp/voxcore_<worker>.sock`.
+    Granian binds it; the worker reports it in `/health`."""
+    max_concurrent_calls: int = attrs.field(default=1, validator=_one_call)
+    backend: Backend = attrs.field(default=Backend.REAL, converter=Backend)
+    api_url: str = attrs.field(default="http://127.0.0.1:8080", validator=_http_url)
+    """The Backend API, for runtime config and call outcomes."""
+    api_token: str | None = attrs.field(default=None, repr=False, validator=_optional_secret)
+    """The internal token the API expects from fleet workers and the dialler."""
+    redis_url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False)
+    redis_prefix: str = "vox"
+    s3_url: str = attrs.field(default="http://127.0.0.1:9000", repr=False)
+    """The host's MinIO."""
+    s3_access_key: str | None = attrs.field(default=None, repr=False)
+    s3_secret_key: str | None = attrs.field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "recordings"
+    s3_timeout_s: float = attrs.field(default=10.0, validator=v.positive)
+    spool_dir: str | None = None
+    """Where recordings wait when S3 cannot take them; None: `/var/spool/voxcore/<worker>`. One
+    directory per worker, so two workers never resend the same file."""
+    heartbeat_s: float = attrs.field(default=2.0, validator=v.positive)
+    """How often the slot is reported to the registry (and at once on every change)."""
+    slot_ttl_s: float = attrs.field(default=10.0, validator=v.positive)
+    """How long a report lives without the next one: a dead worker's slot vanishes after it."""
+    retry_after_s: int = attrs.field(default=1, validator=v.positive_int)
+    """What a 429 tells the caller to wait before trying this worker again."""
+    media_wait_s: float = attrs.field(default=10.0, validator=v.positive)
+    """How long an attached call waits for its media stream before it fails."""
+    media_idle_s: float = attrs.field(default=5.0, validator=v.positive)
+    """Silence on the wire (no frame at all) that ends a stream: carriers send audio
+    continuously, silence included."""
+    max_call_s: float = attrs.field(default=3600.0, validator=v.positive)
+    """The longest a call may run; it also bounds how long a drain waits."""
+    upload_attempts: int = attrs.field(default=3, validator=v.positive_int)
+    upload_backoff_s: float = attrs.field(default=0.5, validator=v.positive)
+    """Wait before the second upload attempt; doubled before each later one."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.backend is Backend.REAL and not (self.s3_access_key and self.s3_secret_key):
+            raise ValidationError(
+                "s3_access_key", "S3 credentials must be set for the real backend"
+            )
+        if self.heartbeat_s >= self.slot_ttl_s:
+            raise ValidationError("slot_ttl_s", "must be longer than heartbeat_s")
+
+    @property
+    def socket(self) -> str:
+        return self.socket_path or f"/tmp/voxcore_{self.worker}.sock"
+
+    @property
+    def spool(self) -> str:
+        return self.spool_dir or f"/var/spool/voxcore/{self.worker}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (the process environment by default). A bad variable raises
+        `ValidationError` naming the variable."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, (field, parse, kind) in _VARIABLES.items():
+            text = env.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                values[field] = parse(text)
+            except ValueError:
+                # Only numbers and names fail to parse, never a secret: safe to repeat.
+                raise ValidationError(name, f"{text!r} is not {kind}") from None
+        by_field = {field: name for name, (field, _, _) in _VARIABLES.items()}
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            raise ValidationError(by_field.get(error.field, error.field), error.message) from None
+
+
+_NUMBER = "a number"
+_WHOLE = "a whole number"
+_TEXT = "text"
+
+_VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "VOX_FLEET_WORKER": ("worker", str, _TEXT),
+    "VOX_FLEET_HOST": ("host", str, _TEXT),
+    "VOX_FLEET_SOCKET": ("socket_path", str, _TEXT),
+    "VOX_FLEET_MAX_CONCURRENT_CALLS": ("max_concurrent_calls", int, _WHOLE),
+    "VOX_FLEET_BACKEND": ("backend", Backend, "one of " + ", ".join(Backend)),
+    "VOX_FLEET_API_URL": ("api_url", str, _TEXT),
+    "VOX_FLEET_API_TOKEN": ("api_token", str, _TEXT),
+    "VOX_REDIS_URL": ("redis_url", str, _TEXT),
+    "VOX_REDIS_PREFIX": ("redis_prefix", str, _TEXT),
+    "VOX_S3_URL": ("s3_url", str, _TEXT),
+    "VOX_S3_ACCESS_KEY": ("s3_access_key", str, _TEXT),
+    "VOX_S3_SECRET_KEY": ("s3_secret_key", str, _TEXT),
+    "VOX_S3_REGION": ("s3_region", str, _TEXT),
+    "VOX_S3_BUCKET": ("s3_bucket", str, _TEXT),
+    "VOX_S3_TIMEOUT_S": ("s3_timeout_s", float, _NUMBER),
+    "VOX_FLEET_SPOOL_DIR": ("spool_dir", str, _TEXT),
+    "VOX_FLEET_HEARTBEAT_S": ("heartbeat_s", float, _NUMBER),
+    "VOX_FLEET_SLOT_TTL_S": ("slot_ttl_s", float, _NUMBER),
+    "VOX_FLEET_RETRY_AFTER_S": ("retry_after_s", int, _WHOLE),
+    "VOX_FLEET_MEDIA_WAIT_S": ("media_wait_s", float, _NUMBER),
+    "VOX_FLEET_MEDIA_IDLE_S": ("media_idle_s", float, _NUMBER),
+    "VOX_FLEET_MAX_CALL_S": ("max_call_s", float, _NUMBER),
+    "VOX_FLEET_UPLOAD_ATTEMPTS": ("upload_attempts", int, _WHOLE),
+    "VOX_FLEET_UPLOAD_BACKOFF_S": ("upload_backoff_s", float, _NUMBER),
+}
+"""Each variable: the field it sets, how its text is read, and what that expects."""

@@ -1,0 +1,7 @@
+"""The version of VoxBridge this worker runs, as installed."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+VERSION = version("voxbridge")

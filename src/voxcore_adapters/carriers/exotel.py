@@ -1,0 +1,80 @@
+"""Exotel's Voicebot applet: snake_case JSON, 16-bit little-endian PCM ("raw/slin") at 8 kHz.
+
+In: `connected`, `start` (stream_sid, call_sid, media_format, custom_parameters), `media`,
+`dtmf`, `mark`, `stop`. Out: `media`, `mark`, `clear`. Exotel plays outbound audio only in
+chunks that are multiples of 320 bytes and at least 3.2 kB, so prompts go out in 200 ms chunks
+(3,200 bytes at 8 kHz) with the last one padded with silence.
+"""
+
+from __future__ import annotations
+
+from voxcore_adapters.carriers.frames import (
+    CloseCode,
+    Connected,
+    Dtmf,
+    Encoding,
+    Frame,
+    FrameError,
+    Mark,
+    Media,
+    Start,
+    Stop,
+    base64_payload,
+    check_rate,
+    dumps,
+    encode_payload,
+    parse,
+    section,
+    string_map,
+    text_field,
+)
+
+
+class ExotelCodec:
+    name = "exotel"
+    chunk_ms = 200
+    pad_last = True
+
+    def decode(self, text: str | bytes) -> Frame:
+        event, body = parse(text)
+        if event == "connected":
+            return Connected()
+        if event == "start":
+            start = section(body, "start", event)
+            media_format = start.get("media_format") or {}
+            if not isinstance(media_format, dict):
+                raise FrameError(CloseCode.INVALID, "start: media_format must be an object")
+            check_rate(media_format.get("sample_rate", 8000))
+            stream_id = start.get("stream_sid") or body.get("stream_sid")
+            return Start(
+                stream_id=text_field({"stream_sid": stream_id}, "stream_sid", event),
+                carrier_call_id=text_field(start, "call_sid", event),
+                encoding=Encoding.L16,
+                parameters=string_map(start.get("custom_parameters"), "custom_parameters"),
+            )
+        if event == "media":
+            return Media(base64_payload(section(body, "media", event), "payload", event))
+        if event == "dtmf":
+            return Dtmf(text_field(section(body, "dtmf", event), "digit", event))
+        if event == "mark":
+            return Mark(text_field(section(body, "mark", event), "name", event))
+        if event == "stop":
+            stop = body.get("stop")
+            reason = stop.get("reason") if isinstance(stop, dict) else None
+            return Stop(str(reason or "the carrier stopped the stream"))
+        raise FrameError(CloseCode.INVALID, f"unknown event {event!r}")
+
+    def media(self, start: Start, payload: bytes) -> str:
+        return dumps(
+            {
+                "event": "media",
+                "stream_sid": start.stream_id,
+                "media": {"payload": encode_payload(payload)},
+            }
+        )
+
+    def mark(self, start: Start, name: str) -> str:
+        return dumps({"event": "mark", "stream_sid": start.stream_id, "mark": {"name": name}})
+
+    def clear(self, start: Start) -> str:
+        return dumps({"event": "clear", "stream_sid": start.stream_id})

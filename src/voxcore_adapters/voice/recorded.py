@@ -1,0 +1,32 @@
+"""A `CallLeg` that records both sides of the call as it passes through."""
+
+from __future__ import annotations
+
+from voxcore_domain.ports import CallLeg
+from voxcore_domain.voice.call import Audio, LegEvent
+from voxcore_domain.voice.recording import Recording
+
+
+class RecordedLeg:
+    """`leg`, with the caller's audio and the agent's prompts written to `recording`."""
+
+    def __init__(self, leg: CallLeg, recording: Recording) -> None:
+        self._leg = leg
+        self._recording = recording
+
+    async def receive(self) -> LegEvent:
+        event = await self._leg.receive()
+        if isinstance(event, Audio):
+            self._recording.hear(event.pcm)
+        return event
+
+    async def play(self, pcm: bytes, mark: str) -> None:
+        self._recording.say(pcm)
+        await self._leg.play(pcm, mark)
+
+    async def clear(self) -> None:
+        self._recording.cut()
+        await self._leg.clear()
+
+    async def hang_up(self) -> None:
+        await self._leg.hang_up()

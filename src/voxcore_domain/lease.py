@@ -189,6 +189,16 @@ class InMemoryContactLeases:
             raise InvalidTransition("contact", contact.state.value, ContactState.READY.value)
         self._contacts[contact.id] = attrs.evolve(contact, state=ContactState.READY, lease=None)
 
+    def undial(self, lease: Lease, now: datetime) -> None:
+        """Give back a dialling contact whose dial the provider refused before it reached the
+        callee, as ready; the attempt `advance` counted is taken back."""
+        contact = self._fenced(lease, now)
+        if contact.state is not ContactState.DIALING:
+            raise InvalidTransition("contact", contact.state.value, ContactState.READY.value)
+        self._contacts[contact.id] = attrs.evolve(
+            contact, state=ContactState.READY, lease=None, attempts=contact.attempts - 1
+        )
+
     def recover_expired(self, campaign: Campaign, now: datetime) -> list[Contact]:
         """Close out as FAILED, by the retry policy, the contacts of `campaign` whose lease is no
         longer live while they are in a call; in `lease` order. A dial may have happened, so they

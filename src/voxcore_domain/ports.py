@@ -532,3 +532,20 @@ class CampaignEdits(Protocol):
         edit racing a pause cannot resume the campaign. The campaign as stored now; None if the
         tenant has no campaign with that id."""
         ...
+
+
+# -- the dialler's reads of the contacts it leased -------------------------------------------------
+
+
+class LeasedContacts(ContactLeases, Protocol):
+    """`ContactLeases` as the dialler uses it: a lease names only the contact, so the dialler
+    reads the contact (its number and script variables) before dialling it."""
+
+    def get(self, contact_id: str) -> Contact | None: ...
+
+    def undial(self, lease: Lease, now: datetime) -> None:
+        """Give back a `dialing` contact whose dial the provider turned down before it could
+        reach the callee (a `TelephonyError`, e.g. `TrunkThrottled`): ready again, the attempt
+        that `advance` counted taken back, the lease dropped; fenced by the token.
+        `InvalidTransition` from any other state: an answered or attached call did happen."""
+        ...

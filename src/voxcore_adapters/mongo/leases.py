@@ -243,6 +243,16 @@ class MongoContactLeases:
         update = {"$set": {"state": ContactState.READY.value, "lease": None}}
         self._fenced_write(lease, now, ContactState.LEASED, update, ContactState.READY.value)
 
+    def undial(self, lease: Lease, now: datetime) -> None:
+        """Give back a dialling contact whose dial the provider refused before it reached the
+        callee, as ready; the attempt `advance` counted is taken back."""
+        _aware("now", now)
+        update = {
+            "$set": {"state": ContactState.READY.value, "lease": None},
+            "$inc": {"attempts": -1},
+        }
+        self._fenced_write(lease, now, ContactState.DIALING, update, ContactState.READY.value)
+
     def recover_expired(self, campaign: Campaign, now: datetime) -> list[Contact]:
         """Close out as FAILED, by the retry policy, the contacts of `campaign` in a call whose
         lease expired; in lease order.

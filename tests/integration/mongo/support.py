@@ -12,11 +12,11 @@ from pymongo.database import Database
 from voxcore_adapters.mongo import MongoContactImport, MongoDncList, ensure_indexes
 from voxcore_adapters.mongo.documents import Document
 from voxcore_domain.model import Contact
-from voxcore_domain.ports import ContactLeases
+from voxcore_domain.ports import LeasedContacts
 
 
-class LeaseStore(ContactLeases, Protocol):
-    """`ContactLeases` with the set-up and inspection both implementations offer."""
+class LeaseStore(LeasedContacts, Protocol):
+    """`LeasedContacts` with the set-up and inspection both implementations offer."""
 
     def add(self, contact: Contact) -> None: ...
 

@@ -1,0 +1,86 @@
+"""`FleetClient` over HTTP: `POST /attach` to each fleet host in turn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from voxcore_domain.ports import AttachRequest, AttachResult
+
+log = logging.getLogger(__name__)
+
+NEXT_HOST = frozenset({429, 503})
+"""A host that is full (429: every worker busy) or going away (503: draining) may be followed
+by one that is not; any other refusal is about the call itself and would repeat everywhere."""
+
+
+class AttachRefused(Exception):
+    """A fleet host refused the call for a reason another host would give too (e.g. 422)."""
+
+    def __init__(self, host: str, status: int, body: str) -> None:
+        super().__init__(f"fleet host {host} refused the attach: {status} {body[:200]}")
+        self.host = host
+        self.status = status
+
+
+class HttpFleetClient:
+    """Tries hosts in the order given; the caller bounds the whole attempt with its abandon
+    budget (`asyncio.timeout`), so a slow host only costs what is left of it."""
+
+    def __init__(
+        self,
+        hosts: Mapping[str, str],
+        client: httpx.AsyncClient,
+        media_carrier: str,
+    ) -> None:
+        """`hosts`: host name (as the slot registry reports it) → base URL."""
+        self._hosts = {name: url.rstrip("/") for name, url in hosts.items()}
+        self._client = client
+        self._carrier = media_carrier
+
+    async def attach(self, request: AttachRequest, hosts: Sequence[str]) -> AttachResult:
+        retry_after: float | None = None
+        for host in hosts:
+            base = self._hosts.get(host)
+            if base is None:
+                # The registry knows a host the configuration does not: nowhere to send it.
+                log.warning("fleet host %s has slots but no configured URL", host)
+                continue
+            try:
+                response = await self._client.post(f"{base}/attach", json=self._body(request))
+            except httpx.TransportError as error:
+                log.warning("fleet host %s unreachable: %s", host, error)
+                continue
+            if response.status_code in (200, 201, 202):
+                return AttachResult(accepted=True, host=host)
+            if response.status_code in NEXT_HOST:
+                retry_after = _retry_after(response) or retry_after
+                continue
+            raise AttachRefused(host, response.status_code, response.text)
+        return AttachResult(accepted=False, retry_after_s=retry_after)
+
+    def _body(self, request: AttachRequest) -> dict[str, object]:
+        # The fleet's `AttachBody`: it takes the call's audio from a carrier media stream and
+        # has no field for a LiveKit room yet (see docs/dialler.md).
+        return {
+            "call_id": request.call_id,
+            "tenant_id": request.tenant_id,
+            "campaign_id": request.campaign_id,
+            "agent_id": request.agent_id,
+            "lease_token": request.lease_token,
+            "media": {"kind": "stream", "carrier": self._carrier},
+            "variables": dict(request.variables),
+        }
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        # Retry-After may also be an HTTP date; the hint is optional, so only seconds are used.
+        return None

@@ -1,0 +1,135 @@
+"""The dialler's composition root: a tiny Litestar app whose lifespan runs the tick loop.
+
+The loop is the process's work; the app only answers `/health` and `/metrics` beside it. Run
+one process (Granian's default of one worker; more would only stand by on the leader lock):
+
+    granian --interface asgi --host 127.0.0.1 --port 8090 --factory apps.dialler.main:create_app
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import attrs
+import httpx
+from litestar import Litestar, Response, get
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import generate_latest
+
+from apps.dialler.fleet_client import HttpFleetClient
+from apps.dialler.loop import Dialler
+from apps.dialler.settings import Settings
+from voxcore_adapters import mongo, redis
+from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
+
+log = logging.getLogger(__name__)
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@attrs.frozen
+class Wired:
+    dialler: Dialler
+    closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+def build(settings: Settings) -> Wired:
+    """The dialler on the real adapters the settings point at."""
+    db = mongo.connect(settings.mongo_url)
+    client = redis.connect(settings.redis_url)
+    telephony = LiveKitTelephony(
+        LiveKitSettings(
+            url=settings.livekit_url,
+            api_key=settings.livekit_api_key,
+            api_secret=settings.livekit_api_secret,
+        )
+    )
+    # The attach budget bounds each attempt as a whole; this only stops one host eating it all.
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.attach_budget_s / 2))
+    dialler = Dialler(
+        campaigns=mongo.MongoCampaigns(db),
+        leases=mongo.MongoContactLeases(db),
+        slots=redis.RedisSlotRegistry(client, settings.redis_prefix),
+        lock=redis.RedisLeaderLock(client, settings.redis_prefix),
+        telephony=telephony,
+        fleet=HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier),
+        call_log=mongo.MongoCallLog(db),
+        clock=_UtcClock(),
+        owner=settings.owner,
+        shard=settings.shard,
+        leader_ttl=settings.leader_ttl,
+        lease_ttl=settings.lease_ttl,
+        tick_s=settings.loop_interval_s,
+        attach_budget_s=settings.attach_budget_s,
+        staleness=settings.slot_staleness,
+    )
+
+    async def close_mongo() -> None:
+        db.client.close()
+
+    return Wired(dialler, (telephony.aclose, http.aclose, client.aclose, close_mongo))
+
+
+async def run_loop(dialler: Dialler, interval_s: float, clock: Callable[[], datetime]) -> None:
+    """Tick every `interval_s` on the monotonic clock; a slow tick shortens the next wait
+    rather than drifting, and a failed tick is logged and the next one tried: Redis or Mongo
+    being down for a while must not end the process."""
+    loop = asyncio.get_running_loop()
+    next_at = loop.time()
+    while True:
+        try:
+            await dialler.tick(clock())
+        except Exception:
+            # Each tick starts from the stores afresh, so the next one is the retry.
+            log.exception("tick failed")
+            dialler.metrics.ticks.labels("failed").inc()
+        next_at = max(next_at + interval_s, loop.time())
+        await asyncio.sleep(next_at - loop.time())
+
+
+def create_app(settings: Settings | None = None, wired: Wired | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    wired = wired or build(settings)
+    dialler = wired.dialler
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(
+            run_loop(dialler, settings.loop_interval_s, lambda: datetime.now(UTC))
+        )
+        log.info("dialler %s on shard %s started", settings.owner, settings.shard)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await dialler.close()
+            for close in wired.closers:
+                await close()
+
+    @get("/health", sync_to_thread=False)
+    def health() -> dict[str, object]:
+        return {
+            "role": "leader" if dialler.leader else "standby",
+            "owner": dialler.owner,
+            "shard": dialler.shard,
+            "token": dialler.token,
+            "last_tick_at": dialler.last_tick_at.isoformat() if dialler.last_tick_at else None,
+            "tick_duration_s": dialler.last_tick_s,
+            "in_flight_calls": dialler.in_flight,
+        }
+
+    @get("/metrics", sync_to_thread=False)
+    def metrics() -> Response[bytes]:
+        return Response(generate_latest(dialler.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Litestar(route_handlers=[health, metrics], lifespan=[lifespan])

@@ -1,0 +1,123 @@
+"""The dialler's settings: every one an environment variable (`VOX_DIALLER_*`), read once at
+start. `docs/dialler.md` lists them. URLs that may carry passwords are left out of `repr`, so
+logging the settings is safe."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from voxcore_domain import validators as v
+from voxcore_domain.errors import ValidationError
+
+PREFIX = "VOX_DIALLER_"
+
+
+def _positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValidationError(attribute.name, f"must be above 0, got {value!r}")
+
+
+def parse_fleet_hosts(text: str) -> dict[str, str]:
+    """`name=http://addr:port,name2=...`: the fleet host names the slot registry reports, each
+    with the base URL its `/attach` answers on (the host's nginx)."""
+    hosts: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise ValidationError("fleet_hosts", f"{item!r} must be name=http(s)://address")
+        hosts[name] = url.rstrip("/")
+    return hosts
+
+
+@attrs.frozen
+class Settings:
+    """What the dialler needs to know about its surroundings."""
+
+    loop_interval_s: float = attrs.field(default=2.0, validator=_positive)
+    """LOOP_INTERVAL_SECONDS: the tick; the pacer plans for exactly this long."""
+    owner: str = attrs.field(factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    """Names this process in leader locks and contact leases; unique per process."""
+    shard: str = attrs.field(default="0", validator=v.non_empty)
+    """The campaign shard this dialler competes for (one shard by default)."""
+    leader_ttl_s: float = attrs.field(default=6.0, validator=_positive)
+    """How long the leader lock lasts unrenewed: a standby takes over within this."""
+    lease_ttl_s: float = attrs.field(default=3900.0, validator=_positive)
+    """A contact lease must outlive the longest call (an hour) plus the ring time, because
+    nothing renews it while a worker holds the call; an expired in-call lease is recovered as
+    a failed attempt."""
+    attach_budget_s: float = attrs.field(default=2.0, validator=_positive)
+    """From the answer to a worker holding the call; past it, the call is abandoned."""
+    slot_staleness_s: float = attrs.field(default=10.0, validator=_positive)
+    mongo_url: str = attrs.field(default="mongodb://127.0.0.1:27017/voxbridge", repr=False)
+    redis_url: str = attrs.field(default="redis://127.0.0.1:6379/0", repr=False)
+    redis_prefix: str = "vox"
+    livekit_url: str = attrs.field(default="http://127.0.0.1:7880", repr=False)
+    livekit_api_key: str = attrs.field(default="", repr=False)
+    livekit_api_secret: str = attrs.field(default="", repr=False)
+    fleet_hosts: Mapping[str, str] = attrs.field(factory=dict)
+    """Fleet host name → base URL of its `/attach`."""
+    media_carrier: str = "twilio"
+    """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+
+    @property
+    def leader_ttl(self) -> timedelta:
+        return timedelta(seconds=self.leader_ttl_s)
+
+    @property
+    def slot_staleness(self) -> timedelta:
+        return timedelta(seconds=self.slot_staleness_s)
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.lease_ttl_s)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return env.get(PREFIX + name)
+
+        values: dict[str, Any] = {}
+        floats = {
+            "LOOP_INTERVAL_SECONDS": "loop_interval_s",
+            "LEADER_TTL_SECONDS": "leader_ttl_s",
+            "LEASE_TTL_SECONDS": "lease_ttl_s",
+            "ATTACH_BUDGET_SECONDS": "attach_budget_s",
+            "SLOT_STALENESS_SECONDS": "slot_staleness_s",
+        }
+        for name, field in floats.items():
+            raw = get(name)
+            if raw is not None:
+                try:
+                    values[field] = float(raw)
+                except ValueError:
+                    raise ValidationError(field, f"{raw!r} is not a number") from None
+        texts = {
+            "OWNER": "owner",
+            "SHARD": "shard",
+            "MONGO_URL": "mongo_url",
+            "REDIS_URL": "redis_url",
+            "REDIS_PREFIX": "redis_prefix",
+            "LIVEKIT_URL": "livekit_url",
+            "LIVEKIT_API_KEY": "livekit_api_key",
+            "LIVEKIT_API_SECRET": "livekit_api_secret",
+            "MEDIA_CARRIER": "media_carrier",
+        }
+        for name, field in texts.items():
+            raw = get(name)
+            if raw is not None:
+                values[field] = raw
+        hosts = get("FLEET_HOSTS")
+        if hosts is not None:
+            values["fleet_hosts"] = parse_fleet_hosts(hosts)
+        return cls(**values)

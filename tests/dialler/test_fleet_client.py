@@ -1,0 +1,95 @@
+"""`HttpFleetClient` against a scripted transport: next host on 429, 503 or no connection."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from apps.dialler.fleet_client import AttachRefused, HttpFleetClient
+from voxcore_domain.ports import AttachRequest
+
+REQUEST = AttachRequest(
+    call_id="call-1",
+    tenant_id="t1",
+    campaign_id="c1",
+    agent_id="a1",
+    lease_token="tok",
+    room="call-call-1",
+    variables={"name": "Ada"},
+)
+HOSTS = {"h1": "http://h1:8081", "h2": "http://h2:8081", "h3": "http://h3:8081/"}
+
+
+def client(answers: dict[str, int | None], seen: list[str]) -> HttpFleetClient:
+    """`answers`: host → status, or None for a refused connection."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        seen.append(f"{host}{request.url.path}")
+        status = answers[host]
+        if status is None:
+            raise httpx.ConnectError("refused", request=request)
+        headers = {"retry-after": "2"} if status == 429 else {}
+        return httpx.Response(status, json={"detail": "x"}, headers=headers)
+
+    transport = httpx.MockTransport(handle)
+    return HttpFleetClient(HOSTS, httpx.AsyncClient(transport=transport), "twilio")
+
+
+async def test_the_next_host_on_full_draining_or_unreachable() -> None:
+    seen: list[str] = []
+    fleet = client({"h1": 429, "h2": None, "h3": 202}, seen)
+
+    result = await fleet.attach(REQUEST, ["h1", "h2", "h3"])
+
+    assert result.accepted
+    assert result.host == "h3"
+    assert seen == ["h1/attach", "h2/attach", "h3/attach"]
+
+
+async def test_every_host_refusing_is_not_accepted() -> None:
+    seen: list[str] = []
+    fleet = client({"h1": 503, "h2": 429}, seen)
+
+    result = await fleet.attach(REQUEST, ["h1", "unknown", "h2"])
+
+    assert not result.accepted
+    assert result.host is None
+    assert result.retry_after_s == 2.0
+    assert seen == ["h1/attach", "h2/attach"]
+
+
+async def test_a_refusal_about_the_call_itself_is_raised() -> None:
+    fleet = client({"h1": 422, "h2": 202}, [])
+
+    with pytest.raises(AttachRefused) as refused:
+        await fleet.attach(REQUEST, ["h1", "h2"])
+
+    assert refused.value.status == 422
+
+
+async def test_the_body_is_the_fleets_attach_body() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(202, json={})
+
+    fleet = HttpFleetClient(
+        HOSTS, httpx.AsyncClient(transport=httpx.MockTransport(handle)), "twilio"
+    )
+    await fleet.attach(REQUEST, ["h1"])
+
+    assert bodies == [
+        {
+            "call_id": "call-1",
+            "tenant_id": "t1",
+            "campaign_id": "c1",
+            "agent_id": "a1",
+            "lease_token": "tok",
+            "media": {"kind": "stream", "carrier": "twilio"},
+            "variables": {"name": "Ada"},
+        }
+    ]

@@ -1,0 +1,82 @@
+"""Settings from the environment, and the health server beside the loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from apps.dialler.main import Wired, create_app
+from apps.dialler.settings import Settings, parse_fleet_hosts
+from tests.dialler.conftest import World
+from voxcore_domain.errors import ValidationError
+
+
+def test_settings_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "VOX_DIALLER_LOOP_INTERVAL_SECONDS": "1.5",
+            "VOX_DIALLER_OWNER": "dialler-a",
+            "VOX_DIALLER_SHARD": "s1",
+            "VOX_DIALLER_LEASE_TTL_SECONDS": "600",
+            "VOX_DIALLER_FLEET_HOSTS": "h1=http://10.0.0.1:8081, h2=https://h2.example/",
+            "VOX_DIALLER_REDIS_URL": "redis://:secret@r:6379/0",
+            "VOX_DIALLER_SLOT_STALENESS_SECONDS": "15",
+        }
+    )
+    assert settings.loop_interval_s == 1.5
+    assert settings.owner == "dialler-a"
+    assert settings.shard == "s1"
+    assert settings.lease_ttl.total_seconds() == 600
+    assert settings.fleet_hosts == {"h1": "http://10.0.0.1:8081", "h2": "https://h2.example"}
+    assert settings.slot_staleness.total_seconds() == 15
+    assert "secret" not in repr(settings)
+
+
+def test_defaults_tick_every_two_seconds() -> None:
+    assert Settings.from_env({}).loop_interval_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VOX_DIALLER_LOOP_INTERVAL_SECONDS", "0"),
+        ("VOX_DIALLER_LOOP_INTERVAL_SECONDS", "soon"),
+        ("VOX_DIALLER_LEASE_TTL_SECONDS", "-1"),
+        ("VOX_DIALLER_FLEET_HOSTS", "h1"),
+    ],
+)
+def test_bad_settings_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings.from_env({name: value})
+
+
+def test_fleet_hosts_need_a_url() -> None:
+    with pytest.raises(ValidationError):
+        parse_fleet_hosts("h1=ftp://x")
+
+
+async def test_health_and_metrics_while_the_loop_runs(world: World) -> None:
+    world.add_contacts(3)
+    await world.add_workers(2)
+    dialler = world.dialler("d1")
+    app = create_app(Settings(owner="d1", loop_interval_s=0.01), Wired(dialler))
+
+    async with AsyncTestClient(app) as client:
+        for _ in range(200):
+            if dialler.last_tick_at is not None:
+                break
+            await asyncio.sleep(0.01)
+        health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
+
+    assert health["role"] == "leader"
+    assert health["owner"] == "d1"
+    assert health["last_tick_at"] is not None
+    assert health["tick_duration_s"] >= 0
+    assert "in_flight_calls" in health
+    assert "vox_dialler_ticks_total" in metrics
+    assert dialler.failures == []
+    # Stopping the app let every dial finish and gave the lock back.
+    assert not dialler.leader

@@ -22,7 +22,7 @@ from apps.api.caller import Caller, Role
 from apps.api.deps import Deps
 from apps.api.errors import NotFound, responses
 from apps.api.params import CallerArg, DepsArg, PathId
-from apps.api.scope import own_campaign, own_tenant_id
+from apps.api.scope import check_own_agent, own_campaign, own_tenant_id
 from apps.api.wire import Body, Name, Out, Ref, given, under
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import (
@@ -132,9 +132,9 @@ class Retry(Body):
 class CampaignIn(Body):
     name: Name
     agent_id: Ref
-    """The voice agent that runs each call."""
+    """The voice agent that runs each call: one of the tenant's agents (else 422)."""
     trunk_id: Ref
-    """The SIP trunk the calls go out on."""
+    """The SIP trunk the calls go out on. Not checked yet: trunks have no API."""
     caller_id: Text
     """E.164, e.g. +14155550123."""
     window: Window = msgspec.field(default_factory=Window)
@@ -241,6 +241,7 @@ class CampaignController(Controller):
     )
     def create(self, data: JSONBody[CampaignIn], caller: CallerArg, deps: DepsArg) -> CampaignOut:
         campaign = data.to_domain(deps.new_id(), own_tenant_id(caller))
+        check_own_agent(deps.agents, caller, campaign.agent_id)
         deps.campaigns.put(campaign)
         return CampaignOut.of(campaign)
 
@@ -280,9 +281,12 @@ class CampaignController(Controller):
         caller: CallerArg,
         deps: DepsArg,
     ) -> CampaignOut:
-        edited = deps.campaign_edits.edit(
-            data.apply(own_campaign(deps.campaigns, caller, campaign_id))
-        )
+        changed = data.apply(own_campaign(deps.campaigns, caller, campaign_id))
+        if data.agent_id is not msgspec.UNSET:
+            # Only a new reference is checked: an agent deleted since the campaign was made
+            # must not make every other edit of it fail.
+            check_own_agent(deps.agents, caller, changed.agent_id)
+        edited = deps.campaign_edits.edit(changed)
         if edited is None:
             raise NotFound("campaign", campaign_id)
         return CampaignOut.of(edited)

@@ -17,14 +17,16 @@ from pymongo.database import Database
 from redis.asyncio import Redis
 
 from apps.api.settings import Backend, Settings
+from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.api_keys import InMemoryApiKeys
 from voxcore_adapters.fakes.campaign_edits import InMemoryCampaignEdits
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_directory import InMemoryContactDirectory
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
-from voxcore_adapters.fakes.redis_fakes import InMemoryRateLimiter
+from voxcore_adapters.fakes.redis_fakes import InMemoryRateLimiter, InMemoryRuntimeConfigCache
 from voxcore_adapters.fakes.tenants import InMemoryTenants
+from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.api_keys import MongoApiKeys
 from voxcore_adapters.mongo.campaign_edits import MongoCampaignEdits
 from voxcore_adapters.mongo.campaigns import MongoCampaigns
@@ -34,9 +36,11 @@ from voxcore_adapters.mongo.dnc import MongoDncList
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.mongo.schema import ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
 from voxcore_domain.lease import InMemoryContactLeases
 from voxcore_domain.ports import (
+    Agents,
     ApiKeys,
     CampaignEdits,
     CampaignStore,
@@ -45,6 +49,7 @@ from voxcore_domain.ports import (
     ContactImport,
     DncList,
     RateLimiter,
+    RuntimeConfigCache,
     Tenants,
 )
 
@@ -71,6 +76,9 @@ class Deps:
     contacts: ContactDirectory
     dnc: DncList
     rate_limiter: RateLimiter
+    agents: Agents
+    config_cache: RuntimeConfigCache
+    """Agents' runtime configs as fleet workers read them."""
     clock: Clock = attrs.field(factory=UtcClock)
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
     """Where ids and key secrets come from: cryptographic outside tests."""
@@ -109,6 +117,8 @@ def memory_deps(
         contacts=InMemoryContactDirectory(leases),
         dnc=InMemoryDncList(),
         rate_limiter=InMemoryRateLimiter(clock),
+        agents=InMemoryAgents(),
+        config_cache=InMemoryRuntimeConfigCache(clock),
         clock=clock,
         random_bytes=random_bytes,
     )
@@ -166,6 +176,8 @@ def real_deps(settings: Settings) -> Deps:
         contacts=MongoContactDirectory(db),
         dnc=MongoDncList(db),
         rate_limiter=RedisRateLimiter(redis, settings.redis_prefix),
+        agents=MongoAgents(db),
+        config_cache=RedisRuntimeConfigCache(redis, settings.redis_prefix),
         checks={"mongo": ping_mongo, "redis": ping_redis},
         closers=(redis.aclose, close_mongo),
     )

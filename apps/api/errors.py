@@ -5,7 +5,8 @@ Each body is `{"error", "message"}` plus `"field"` when one input was at fault:
 - a request that does not match the schema (wrong type, missing or unknown field, bad query
   parameter, malformed JSON) is 400 with Litestar's own check turned into that shape;
 - a value the domain refuses (`ValidationError`, e.g. a number that is not E.164) is 422;
-- a lifecycle move the domain forbids (`InvalidTransition`) is 409 with the reason;
+- a lifecycle move the domain forbids (`InvalidTransition`) is 409 with the reason, and so is
+  an edit that lost a race with another edit of the same object (`Conflict`);
 - an object that does not exist, or belongs to another tenant, is 404: the same answer either
   way, so ids never tell one tenant about another's objects;
 - a store that cannot be reached is 503 with `Retry-After`, never 500.
@@ -47,6 +48,14 @@ class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     """The input at fault, dotted for nested fields (`window.end`), when there is one."""
 
 
+class Conflict(Exception):
+    """The object changed since the caller read it: its edit was not stored."""
+
+    def __init__(self, message: str, field: str = "version") -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NotFound(Exception):
     """No `kind` with this id that the caller may see; `field` is the input that named it."""
 
@@ -74,7 +83,8 @@ _DESCRIPTIONS: Mapping[int, str] = {
     401: "No valid API key, admin key or internal token in `Authorization: Bearer …`.",
     403: "The caller's role may not use this route.",
     404: "No such object, or it belongs to another tenant.",
-    409: "The lifecycle does not allow this move; `message` says why.",
+    409: "The lifecycle does not allow this move, or the object changed since it was read; "
+    "`message` says why.",
     413: "The body is larger than the route accepts.",
     415: "The body's content type is not one the route reads.",
     422: "A value breaks a rule of the domain; `field` names it.",
@@ -153,6 +163,10 @@ def _invalid_transition(_: Request[Any, Any, Any], error: InvalidTransition) -> 
     return error_response(409, ErrorBody("invalid_transition", str(error), "state"))
 
 
+def _conflict(_: Request[Any, Any, Any], error: Conflict) -> Response[ErrorBody]:
+    return error_response(409, ErrorBody("conflict", str(error), error.field))
+
+
 def _not_found(_: Request[Any, Any, Any], error: NotFound) -> Response[ErrorBody]:
     return error_response(404, ErrorBody("not_found", str(error), error.field))
 
@@ -176,6 +190,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationError: _validation_error,
     InvalidTransition: _invalid_transition,
     NotFound: _not_found,
+    Conflict: _conflict,
     ConnectionFailure: _unavailable,
     RedisConnectionError: _unavailable,
     RedisTimeoutError: _unavailable,

@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from apps.api.agents import AgentController
 from apps.api.api_keys import ApiKeyController
 from apps.api.auth import Authenticator, AuthMiddleware, current_caller
 from apps.api.campaigns import CampaignController
@@ -24,6 +25,7 @@ from apps.api.dnc import DncController
 from apps.api.errors import EXCEPTION_HANDLERS
 from apps.api.health import health
 from apps.api.metrics import ApiMetrics, MetricsMiddleware, metrics
+from apps.api.runtime_config import RuntimeConfigController
 from apps.api.settings import Settings
 from apps.api.tenants import TenantController
 from apps.api.throttle import Throttle
@@ -37,7 +39,8 @@ def openapi_config() -> OpenAPIConfig:
         title="VoxBridge Backend API",
         version=API_VERSION,
         description=(
-            "The control plane: tenants, API keys, campaigns, contacts and do-not-call lists. "
+            "The control plane: tenants, API keys, voice agents, campaigns, contacts and "
+            "do-not-call lists. "
             "Send `Authorization: Bearer <key>`; errors are `{error, message, field}`."
         ),
         path="/schema",
@@ -73,9 +76,11 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
         route_handlers=[
             TenantController,
             ApiKeyController,
+            AgentController,
             CampaignController,
             ContactController,
             DncController,
+            RuntimeConfigController,
         ],
     )
     return Litestar(

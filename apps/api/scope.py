@@ -10,8 +10,10 @@ from litestar.exceptions import PermissionDeniedException
 
 from apps.api.caller import Caller, Role
 from apps.api.errors import NotFound
+from voxcore_domain.agents import Agent
+from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Campaign, Tenant
-from voxcore_domain.ports import CampaignStore, Tenants
+from voxcore_domain.ports import Agents, CampaignStore, Tenants
 
 
 def own_tenant_id(caller: Caller) -> str:
@@ -37,3 +39,20 @@ def own_campaign(campaigns: CampaignStore, caller: Caller, campaign_id: str) -> 
     if campaign is None or campaign.tenant_id != own_tenant_id(caller):
         raise NotFound("campaign", campaign_id)
     return campaign
+
+
+def own_agent(agents: Agents, caller: Caller, agent_id: str) -> Agent:
+    """The agent `agent_id`, if it is the caller's tenant's."""
+    agent = agents.get(agent_id)
+    if agent is None or agent.tenant_id != own_tenant_id(caller):
+        raise NotFound("agent", agent_id)
+    return agent
+
+
+def check_own_agent(agents: Agents, caller: Caller, agent_id: str) -> None:
+    """A reference to an agent in a body: refused (422 naming `agent_id`) unless it is one of
+    the caller's tenant's agents, so a campaign cannot be made to run another tenant's agent,
+    or none at all. Another tenant's agent gets the same message as a missing one."""
+    agent = agents.get(agent_id)
+    if agent is None or agent.tenant_id != own_tenant_id(caller):
+        raise ValidationError("agent_id", f"no agent {agent_id!r}")

@@ -60,6 +60,10 @@ class Settings:
     """Contacts a streamed import stores per round trip; bounds the import's memory."""
     import_max_bytes: int = attrs.field(default=512 * 1024 * 1024, validator=v.positive_int)
     """Largest contact import body accepted."""
+    runtime_config_ttl_s: float = attrs.field(default=300.0, validator=v.positive)
+    """How long a fleet worker's copy of an agent's config stays in Redis. Every change through
+    the API invalidates it at once; the TTL only bounds how long a missed invalidation (Redis
+    down at that moment) can serve a stale config."""
 
     def __attrs_post_init__(self) -> None:
         if self.admin_key == self.internal_token:
@@ -116,6 +120,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_API_RATE_LIMIT_BURST": ("rate_limit_burst", int, _WHOLE),
     "VOX_API_IMPORT_BATCH_ROWS": ("import_batch_rows", int, _WHOLE),
     "VOX_API_IMPORT_MAX_BYTES": ("import_max_bytes", int, _WHOLE),
+    "VOX_API_RUNTIME_CONFIG_TTL_S": ("runtime_config_ttl_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""
 

@@ -460,6 +460,12 @@ class Agents(Protocol):
         """Insert the agent, or replace the one with its id."""
         ...
 
+    def replace(self, agent: Agent, expected_version: int) -> bool:
+        """Store `agent` over the one with its id only if that one is still at
+        `expected_version`; whether it was stored. Two edits read at the same version cannot
+        both win, so neither silently undoes the other."""
+        ...
+
     def get(self, agent_id: str) -> Agent | None: ...
 
     def of_tenant(self, tenant_id: str) -> list[Agent]:

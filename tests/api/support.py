@@ -20,7 +20,14 @@ CAMPAIGN = {
     "trunk_id": "trunk-1",
     "caller_id": "+14155550100",
 }
-"""The least a campaign needs."""
+"""The least a campaign needs, but for `agent_id`: one of the tenant's agents
+(`TenantSession.agent_id`, see `campaign_body`)."""
+
+AGENT = {
+    "name": "Reminders",
+    "greeting": "Hello, this is an automated assistant calling for Acme Dental.",
+}
+"""The least an agent needs."""
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -38,6 +45,8 @@ class TenantSession:
     id: str
     key_id: str
     token: str = attrs.field(repr=False)
+    agent_id: str
+    """An agent of the tenant's, for its campaigns."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -52,11 +61,20 @@ def make_tenant(client: TestClient[Any], name: str) -> TenantSession:
     issued = client.post(f"/v1/tenants/{tenant_id}/api-keys", json={"name": "crm"}, headers=ADMIN)
     assert issued.status_code == 201, issued.text
     body = issued.json()
-    return TenantSession(tenant_id, body["key"]["id"], body["token"])
+    agent = client.post("/v1/agents", json=AGENT, headers=bearer(body["token"]))
+    assert agent.status_code == 201, agent.text
+    return TenantSession(tenant_id, body["key"]["id"], body["token"], agent.json()["id"])
+
+
+def campaign_body(tenant: TenantSession, **fields: Any) -> dict[str, Any]:
+    """`CAMPAIGN` with the tenant's agent, and `fields`."""
+    return CAMPAIGN | {"agent_id": tenant.agent_id} | fields
 
 
 def make_campaign(client: TestClient[Any], tenant: TenantSession, **fields: Any) -> str:
-    created = client.post("/v1/campaigns", json=CAMPAIGN | fields, headers=tenant.headers)
+    created = client.post(
+        "/v1/campaigns", json=campaign_body(tenant, **fields), headers=tenant.headers
+    )
     assert created.status_code == 201, created.text
     campaign_id: str = created.json()["id"]
     return campaign_id

@@ -148,3 +148,30 @@ def test_without_redis_health_says_so_and_requests_still_go_through(
         # The rate limit cannot be checked: requests are let through, not failed.
         assert client.get("/v1/tenants", headers=ADMIN).status_code == 200
         assert_error(client.get("/v1/tenants", headers=bearer("nope")), 401, None)
+
+
+def test_agents_and_their_runtime_config_on_mongo_and_redis(real_settings: Settings) -> None:
+    agent = {"name": "Reminders", "greeting": "Hello, an automated assistant for Acme here."}
+    with TestClient(create_app(real_settings)) as client:
+        acme = make_tenant(client, "Acme")
+        created = client.post("/v1/agents", json=agent, headers=acme.headers).json()
+        path = f"/v1/agents/{created['id']}"
+        config_path = f"/v1/runtime-config/{created['id']}"
+        internal = bearer(INTERNAL_TOKEN)
+        assert client.get(config_path, headers=internal).json()["version"] == 1
+
+        # The compare-and-set on MongoDB: an edit made from version 1 again loses.
+        changed = client.patch(path, json={"version": 1, "voice": "verse"}, headers=acme.headers)
+        assert changed.json()["version"] == 2
+        stale = client.patch(path, json={"version": 1, "voice": "alloy"}, headers=acme.headers)
+        assert_error(stale, 409, "version", "conflict")
+
+        # The Redis entry was invalidated by the change: the new version is served at once,
+        # and by a second API process too.
+        config = client.get(config_path, headers=internal).json()
+        assert (config["voice"], config["version"]) == ("verse", 2)
+        with TestClient(create_app(real_settings)) as other:
+            assert other.get(config_path, headers=internal).json() == config
+
+        assert client.delete(path, headers=acme.headers).status_code == 204
+        assert_error(client.get(config_path, headers=internal), 404, "agent_id")

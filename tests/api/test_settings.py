@@ -31,6 +31,7 @@ def test_every_variable_is_read() -> None:
         "VOX_API_RATE_LIMIT_BURST": " 10 ",
         "VOX_API_IMPORT_BATCH_ROWS": "250",
         "VOX_API_IMPORT_MAX_BYTES": "1000000",
+        "VOX_API_RUNTIME_CONFIG_TTL_S": "30",
     }
     settings = Settings.from_env(env)
     assert settings == Settings(
@@ -46,6 +47,7 @@ def test_every_variable_is_read() -> None:
         rate_limit_burst=10,
         import_batch_rows=250,
         import_max_bytes=1_000_000,
+        runtime_config_ttl_s=30.0,
     )
     # Secrets and URLs that may hold passwords stay out of the repr, hence out of logs.
     shown = repr(settings)
@@ -67,6 +69,7 @@ def test_every_variable_is_read() -> None:
         (REQUIRED | {"VOX_API_RATE_LIMIT_BURST": "2000000"}, "VOX_API_RATE_LIMIT_BURST"),
         (REQUIRED | {"VOX_API_RATE_LIMIT_PER_S": "0.0001"}, "VOX_API_RATE_LIMIT_PER_S"),
         (REQUIRED | {"VOX_API_IMPORT_BATCH_ROWS": "-1"}, "VOX_API_IMPORT_BATCH_ROWS"),
+        (REQUIRED | {"VOX_API_RUNTIME_CONFIG_TTL_S": "0"}, "VOX_API_RUNTIME_CONFIG_TTL_S"),
     ],
 )
 def test_a_bad_variable_is_named(env: dict[str, str], variable: str) -> None:

@@ -14,6 +14,13 @@ class InMemoryAgents:
     def put(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
 
+    def replace(self, agent: Agent, expected_version: int) -> bool:
+        stored = self._agents.get(agent.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        self._agents[agent.id] = agent
+        return True
+
     def get(self, agent_id: str) -> Agent | None:
         return self._agents.get(agent_id)
 

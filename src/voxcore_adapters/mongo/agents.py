@@ -19,6 +19,13 @@ class MongoAgents:
     def put(self, agent: Agent) -> None:
         self._agents.replace_one({"_id": agent.id}, to_document(agent), upsert=True)
 
+    def replace(self, agent: Agent, expected_version: int) -> bool:
+        # The filter on the version makes the check and the write one atomic operation.
+        found = self._agents.replace_one(
+            {"_id": agent.id, "version": expected_version}, to_document(agent)
+        )
+        return found.matched_count == 1
+
     def get(self, agent_id: str) -> Agent | None:
         document = self._agents.find_one({"_id": agent_id})
         return None if document is None else from_document(document, Agent)

@@ -78,3 +78,24 @@ def test_bad_agents_are_refused(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as error:
         attrs.evolve(REMINDER, **changes)
     assert error.value.field == field
+
+
+def test_replace_stores_only_over_the_expected_version(agents: Agents) -> None:
+    agents.put(REMINDER)
+    first = attrs.evolve(REMINDER, name="First edit", version=2)
+    second = attrs.evolve(REMINDER, name="Second edit", version=2)
+    assert agents.replace(first, expected_version=1) is True
+    # The second edit was read at version 1 too: it lost the race and changes nothing.
+    assert agents.replace(second, expected_version=1) is False
+    assert agents.get("a1") == first
+    assert agents.replace(attrs.evolve(first, version=3), expected_version=2) is True
+    assert agents.get("a1") == attrs.evolve(first, version=3)
+
+
+def test_replace_never_creates_an_agent(agents: Agents) -> None:
+    assert agents.replace(REMINDER, expected_version=1) is False
+    assert agents.get("a1") is None
+    agents.put(REMINDER)
+    agents.delete("a1")
+    assert agents.replace(attrs.evolve(REMINDER, version=2), expected_version=1) is False
+    assert agents.get("a1") is None

@@ -1,0 +1,103 @@
+"""`GET /v1/runtime-config/{agent_id}`: what a fleet worker runs a call with, for the internal
+token only.
+
+Served from the `RuntimeConfigCache` (Redis) with the settings' TTL, filled from the agent store
+on a miss. `/v1/agents` invalidates the entry after every stored change or delete, so a worker
+sees an edit on its next read; the TTL only bounds how long an entry can outlive an
+invalidation that was missed (Redis unreachable at that moment) or raced by a fill that read the
+store just before the change. `version` lets a worker tell which config it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, get
+
+from apps.api.auth import allow
+from apps.api.caller import Role
+from apps.api.deps import Deps
+from apps.api.errors import NotFound, responses
+from apps.api.params import DepsArg, PathId, SettingsArg
+from voxcore_domain.agents import Agent, ProviderValue, VoicemailPolicy
+
+
+class RuntimeConfig(msgspec.Struct, kw_only=True):
+    """An agent's configuration as a fleet worker needs it."""
+
+    agent_id: str
+    tenant_id: str
+    version: int
+    """The agent's version: grows with every change."""
+    name: str
+    greeting: str
+    language: str
+    voice: str
+    instructions: str
+    prompts: dict[str, str]
+    provider: str
+    provider_settings: dict[str, ProviderValue]
+    voicemail_policy: VoicemailPolicy
+    voicemail_message: str | None
+
+    @classmethod
+    def of(cls, agent: Agent) -> RuntimeConfig:
+        return cls(
+            agent_id=agent.id,
+            tenant_id=agent.tenant_id,
+            version=agent.version,
+            name=agent.name,
+            greeting=agent.greeting,
+            language=agent.language,
+            voice=agent.voice,
+            instructions=agent.instructions,
+            prompts=dict(agent.prompts),
+            provider=agent.provider,
+            provider_settings=dict(agent.provider_settings),
+            voicemail_policy=agent.voicemail_policy,
+            voicemail_message=agent.voicemail_message,
+        )
+
+
+def _cached(entry: Mapping[str, object] | None) -> RuntimeConfig | None:
+    """The cached config, or None for a miss; an entry in another shape (written by an older
+    release) is a miss too, so it is replaced rather than served or answered with a 500."""
+    if entry is None:
+        return None
+    try:
+        return msgspec.convert(entry, RuntimeConfig)
+    except msgspec.ValidationError:
+        return None
+
+
+async def runtime_config(deps: Deps, agent_id: str, ttl: timedelta) -> RuntimeConfig:
+    """The agent's config, from the cache or else from the store (then cached for `ttl`)."""
+    hit = _cached(await deps.config_cache.get(agent_id))
+    if hit is not None:
+        return hit
+    # The store's client blocks: off the event loop, like the sync handlers.
+    agent = await anyio.to_thread.run_sync(deps.agents.get, agent_id)
+    if agent is None:
+        raise NotFound("agent", agent_id)
+    config = RuntimeConfig.of(agent)
+    await deps.config_cache.put(agent_id, msgspec.to_builtins(config), ttl)
+    return config
+
+
+class RuntimeConfigController(Controller):
+    path = "/runtime-config"
+    tags = ("runtime config",)
+    guards = (allow(Role.INTERNAL),)
+
+    @get(
+        "/{agent_id:str}",
+        summary="An agent's runtime config, for fleet workers (internal token)",
+        responses=responses(401, 403, 404, 429),
+    )
+    async def read(self, agent_id: PathId, deps: DepsArg, settings: SettingsArg) -> RuntimeConfig:
+        return await runtime_config(
+            deps, agent_id, timedelta(seconds=settings.runtime_config_ttl_s)
+        )

@@ -9,7 +9,7 @@ PATCH body: if the agent has moved on since, that is a 409 too.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 import attrs
@@ -119,21 +119,25 @@ class AgentOut(Out):
 
     @classmethod
     def of(cls, agent: Agent) -> AgentOut:
-        return cls(
-            id=agent.id,
-            tenant_id=agent.tenant_id,
-            name=agent.name,
-            greeting=agent.greeting,
-            language=agent.language,
-            voice=agent.voice,
-            instructions=agent.instructions,
-            prompts=dict(agent.prompts),
-            provider=agent.provider,
-            provider_settings=dict(agent.provider_settings),
-            voicemail_policy=agent.voicemail_policy,
-            voicemail_message=agent.voicemail_message,
-            version=agent.version,
-        )
+        return cls(id=agent.id, **agent_settings(agent))
+
+
+def agent_settings(agent: Agent) -> dict[str, Any]:
+    """Every field of `agent` but its id, as the wire types carry them (plain dicts)."""
+    return {
+        "tenant_id": agent.tenant_id,
+        "name": agent.name,
+        "greeting": agent.greeting,
+        "language": agent.language,
+        "voice": agent.voice,
+        "instructions": agent.instructions,
+        "prompts": dict(agent.prompts),
+        "provider": agent.provider,
+        "provider_settings": dict(agent.provider_settings),
+        "voicemail_policy": agent.voicemail_policy,
+        "voicemail_message": agent.voicemail_message,
+        "version": agent.version,
+    }
 
 
 _ONE = "/{agent_id:str}"

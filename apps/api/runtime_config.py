@@ -17,6 +17,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, get
 
+from apps.api.agents import agent_settings
 from apps.api.auth import allow
 from apps.api.caller import Role
 from apps.api.deps import Deps
@@ -45,21 +46,7 @@ class RuntimeConfig(msgspec.Struct, kw_only=True):
 
     @classmethod
     def of(cls, agent: Agent) -> RuntimeConfig:
-        return cls(
-            agent_id=agent.id,
-            tenant_id=agent.tenant_id,
-            version=agent.version,
-            name=agent.name,
-            greeting=agent.greeting,
-            language=agent.language,
-            voice=agent.voice,
-            instructions=agent.instructions,
-            prompts=dict(agent.prompts),
-            provider=agent.provider,
-            provider_settings=dict(agent.provider_settings),
-            voicemail_policy=agent.voicemail_policy,
-            voicemail_message=agent.voicemail_message,
-        )
+        return cls(agent_id=agent.id, **agent_settings(agent))
 
 
 def _cached(entry: Mapping[str, object] | None) -> RuntimeConfig | None:

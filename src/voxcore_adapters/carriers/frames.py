@@ -242,5 +242,11 @@ def check_rate(rate: object, event: str = "start") -> None:
         )
 
 
+def check_mono(media_format: Mapping[str, Any], event: str = "start") -> None:
+    """Only single-channel streams: the caller's leg is one voice."""
+    if media_format.get("channels", 1) != 1:
+        raise FrameError(CloseCode.UNSUPPORTED, f"{event}: only mono audio is supported")
+
+
 def dumps(body: Mapping[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))

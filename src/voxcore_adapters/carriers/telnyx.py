@@ -21,6 +21,7 @@ from voxcore_adapters.carriers.frames import (
     Start,
     Stop,
     base64_payload,
+    check_mono,
     check_rate,
     dumps,
     encode_payload,
@@ -52,8 +53,7 @@ class TelnyxCodec:
                     CloseCode.UNSUPPORTED, f"start: encoding {name!r} is not PCMU or L16"
                 )
             check_rate(media_format.get("sample_rate"))
-            if media_format.get("channels", 1) != 1:
-                raise FrameError(CloseCode.UNSUPPORTED, "start: only mono audio is supported")
+            check_mono(media_format)
             return Start(
                 stream_id=text_field(body, "stream_id", event),
                 carrier_call_id=text_field(start, "call_control_id", event),

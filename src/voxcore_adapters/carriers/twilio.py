@@ -21,6 +21,7 @@ from voxcore_adapters.carriers.frames import (
     Start,
     Stop,
     base64_payload,
+    check_mono,
     check_rate,
     dumps,
     encode_payload,
@@ -51,8 +52,7 @@ class TwilioCodec:
                     CloseCode.UNSUPPORTED, f"start: encoding {encoding!r} is not {MULAW}"
                 )
             check_rate(media_format.get("sampleRate"))
-            if media_format.get("channels", 1) != 1:
-                raise FrameError(CloseCode.UNSUPPORTED, "start: only mono audio is supported")
+            check_mono(media_format)
             stream_id = start.get("streamSid") or body.get("streamSid")
             return Start(
                 stream_id=text_field({"streamSid": stream_id}, "streamSid", event),

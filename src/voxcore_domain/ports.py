@@ -29,6 +29,7 @@ from voxcore_domain.model import (
     Tenant,
 )
 from voxcore_domain.ratelimit import Admission, TokenBucket
+from voxcore_domain.trunks import FleetHost, Trunk
 from voxcore_domain.voice.call import CallOutcome, CallSetup, LegEvent
 
 
@@ -86,6 +87,10 @@ class CallLog(Protocol):
         ...
 
     def for_contact(self, contact_id: str) -> list[CallAttempt]: ...
+
+    def get(self, call_id: str) -> CallAttempt | None:
+        """The attempt with that call id, if any."""
+        ...
 
 
 class SlotRegistry(Protocol):
@@ -554,4 +559,47 @@ class LeasedContacts(ContactLeases, Protocol):
         reach the callee (a `TelephonyError`, e.g. `TrunkThrottled`): ready again, the attempt
         that `advance` counted taken back, the lease dropped; fenced by the token.
         `InvalidTransition` from any other state: an answered or attached call did happen."""
+        ...
+
+
+# -- trunks and fleet hosts: where calls go out and where answered calls go ----------------------
+
+
+class Trunks(Protocol):
+    """Tenants' SIP trunks; the dialler reads them all, each tenant sees its own."""
+
+    def put(self, trunk: Trunk) -> None:
+        """Insert the trunk, or replace the one with its id."""
+        ...
+
+    def get(self, trunk_id: str) -> Trunk | None: ...
+
+    def of_tenant(self, tenant_id: str) -> list[Trunk]:
+        """The tenant's trunks, ordered by id."""
+        ...
+
+    def all(self) -> list[Trunk]:
+        """Every tenant's trunks, ordered by id."""
+        ...
+
+    def delete(self, trunk_id: str) -> bool:
+        """Remove the trunk; whether it existed."""
+        ...
+
+
+class FleetHosts(Protocol):
+    """The platform's fleet hosts (the seed's "Backend's fleet list")."""
+
+    def put(self, host: FleetHost) -> None:
+        """Insert the host, or replace the one with its id."""
+        ...
+
+    def get(self, host_id: str) -> FleetHost | None: ...
+
+    def all(self) -> list[FleetHost]:
+        """Every host, ordered by id."""
+        ...
+
+    def delete(self, host_id: str) -> bool:
+        """Remove the host; whether it existed."""
         ...

@@ -20,3 +20,6 @@ class InMemoryCallLog:
             (a for a in self._attempts.values() if a.contact_id == contact_id),
             key=lambda attempt: (attempt.number, attempt.id),
         )
+
+    def get(self, call_id: str) -> CallAttempt | None:
+        return self._attempts.get(call_id)

@@ -22,3 +22,7 @@ class MongoCallLog:
         """The contact's attempts, first one first."""
         found = self._attempts.find({"contact_id": contact_id}).sort([("number", 1), ("_id", 1)])
         return [from_document(document, CallAttempt) for document in found]
+
+    def get(self, call_id: str) -> CallAttempt | None:
+        document = self._attempts.find_one({"_id": call_id})
+        return None if document is None else from_document(document, CallAttempt)

@@ -48,3 +48,10 @@ def test_recording_an_attempt_again_replaces_it_as_it_grows(log: CallLog) -> Non
     )
     log.record(ended)
     assert log.for_contact("k1") == [ended]
+
+
+def test_an_attempt_is_found_by_its_call_id(log: CallLog) -> None:
+    log.record(attempt(1))
+    log.record(attempt(1, "k2"))
+    assert log.get("k2-1") == attempt(1, "k2")
+    assert log.get("nobody") is None

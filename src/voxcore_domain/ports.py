@@ -16,7 +16,9 @@ import attrs
 from voxcore_domain.agents import Agent
 from voxcore_domain.apikeys import ApiKey
 from voxcore_domain.callevents import CallEvent, StreamedEvent
-from voxcore_domain.errors import DomainError
+from voxcore_domain.callreports import CallReport
+from voxcore_domain.callstats import CallTally
+from voxcore_domain.errors import DomainError, ValidationError
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
@@ -602,4 +604,82 @@ class FleetHosts(Protocol):
 
     def delete(self, host_id: str) -> bool:
         """Remove the host; whether it existed."""
+        ...
+
+
+# -- what the API keeps of each call: the fleet's reports, searches and tallies --------------------
+
+
+@attrs.frozen
+class StoredReport:
+    """A call report as stored, with whether its effects were applied."""
+
+    report: CallReport
+    applied: bool
+    """Whether the attempt, the contact and the event stream were updated from it; False while
+    it is being applied, or if the API stopped halfway (the worker's retry finishes the job)."""
+
+
+class CallReports(Protocol):
+    """The fleet's reports of each call, one per `(call_id, sequence)`, kept for call detail."""
+
+    def add(self, report: CallReport) -> StoredReport | None:
+        """Store a new report (not applied yet) and return None; if one with its key is stored,
+        change nothing and return that one."""
+        ...
+
+    def mark_applied(self, call_id: str, sequence: int) -> None:
+        """Note that the report's effects are in place."""
+        ...
+
+    def for_call(self, call_id: str) -> list[CallReport]:
+        """The call's reports in sequence order; empty when there are none."""
+        ...
+
+
+MAX_CALLS_PAGE = 500
+"""Most attempts one `CallHistory.search` returns."""
+
+
+@attrs.frozen
+class CallQuery:
+    """Which of a tenant's call attempts to list, newest dial first."""
+
+    tenant_id: str
+    campaign_id: str | None = None
+    disposition: Disposition | None = None
+    since: datetime | None = None
+    """Dialled at or after this instant."""
+    until: datetime | None = None
+    """Dialled before this instant."""
+    before: tuple[datetime, str] | None = None
+    """The cursor: only attempts ordered after this `(dialed_at, id)` (older, or as old with a
+    smaller id)."""
+    limit: int = 100
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not 1 <= self.limit <= MAX_CALLS_PAGE:
+            raise ValidationError("limit", f"must be 1 to {MAX_CALLS_PAGE}, got {self.limit!r}")
+        for name in ("since", "until"):
+            instant = getattr(self, name)
+            if instant is not None and instant.utcoffset() is None:
+                raise ValidationError(name, "must be a timezone-aware instant")
+
+
+class CallHistory(CallLog, Protocol):
+    """The call log as the API reads and grows it."""
+
+    def swap(self, expected: CallAttempt, new: CallAttempt) -> bool:
+        """Store `new` over the attempt with its id only if that one still equals `expected`;
+        whether it was stored. Two reports merged from the same read cannot both win, so
+        neither undoes the other."""
+        ...
+
+    def tally(self, campaign_id: str, since: datetime, until: datetime) -> CallTally:
+        """What became of the campaign's dials placed in [since, until)."""
+        ...
+
+    def search(self, query: CallQuery) -> list[CallAttempt]:
+        """Up to `query.limit` attempts matching it, ordered by `dialed_at` then id, newest
+        first."""
         ...

@@ -23,6 +23,7 @@ CALL_ATTEMPTS = "call_attempts"
 DNC = "dnc"
 TENANTS = "tenants"
 AGENTS = "agents"
+CALL_REPORTS = "call_reports"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -67,6 +68,24 @@ INDEXES: dict[str, list[IndexModel]] = {
     TENANTS: [],
     AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
 }
+
+# The API's reads of calls: a report is unique per call and sequence; a tenant's calls are
+# listed newest first (the indexes walked backwards), by campaign or all of them. Ascending keys:
+# SecantusDB, the test server, misreads range bounds on descending index keys.
+INDEXES[CALL_REPORTS] = [
+    IndexModel([("call_id", ASCENDING), ("sequence", ASCENDING)], name="call_sequence", unique=True)
+]
+INDEXES[CALL_ATTEMPTS] = [
+    *INDEXES[CALL_ATTEMPTS],
+    IndexModel(
+        [("tenant_id", ASCENDING), ("dialed_at", ASCENDING), ("_id", ASCENDING)],
+        name="tenant_dialed",
+    ),
+    IndexModel(
+        [("campaign_id", ASCENDING), ("dialed_at", ASCENDING), ("_id", ASCENDING)],
+        name="campaign_dialed",
+    ),
+]
 
 
 def collection(db: Database[Document], name: str) -> Collection[Document]:

@@ -1,0 +1,122 @@
+"""What a fleet worker reports about a call it runs, and how each report grows the call's attempt.
+
+Reports are numbered per call (`sequence` 1, 2, …), so a repeat is recognised by its
+`(call_id, sequence)` and can change nothing. They may arrive out of order (a worker retries from
+its spool after sending a later one): `merge` only ever adds to an attempt, and the first `ended`
+the attempt receives decides how the call ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from voxcore_domain import validators as v
+from voxcore_domain.callevents import CallEvent, CallEventKind
+from voxcore_domain.errors import ValidationError
+from voxcore_domain.model import CallAttempt
+
+
+def _sequence(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(attribute.name, f"must be a whole number from 1, got {value!r}")
+
+
+def _detail(value: Mapping[str, Any]) -> dict[str, Any]:
+    # A typed converter: with plain `dict`, mypy's attrs plugin cannot match a dict argument.
+    return dict(value)
+
+
+@attrs.frozen
+class CallReport:
+    """One step of one call, as the fleet worker that ran it reported it."""
+
+    call_id: str = attrs.field(validator=v.non_empty)
+    sequence: int = attrs.field(validator=_sequence)
+    """1 for the worker's first report of the call; grows by one with each report."""
+    event: CallEvent = attrs.field()
+    """The step itself: kind, instant, campaign, tenant, disposition and worker."""
+    lease_token: str = attrs.field(validator=v.non_empty)
+    """The dialler's lease on the contact, which fences closing the contact on `ended`."""
+    detail: Mapping[str, Any] = attrs.field(factory=dict, converter=_detail)
+    """What the worker adds as JSON: a `reason`, a `transcript`, a `recording_key`."""
+
+    @event.validator
+    def _same_call(self, attribute: attrs.Attribute[CallEvent], value: CallEvent) -> None:
+        if value.call_id != self.call_id:
+            raise ValidationError("call_id", f"the event is of call {value.call_id!r}")
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What makes a report unique: a second report with the same key is a repeat."""
+        return (self.call_id, self.sequence)
+
+    def same_step(self, other: CallReport) -> bool:
+        """Whether `other` reports the same step as this one (kind, instant to the millisecond,
+        disposition): a repeat must, else the worker numbered two steps alike."""
+        return (
+            self.key == other.key
+            and self.event.kind is other.event.kind
+            and _millis(self.event.at) == _millis(other.event.at)
+            and self.event.disposition is other.event.disposition
+        )
+
+
+def _millis(instant: datetime) -> datetime:
+    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+
+def _earliest(held: datetime | None, reported: datetime) -> datetime:
+    return reported if held is None or reported < held else held
+
+
+def merge(attempt: CallAttempt, event: CallEvent) -> CallAttempt:
+    """`attempt` grown by `event`: a field once set is never cleared.
+
+    `answered_at` and `attached_at` keep the earliest instant reported, so they come out the
+    same whatever order the reports arrive in; the first `ended` sets `ended_at` and the
+    disposition and every later one is ignored; the worker is the first one named.
+    """
+    if event.call_id != attempt.id:
+        raise ValidationError("call_id", f"the event is of call {event.call_id!r}")
+    changes: dict[str, Any] = {}
+    match event.kind:
+        case CallEventKind.ANSWERED:
+            changes["answered_at"] = _earliest(attempt.answered_at, event.at)
+        case CallEventKind.ATTACHED:
+            changes["attached_at"] = _earliest(attempt.attached_at, event.at)
+        case CallEventKind.ENDED if attempt.ended_at is None:
+            changes["ended_at"] = event.at
+            changes["disposition"] = event.disposition
+        case _:
+            pass
+    if attempt.worker is None and event.worker is not None:
+        changes["worker"] = event.worker
+    return attrs.evolve(attempt, **changes) if changes else attempt
+
+
+def ended_first(attempt: CallAttempt, event: CallEvent) -> bool:
+    """Whether `event` is the `ended` that decides how `attempt` ended: it is one, and the
+    attempt has not ended yet."""
+    return event.kind is CallEventKind.ENDED and attempt.ended_at is None
+
+
+def recording_key(reports: list[CallReport]) -> str | None:
+    """The recording the call's reports name, the latest report's when several do."""
+    for report in sorted(reports, key=lambda r: r.sequence, reverse=True):
+        key = report.detail.get("recording_key")
+        if isinstance(key, str) and key:
+            return key
+    return None
+
+
+def transcript(reports: list[CallReport]) -> list[Any] | None:
+    """The transcript the call's reports carry, the latest report's when several do."""
+    for report in sorted(reports, key=lambda r: r.sequence, reverse=True):
+        lines = report.detail.get("transcript")
+        if isinstance(lines, list):
+            return lines
+    return None

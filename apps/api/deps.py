@@ -19,37 +19,57 @@ from redis.asyncio import Redis
 from apps.api.settings import Backend, Settings
 from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.api_keys import InMemoryApiKeys
+from voxcore_adapters.fakes.call_log import InMemoryCallLog
+from voxcore_adapters.fakes.call_reports import InMemoryCallReports
 from voxcore_adapters.fakes.campaign_edits import InMemoryCampaignEdits
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_directory import InMemoryContactDirectory
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
-from voxcore_adapters.fakes.redis_fakes import InMemoryRateLimiter, InMemoryRuntimeConfigCache
+from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
+from voxcore_adapters.fakes.redis_fakes import (
+    InMemoryCallEvents,
+    InMemoryRateLimiter,
+    InMemoryRuntimeConfigCache,
+    InMemorySlotRegistry,
+)
 from voxcore_adapters.fakes.tenants import InMemoryTenants
 from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.api_keys import MongoApiKeys
+from voxcore_adapters.mongo.call_log import MongoCallLog
+from voxcore_adapters.mongo.call_reports import MongoCallReports
 from voxcore_adapters.mongo.campaign_edits import MongoCampaignEdits
 from voxcore_adapters.mongo.campaigns import MongoCampaigns
 from voxcore_adapters.mongo.contact_directory import MongoContactDirectory
 from voxcore_adapters.mongo.contact_import import MongoContactImport
 from voxcore_adapters.mongo.dnc import MongoDncList
 from voxcore_adapters.mongo.documents import Document
+from voxcore_adapters.mongo.leases import MongoContactLeases
 from voxcore_adapters.mongo.schema import ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
+from voxcore_adapters.redis.events import RedisCallEvents
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
+from voxcore_adapters.redis.slots import RedisSlotRegistry
+from voxcore_adapters.s3 import S3Connection, S3RecordingStore
 from voxcore_domain.lease import InMemoryContactLeases
 from voxcore_domain.ports import (
     Agents,
     ApiKeys,
+    CallEvents,
+    CallHistory,
+    CallRecordings,
+    CallReports,
     CampaignEdits,
     CampaignStore,
     Clock,
     ContactDirectory,
     ContactImport,
+    ContactLeases,
     DncList,
     RateLimiter,
     RuntimeConfigCache,
+    SlotRegistry,
     Tenants,
 )
 
@@ -86,6 +106,17 @@ class Deps:
     """What `/health` asks, by name."""
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
     """Run at shutdown, in order."""
+    call_log: CallHistory = attrs.field(factory=InMemoryCallLog)
+    """Call attempts: the dialler writes them, the fleet's reports grow them."""
+    call_reports: CallReports = attrs.field(factory=InMemoryCallReports)
+    call_events: CallEvents = attrs.field(factory=lambda: InMemoryCallEvents(UtcClock()))
+    """Each campaign's live event stream, which the console and the dialler read."""
+    leases: ContactLeases = attrs.field(factory=lambda: InMemoryContactLeases(rng=random.Random()))
+    """Closes a contact when its call ends, fenced by the dialler's lease."""
+    recordings: CallRecordings | None = None
+    """Where recordings are, for presigned URLs; None when the API has no S3 credentials."""
+    slots: SlotRegistry = attrs.field(factory=lambda: InMemorySlotRegistry(UtcClock()))
+    """The fleet's slots, for campaign stats."""
 
     def new_id(self) -> str:
         """A fresh object id: 128 random bits, so ids cannot be guessed or enumerated."""
@@ -121,6 +152,10 @@ def memory_deps(
         config_cache=InMemoryRuntimeConfigCache(clock),
         clock=clock,
         random_bytes=random_bytes,
+        call_events=InMemoryCallEvents(clock),
+        leases=leases,
+        recordings=InMemoryRecordingStore(clock=clock),
+        slots=InMemorySlotRegistry(clock),
     )
 
 
@@ -180,7 +215,26 @@ def real_deps(settings: Settings) -> Deps:
         config_cache=RedisRuntimeConfigCache(redis, settings.redis_prefix),
         checks={"mongo": ping_mongo, "redis": ping_redis},
         closers=(redis.aclose, close_mongo),
+        call_log=MongoCallLog(db),
+        call_reports=MongoCallReports(db),
+        call_events=RedisCallEvents(redis, settings.redis_prefix),
+        leases=MongoContactLeases(db),
+        recordings=s3_recordings(settings),
+        slots=RedisSlotRegistry(redis, settings.redis_prefix),
     )
+
+
+def s3_recordings(settings: Settings) -> CallRecordings | None:
+    """The recordings bucket, when the settings give S3 credentials."""
+    if not (settings.s3_access_key and settings.s3_secret_key):
+        return None
+    connection = S3Connection(
+        url=settings.s3_url,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        region=settings.s3_region,
+    )
+    return S3RecordingStore(connection, settings.s3_bucket, public_url=settings.s3_public_url)
 
 
 def build_deps(settings: Settings) -> Deps:

@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from apps.api.agents import AgentController
 from apps.api.api_keys import ApiKeyController
 from apps.api.auth import Authenticator, AuthMiddleware, current_caller
+from apps.api.calls import CallController, CallEventController
 from apps.api.campaigns import CampaignController
 from apps.api.contacts import ContactController
 from apps.api.deps import Deps, build_deps
@@ -27,6 +28,7 @@ from apps.api.health import health
 from apps.api.metrics import ApiMetrics, MetricsMiddleware, metrics
 from apps.api.runtime_config import RuntimeConfigController
 from apps.api.settings import Settings
+from apps.api.stats import CampaignStatsController
 from apps.api.tenants import TenantController
 from apps.api.throttle import Throttle
 
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
             ContactController,
             DncController,
             RuntimeConfigController,
+            CallEventController,
+            CallController,
+            CampaignStatsController,
         ],
     )
     return Litestar(

@@ -64,6 +64,17 @@ class Settings:
     """How long a fleet worker's copy of an agent's config stays in Redis. Every change through
     the API invalidates it at once; the TTL only bounds how long a missed invalidation (Redis
     down at that moment) can serve a stale config."""
+    s3_url: str = attrs.field(default="http://127.0.0.1:9000", repr=False)
+    """Where call recordings are, for the presigned URLs of call detail."""
+    s3_access_key: str | None = attrs.field(default=None, repr=False)
+    """None (with the secret key): the API cannot sign recording URLs and answers none."""
+    s3_secret_key: str | None = attrs.field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "recordings"
+    s3_public_url: str | None = attrs.field(default=None, repr=False)
+    """The S3 endpoint as browsers reach it, when it differs from `s3_url`."""
+    recording_url_ttl_s: float = attrs.field(default=900.0, validator=v.positive)
+    """How long a presigned recording URL in call detail stays valid."""
 
     def __attrs_post_init__(self) -> None:
         if self.admin_key == self.internal_token:
@@ -121,6 +132,13 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_API_IMPORT_BATCH_ROWS": ("import_batch_rows", int, _WHOLE),
     "VOX_API_IMPORT_MAX_BYTES": ("import_max_bytes", int, _WHOLE),
     "VOX_API_RUNTIME_CONFIG_TTL_S": ("runtime_config_ttl_s", float, _NUMBER),
+    "VOX_S3_URL": ("s3_url", str, "text"),
+    "VOX_S3_ACCESS_KEY": ("s3_access_key", str, "text"),
+    "VOX_S3_SECRET_KEY": ("s3_secret_key", str, "text"),
+    "VOX_S3_REGION": ("s3_region", str, "text"),
+    "VOX_S3_BUCKET": ("s3_bucket", str, "text"),
+    "VOX_S3_PUBLIC_URL": ("s3_public_url", str, "text"),
+    "VOX_API_RECORDING_URL_TTL_S": ("recording_url_ttl_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""
 

@@ -25,6 +25,10 @@ BUSY_LOOKBACK = timedelta(hours=4)
 worker died without reporting stops counting after this long."""
 
 
+CLOCK_SKEW = timedelta(minutes=1)
+"""How far ahead of the API's clock a dialler's may run."""
+
+
 def _outcomes(value: Mapping[Disposition, int]) -> dict[Disposition, int]:
     counts = {Disposition(key): count for key, count in value.items() if count}
     if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts.values()):
@@ -76,6 +80,9 @@ class Windows:
     last_30_days: datetime
     busy: datetime
     """Since when an attached call without an end still counts as busy."""
+    until: datetime
+    """Where every window ends: a little after `now`, so a dial stamped by a dialler whose clock
+    runs slightly ahead still counts."""
 
 
 def windows(now: datetime, timezone: str) -> Windows:
@@ -91,6 +98,7 @@ def windows(now: datetime, timezone: str) -> Windows:
         today=midnight.astimezone(now.tzinfo),
         last_30_days=now - timedelta(days=30),
         busy=now - BUSY_LOOKBACK,
+        until=now + CLOCK_SKEW,
     )
 
 

@@ -1,0 +1,184 @@
+"""The call-event contract, call search and detail and campaign stats against the real
+Mongo-wire server, Redis and an S3 server (SeaweedFS, or `VOX_TEST_S3_URL`), through the adapters
+`build_deps` picks for the `real` backend."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pymongo
+import pytest
+from litestar.testing import TestClient
+from redis.asyncio import Redis
+
+from apps.api.deps import build_deps
+from apps.api.main import create_app
+from apps.api.settings import Backend, Settings
+from tests.api.calls_support import dial, post_report, report
+from tests.api.support import (
+    ADMIN_KEY,
+    INTERNAL,
+    INTERNAL_TOKEN,
+    assert_error,
+    make_campaign,
+    make_tenant,
+)
+from voxcore_adapters.redis.events import RedisCallEvents
+from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.s3_server import s3_server
+from voxcore_domain.callevents import CallEventKind, StreamedEvent
+from voxcore_domain.model import ContactState
+
+pytestmark = pytest.mark.integration
+
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "
+
+
+@pytest.fixture(scope="module")
+def s3_connection() -> Iterator[S3Connection]:
+    with s3_server() as connection:
+        yield connection
+
+
+@pytest.fixture
+def real_settings(
+    mongo_server_url: str, redis_server_url: str, s3_connection: S3Connection
+) -> Iterator[Settings]:
+    run = uuid.uuid4().hex[:12]
+    yield Settings(
+        admin_key=ADMIN_KEY,
+        internal_token=INTERNAL_TOKEN,
+        backend=Backend.REAL,
+        mongo_url=mongo_server_url,
+        mongo_database=f"vox_api_{run}",
+        redis_url=redis_server_url,
+        redis_prefix=f"vox-test-{run}",
+        rate_limit_per_s=1000.0,
+        rate_limit_burst=1000,
+        s3_url=s3_connection.url,
+        s3_access_key=s3_connection.access_key,
+        s3_secret_key=s3_connection.secret_key,
+        s3_region=s3_connection.region,
+        s3_bucket=f"rec-{run}",
+    )
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_server_url)
+    client.drop_database(f"vox_api_{run}")
+    client.close()
+
+
+async def streamed(settings: Settings, campaign_id: str) -> list[StreamedEvent]:
+    """The campaign's stream as another process (the console) reads it."""
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        return await RedisCallEvents(redis, settings.redis_prefix).read(campaign_id)
+    finally:
+        await redis.aclose()
+
+
+def test_calls_reported_searched_and_read_on_mongo_redis_and_s3(real_settings: Settings) -> None:
+    deps = build_deps(real_settings)
+    with TestClient(create_app(real_settings, deps)) as client:
+        acme = make_tenant(client, "Acme")
+        globex = make_tenant(client, "Globex")
+        campaign = make_campaign(client, acme)
+        assert client.post(f"/v1/campaigns/{campaign}/start", headers=acme.headers).is_success
+        talked = dial(client, deps, acme, campaign, "+14155550101", "call0001")
+        abandoned = dial(client, deps, acme, campaign, "+14155550102", "call0002")
+        t0 = deps.clock.now()
+
+        # Out of order, repeated, and the first end wins.
+        key = f"{acme.id}/call0001/call.wav"
+        assert deps.recordings is not None
+        deps.recordings.put(key, WAV, "audio/wav")
+        lines = [{"speaker": "agent", "text": "Hello"}]
+        ended = report(
+            talked,
+            3,
+            "ended",
+            t0 + timedelta(seconds=40),
+            disposition="completed",
+            detail={"transcript": lines, "recording_key": key},
+        )
+        assert post_report(client, ended).json()["contact"] == "closed"
+        assert post_report(client, ended).json()["duplicate"] is True
+        attached = report(talked, 2, "attached", t0 + timedelta(seconds=2), worker="h1/w1")
+        assert post_report(client, attached).status_code == 202
+        late_end = report(talked, 4, "ended", t0 + timedelta(seconds=50), disposition="failed")
+        assert post_report(client, late_end).json()["contact"] == "unchanged"
+        assert_error(
+            post_report(client, report(talked, 2, "answered", t0)), 409, "sequence", "conflict"
+        )
+        # A stale token: the outcome is recorded, the contact is left in its call.
+        stale = report(abandoned, 1, "ended", t0, disposition="abandoned", lease_token="f" * 32)
+        assert post_report(client, stale).json()["contact"] == "stale"
+
+        attempt = deps.call_log.get("call0001")
+        assert attempt is not None
+        assert (attempt.disposition, attempt.worker) == ("completed", "h1/w1")
+        assert attempt.attached_at == t0.replace(
+            microsecond=t0.microsecond // 1000 * 1000
+        ) + timedelta(seconds=2)
+        contact = deps.leases.get(abandoned.lease.contact_id)  # type: ignore[attr-defined]
+        assert contact.state is ContactState.ATTACHED
+        events = asyncio.run(streamed(real_settings, campaign))
+        assert [e.event.kind for e in events] == [
+            CallEventKind.ENDED,
+            CallEventKind.ATTACHED,
+            CallEventKind.ENDED,
+            CallEventKind.ENDED,
+        ]
+
+        found = client.get("/v1/calls", params={"limit": 1}, headers=acme.headers).json()
+        following = client.get(
+            "/v1/calls", params={"limit": 1, "cursor": found["next_cursor"]}, headers=acme.headers
+        ).json()
+        assert {found["items"][0]["id"], following["items"][0]["id"]} == {"call0001", "call0002"}
+        assert (
+            client.get(
+                "/v1/calls", params={"disposition": "abandoned"}, headers=acme.headers
+            ).json()["items"][0]["id"]
+            == "call0002"
+        )
+
+        detail = client.get("/v1/calls/call0001", headers=acme.headers).json()
+        assert [e["sequence"] for e in detail["events"]] == [2, 3, 4]
+        assert detail["transcript"] == lines
+        with urllib.request.urlopen(detail["recording_url"], timeout=10) as fetched:
+            assert fetched.read() == WAV
+        assert_error(client.get("/v1/calls/call0001", headers=globex.headers), 404, "call_id")
+
+        stats = client.get(f"/v1/campaigns/{campaign}/stats", headers=INTERNAL).json()
+        hour = stats["last_hour"]
+        assert (hour["dials"], hour["live_answers"], hour["abandoned"]) == (2, 2, 1)
+        assert hour["abandon_rate"] == 0.5
+        assert_error(
+            client.get(f"/v1/campaigns/{campaign}/stats", headers=globex.headers),
+            404,
+            "campaign_id",
+        )
+
+
+def test_the_stats_tally_reads_an_index(real_settings: Settings) -> None:
+    """The campaign tally's `$match` is answered from the `campaign` index, not a scan."""
+    deps = build_deps(real_settings)
+    with TestClient(create_app(real_settings, deps)):
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(real_settings.mongo_url)
+        db = client[str(real_settings.mongo_database)]
+        now = deps.clock.now()
+        plan = db.command(
+            "explain",
+            {
+                "find": "call_attempts",
+                "filter": {
+                    "campaign_id": "c1",
+                    "dialed_at": {"$gte": now - timedelta(hours=1), "$lt": now},
+                },
+            },
+        )
+        client.close()
+    assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"])

@@ -1,0 +1,256 @@
+"""The runtime-config read a fleet worker makes before each call, through Granian: requests per
+second and p50/p99 latency at a fixed concurrency, with the Redis cache hit and with it missed.
+
+    make bench-api                                    # SecantusDB and Redis started here
+    VOX_TEST_MONGO_URL=… VOX_TEST_REDIS_URL=… make bench-api
+
+The API runs as it does in production (`granian --interface asgi --factory
+apps.api.main:create_app`, one worker) on a loopback port over the real Mongo-wire and Redis
+test servers. Each of the `--concurrency` clients reads its own agent over one keep-alive
+connection. `cached`: the entry stays in Redis, so every read is a Redis GET. `uncached`: before
+each read the client deletes its agent's entry (not timed), so every timed read misses Redis,
+reads MongoDB and fills the entry again; Redis's own miss counter checks that. Phases alternate
+for `--rounds` rounds; the table shows medians over the rounds.
+
+The clients share the machine with the API and both servers, and SecantusDB is a test server
+written in Python: the uncached figures say how much a miss costs here, not how fast MongoDB is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+from redis import Redis
+
+from voxcore_adapters.redis.config_cache import config_key
+from voxcore_adapters.testing.mongo_server import mongo_url
+from voxcore_adapters.testing.process import LOOPBACK, free_port
+from voxcore_adapters.testing.redis_server import redis_url
+
+ADMIN_KEY = "bench-admin-" + "a" * 32
+INTERNAL_TOKEN = "bench-internal-" + "i" * 32
+TARGET_P99_MS = 10.0
+"""What a cached read must stay under at the 99th percentile."""
+
+
+@attrs.frozen
+class Phase:
+    """One timed phase: how many reads, over how long, and each read's latency."""
+
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+@contextlib.contextmanager
+def granian_api(env: dict[str, str]) -> Iterator[str]:
+    """The API under Granian on a free loopback port; its base URL."""
+    port = free_port()
+    granian = Path(sys.executable).with_name("granian")
+    process = subprocess.Popen(
+        [
+            str(granian),
+            "--interface",
+            "asgi",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "--factory",
+            "apps.api.main:create_app",
+        ],
+        env=os.environ | env,
+    )
+    base = f"http://{LOOPBACK}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the API did not start under granian") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def call(base: str, method: str, path: str, token: str, body: object | None = None) -> object:
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def make_agents(base: str, n: int) -> list[str]:
+    """A tenant with `n` agents, made through the API as an operator would."""
+    tenant = call(base, "POST", "/v1/tenants", ADMIN_KEY, {"name": "Bench"})
+    assert isinstance(tenant, dict)
+    issued = call(base, "POST", f"/v1/tenants/{tenant['id']}/api-keys", ADMIN_KEY, {"name": "b"})
+    assert isinstance(issued, dict)
+    agents = []
+    for i in range(n):
+        body = {"name": f"Agent {i}", "greeting": "Hello, an automated assistant calling."}
+        agent = call(base, "POST", "/v1/agents", issued["token"], body)
+        assert isinstance(agent, dict)
+        agents.append(str(agent["id"]))
+    return agents
+
+
+async def read_loop(
+    port: int,
+    agent_id: str,
+    until: float,
+    latencies: list[float],
+    evict: Redis | None,
+    cache_key: str,
+) -> None:
+    """Read one agent's config over one keep-alive connection until `until`; with `evict`,
+    delete its cache entry before each read (untimed)."""
+    reader, writer = await asyncio.open_connection(LOOPBACK, port)
+    request = (
+        f"GET /v1/runtime-config/{agent_id} HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {INTERNAL_TOKEN}\r\n\r\n"
+    ).encode()
+    try:
+        while time.perf_counter() < until:
+            if evict is not None:
+                await asyncio.to_thread(evict.delete, cache_key)
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"runtime config answered {head.splitlines()[0]!r}")
+    finally:
+        writer.close()
+
+
+async def phase(
+    port: int, agents: list[str], seconds: float, evict: Redis | None, prefix: str
+) -> Phase:
+    latencies: list[float] = []
+    started = time.perf_counter()
+    until = started + seconds
+    await asyncio.gather(
+        *(
+            read_loop(port, agent, until, latencies, evict, config_key(prefix, agent))
+            for agent in agents
+        )
+    )
+    return Phase(len(latencies), time.perf_counter() - started, latencies)
+
+
+def misses(redis: Redis) -> int:
+    stats = redis.info("stats")
+    return int(stats["keyspace_misses"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per phase")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    run = uuid.uuid4().hex[:10]
+    prefix = f"bench-{run}"
+    with mongo_url() as mongo, redis_url() as redis_address:
+        env = {
+            "VOX_API_ADMIN_KEY": ADMIN_KEY,
+            "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "VOX_API_BACKEND": "real",
+            "VOX_MONGO_URL": mongo,
+            "VOX_MONGO_DATABASE": f"bench_{run}",
+            "VOX_REDIS_URL": redis_address,
+            "VOX_REDIS_PREFIX": prefix,
+            "VOX_API_RATE_LIMIT_PER_S": "1000000",
+            "VOX_API_RATE_LIMIT_BURST": "1000000",
+        }
+        redis = Redis.from_url(redis_address, decode_responses=True)
+        with granian_api(env) as base:
+            port = int(base.rsplit(":", 1)[1])
+            agents = make_agents(base, args.concurrency)
+            # Warm up both paths (connections, the first fills).
+            asyncio.run(phase(port, agents, 1.0, None, prefix))
+            asyncio.run(phase(port, agents, 1.0, redis, prefix))
+            cached: list[Phase] = []
+            uncached: list[Phase] = []
+            uncached_misses: list[float] = []
+            for _ in range(args.rounds):
+                cached.append(asyncio.run(phase(port, agents, args.seconds, None, prefix)))
+                before = misses(redis)
+                measured = asyncio.run(phase(port, agents, args.seconds, redis, prefix))
+                uncached.append(measured)
+                uncached_misses.append((misses(redis) - before) / measured.requests)
+        redis.close()
+
+    def median(phases: list[Phase], value: str) -> float:
+        return statistics.median(
+            p.rps if value == "rps" else p.percentile(50 if value == "p50" else 99)
+            for p in phases
+        )
+
+    print(
+        f"GET /v1/runtime-config/{{agent_id}} through granian, concurrency {args.concurrency}, "
+        f"{args.rounds} rounds of {args.seconds:g} s per phase (medians)"
+    )
+    print(f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'Redis misses/read':>18}")
+    print(
+        f"{'cached':10} {median(cached, 'rps'):9.0f} {median(cached, 'p50'):8.2f} "
+        f"{median(cached, 'p99'):8.2f} {'':>18}"
+    )
+    print(
+        f"{'uncached':10} {median(uncached, 'rps'):9.0f} {median(uncached, 'p50'):8.2f} "
+        f"{median(uncached, 'p99'):8.2f} {statistics.median(uncached_misses):18.2f}"
+    )
+    print(
+        f"cached/uncached: {median(cached, 'rps') / median(uncached, 'rps'):.1f}x the requests "
+        f"per second; cached p99 target ≤ {TARGET_P99_MS:g} ms: "
+        f"{'met' if median(cached, 'p99') <= TARGET_P99_MS else 'NOT met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,6 +17,7 @@ from voxcore_domain.agents import Agent
 from voxcore_domain.apikeys import ApiKey
 from voxcore_domain.callevents import CallEvent, StreamedEvent
 from voxcore_domain.errors import DomainError
+from voxcore_domain.inbound import InboundNumber
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
@@ -602,4 +603,45 @@ class FleetHosts(Protocol):
 
     def delete(self, host_id: str) -> bool:
         """Remove the host; whether it existed."""
+        ...
+
+
+# -- inbound calls: numbers that reach an agent, and webhooks acted on once ----------------------
+
+
+class InboundNumbers(Protocol):
+    """Tenants' inbound numbers; a number belongs to at most one entry platform-wide."""
+
+    def add(self, entry: InboundNumber) -> bool:
+        """Store a new entry; False (nothing stored) when its number is already taken."""
+        ...
+
+    def replace(self, entry: InboundNumber) -> bool:
+        """Replace the entry with its id (its number unchanged); whether it existed."""
+        ...
+
+    def get(self, entry_id: str) -> InboundNumber | None: ...
+
+    def by_number(self, number: str) -> InboundNumber | None:
+        """The entry for a called number, if any."""
+        ...
+
+    def of_tenant(self, tenant_id: str) -> list[InboundNumber]:
+        """The tenant's entries, ordered by id."""
+        ...
+
+    def delete(self, entry_id: str) -> bool:
+        """Remove the entry; whether it existed."""
+        ...
+
+
+class EventDedupe(Protocol):
+    """Remembers events acted on, so a webhook delivered twice has one effect."""
+
+    async def claim(self, event_id: str, ttl: timedelta) -> bool:
+        """True for the first claim of `event_id` within `ttl`; False while it is held."""
+        ...
+
+    async def release(self, event_id: str) -> None:
+        """Forget a claim whose effect failed, so a redelivery can try again."""
         ...

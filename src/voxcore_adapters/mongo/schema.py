@@ -23,6 +23,9 @@ CALL_ATTEMPTS = "call_attempts"
 DNC = "dnc"
 TENANTS = "tenants"
 AGENTS = "agents"
+TRUNKS = "trunks"
+FLEET_HOSTS = "fleet_hosts"
+INBOUND_NUMBERS = "inbound_numbers"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -67,6 +70,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     TENANTS: [],
     AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
 }
+INDEXES[TRUNKS] = [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")]
+INDEXES[FLEET_HOSTS] = []
+# One owner per called number: what routes an inbound call to one agent.
+INDEXES[INBOUND_NUMBERS] = [
+    IndexModel([("number", ASCENDING)], name="number", unique=True),
+    IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant"),
+]
 
 
 def collection(db: Database[Document], name: str) -> Collection[Document]:

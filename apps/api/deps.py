@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 import attrs
+import httpx
 import pymongo
 from litestar import Litestar
 from pymongo.database import Database
@@ -19,38 +20,50 @@ from redis.asyncio import Redis
 from apps.api.settings import Backend, Settings
 from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.api_keys import InMemoryApiKeys
+from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaign_edits import InMemoryCampaignEdits
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_directory import InMemoryContactDirectory
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.inbound import InMemoryEventDedupe, InMemoryInboundNumbers
 from voxcore_adapters.fakes.redis_fakes import InMemoryRateLimiter, InMemoryRuntimeConfigCache
 from voxcore_adapters.fakes.tenants import InMemoryTenants
+from voxcore_adapters.fakes.trunks import InMemoryFleetHosts, InMemoryTrunks
 from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.api_keys import MongoApiKeys
+from voxcore_adapters.mongo.call_log import MongoCallLog
 from voxcore_adapters.mongo.campaign_edits import MongoCampaignEdits
 from voxcore_adapters.mongo.campaigns import MongoCampaigns
 from voxcore_adapters.mongo.contact_directory import MongoContactDirectory
 from voxcore_adapters.mongo.contact_import import MongoContactImport
 from voxcore_adapters.mongo.dnc import MongoDncList
 from voxcore_adapters.mongo.documents import Document
+from voxcore_adapters.mongo.inbound import MongoInboundNumbers
 from voxcore_adapters.mongo.schema import ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.mongo.trunks import MongoFleetHosts, MongoTrunks
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
+from voxcore_adapters.redis.dedupe import RedisEventDedupe
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
 from voxcore_domain.lease import InMemoryContactLeases
 from voxcore_domain.ports import (
     Agents,
     ApiKeys,
+    CallLog,
     CampaignEdits,
     CampaignStore,
     Clock,
     ContactDirectory,
     ContactImport,
     DncList,
+    EventDedupe,
+    FleetHosts,
+    InboundNumbers,
     RateLimiter,
     RuntimeConfigCache,
     Tenants,
+    Trunks,
 )
 
 HealthCheck = Callable[[], Awaitable[object]]
@@ -86,6 +99,15 @@ class Deps:
     """What `/health` asks, by name."""
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
     """Run at shutdown, in order."""
+    trunks: Trunks = attrs.field(factory=InMemoryTrunks)
+    fleet_hosts: FleetHosts = attrs.field(factory=InMemoryFleetHosts)
+    inbound_numbers: InboundNumbers = attrs.field(factory=InMemoryInboundNumbers)
+    event_dedupe: EventDedupe = attrs.field(factory=lambda: InMemoryEventDedupe(UtcClock()))
+    """LiveKit webhooks' event ids acted on."""
+    inbound_calls: CallLog = attrs.field(factory=InMemoryCallLog)
+    """Where an inbound call attached to the fleet is recorded, as a call attempt."""
+    fleet_http: httpx.AsyncClient = attrs.field(factory=httpx.AsyncClient)
+    """The client inbound calls are attached to fleet hosts with (closed at shutdown)."""
 
     def new_id(self) -> str:
         """A fresh object id: 128 random bits, so ids cannot be guessed or enumerated."""
@@ -96,7 +118,7 @@ class Deps:
         try:
             yield
         finally:
-            for close in self.closers:
+            for close in (*self.closers, self.fleet_http.aclose):
                 await close()
 
 
@@ -121,6 +143,7 @@ def memory_deps(
         config_cache=InMemoryRuntimeConfigCache(clock),
         clock=clock,
         random_bytes=random_bytes,
+        event_dedupe=InMemoryEventDedupe(clock),
     )
 
 
@@ -180,11 +203,22 @@ def real_deps(settings: Settings) -> Deps:
         config_cache=RedisRuntimeConfigCache(redis, settings.redis_prefix),
         checks={"mongo": ping_mongo, "redis": ping_redis},
         closers=(redis.aclose, close_mongo),
+        trunks=MongoTrunks(db),
+        fleet_hosts=MongoFleetHosts(db),
+        inbound_numbers=MongoInboundNumbers(db),
+        event_dedupe=RedisEventDedupe(redis, settings.redis_prefix),
+        inbound_calls=MongoCallLog(db),
+        fleet_http=fleet_client(settings),
     )
+
+
+def fleet_client(settings: Settings) -> httpx.AsyncClient:
+    """The client inbound calls are attached with: one fleet host's answer is bounded."""
+    return httpx.AsyncClient(timeout=settings.fleet_attach_timeout_s)
 
 
 def build_deps(settings: Settings) -> Deps:
     """The deps the settings ask for."""
     if settings.backend is Backend.MEMORY:
-        return memory_deps()
+        return attrs.evolve(memory_deps(), fleet_http=fleet_client(settings))
     return real_deps(settings)

@@ -227,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def median(phases: list[Phase], value: str) -> float:
         return statistics.median(
-            p.rps if value == "rps" else p.percentile(50 if value == "p50" else 99)
-            for p in phases
+            p.rps if value == "rps" else p.percentile(50 if value == "p50" else 99) for p in phases
         )
 
     print(

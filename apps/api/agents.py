@@ -22,7 +22,7 @@ from apps.api.caller import Caller, Role
 from apps.api.deps import Deps
 from apps.api.errors import Conflict, NotFound, responses
 from apps.api.params import CallerArg, DepsArg, PathId
-from apps.api.scope import own_agent, own_tenant_id
+from apps.api.scope import campaigns_using, own_agent, own_tenant_id
 from apps.api.wire import Body, Name, Out, given
 from voxcore_domain.agents import Agent, ProviderValue, VoicemailPolicy
 
@@ -146,7 +146,7 @@ _ONE = "/{agent_id:str}"
 class AgentController(Controller):
     path = "/agents"
     tags = ("agents",)
-    guards = (allow(Role.TENANT),)
+    guards = (allow(Role.TENANT, Role.ADMIN),)
 
     @post(
         "/",
@@ -196,8 +196,8 @@ class AgentController(Controller):
 
     @delete(
         _ONE,
-        summary="Delete a voice agent",
-        responses=responses(401, 403, 404, 429),
+        summary="Delete a voice agent no campaign or inbound number uses",
+        responses=responses(401, 403, 404, 409, 429),
     )
     async def remove(self, agent_id: PathId, caller: CallerArg, deps: DepsArg) -> None:
         await anyio.to_thread.run_sync(_remove, deps, caller, agent_id)
@@ -214,7 +214,20 @@ def _update(deps: Deps, caller: Caller, agent_id: str, data: AgentPatch) -> Agen
 
 
 def _remove(deps: Deps, caller: Caller, agent_id: str) -> None:
-    own_agent(deps.agents, caller, agent_id)
+    agent = own_agent(deps.agents, caller, agent_id)
+    users = campaigns_using(deps.campaigns, agent.tenant_id, lambda c: c.agent_id == agent_id)
+    numbers = [
+        e.number for e in deps.inbound_numbers.of_tenant(agent.tenant_id) if e.agent_id == agent_id
+    ]
+    if users or numbers:
+        uses = ([f"campaigns {', '.join(users)}"] if users else []) + (
+            [f"inbound numbers {', '.join(numbers)}"] if numbers else []
+        )
+        raise Conflict(
+            f"agent {agent_id!r} is used by {' and '.join(uses)}: give them another agent "
+            "(or complete the campaigns) first",
+            field="agent_id",
+        )
     if not deps.agents.delete(agent_id):
         # Deleted by a concurrent request after our read: the same answer as never there.
         raise NotFound("agent", agent_id)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import anyio.to_thread
+import attrs
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -20,10 +21,12 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp, Guard
 
 from apps.api.caller import Caller, Role
+from apps.api.errors import NotFound
+from apps.api.scope import TENANT_HEADER
 from apps.api.throttle import Throttle
 from voxcore_domain.apikeys import digest, parse_token
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.ports import ApiKeys
+from voxcore_domain.ports import ApiKeys, Tenants
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,35 @@ log = logging.getLogger(__name__)
 class Authenticator:
     """Turns a bearer token into a `Caller`, or None when the token is not a valid one."""
 
-    def __init__(self, admin_key: str, internal_token: str, api_keys: ApiKeys) -> None:
+    def __init__(
+        self,
+        admin_key: str,
+        internal_token: str,
+        api_keys: ApiKeys,
+        tenants: Tenants | None = None,
+    ) -> None:
         # Digests, compared in constant time: the comparison takes as long whatever the token.
         self._admin = digest(admin_key)
         self._internal = digest(internal_token)
         self._keys = api_keys
+        self._tenants = tenants
+
+    async def acting_for(self, caller: Caller, tenant_id: str | None) -> Caller:
+        """`caller` as it acts for the tenant named in `X-Vox-Tenant`: the admin key takes that
+        tenant (404 naming the header when there is none), a tenant's key may only name its own
+        tenant (403 otherwise), the internal token never acts for a tenant."""
+        if tenant_id is None:
+            return caller
+        if caller.role is Role.ADMIN:
+            known = self._tenants is not None and (
+                await anyio.to_thread.run_sync(self._tenants.get, tenant_id) is not None
+            )
+            if not known:
+                raise NotFound("tenant", tenant_id, field=TENANT_HEADER)
+            return attrs.evolve(caller, tenant_id=tenant_id)
+        if caller.role is Role.TENANT and caller.tenant_id == tenant_id:
+            return caller
+        raise PermissionDeniedException(f"only the admin key may send {TENANT_HEADER}")
 
     async def caller(self, token: str) -> Caller | None:
         presented = digest(token)
@@ -88,6 +115,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 headers={"WWW-Authenticate": "Bearer"},
             )
         await self._throttle.admit(caller)
+        named = connection.headers.get(TENANT_HEADER)
+        caller = await self._authenticator.acting_for(caller, named.strip() if named else None)
         return AuthenticationResult(user=caller, auth=caller.key_id)
 
 

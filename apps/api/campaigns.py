@@ -22,7 +22,7 @@ from apps.api.caller import Caller, Role
 from apps.api.deps import Deps
 from apps.api.errors import NotFound, responses
 from apps.api.params import CallerArg, DepsArg, PathId
-from apps.api.scope import check_own_agent, own_campaign, own_tenant_id
+from apps.api.scope import check_campaign_trunk, check_own_agent, own_campaign, own_tenant_id
 from apps.api.wire import Body, Name, Out, Ref, given, under
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import (
@@ -134,9 +134,10 @@ class CampaignIn(Body):
     agent_id: Ref
     """The voice agent that runs each call: one of the tenant's agents (else 422)."""
     trunk_id: Ref
-    """The SIP trunk the calls go out on. Not checked yet: trunks have no API."""
+    """One of the tenant's enabled SIP trunks (`/v1/trunks`), which the calls go out on (else
+    422)."""
     caller_id: Text
-    """E.164, e.g. +14155550123."""
+    """E.164, e.g. +14155550123; one the trunk may present (else 422)."""
     window: Window = msgspec.field(default_factory=Window)
     timezone: Text = "UTC"
     """IANA zone for contacts that carry none."""
@@ -231,7 +232,7 @@ def _move(deps: Deps, caller: Caller, campaign_id: str, wanted: CampaignState) -
 class CampaignController(Controller):
     path = "/campaigns"
     tags = ("campaigns",)
-    guards = (allow(Role.TENANT),)
+    guards = (allow(Role.TENANT, Role.ADMIN),)
 
     @post(
         "/",
@@ -242,6 +243,7 @@ class CampaignController(Controller):
     def create(self, data: JSONBody[CampaignIn], caller: CallerArg, deps: DepsArg) -> CampaignOut:
         campaign = data.to_domain(deps.new_id(), own_tenant_id(caller))
         check_own_agent(deps.agents, caller, campaign.agent_id)
+        check_campaign_trunk(deps.trunks, caller, campaign.trunk_id, campaign.caller_id)
         deps.campaigns.put(campaign)
         return CampaignOut.of(campaign)
 
@@ -286,6 +288,8 @@ class CampaignController(Controller):
             # Only a new reference is checked: an agent deleted since the campaign was made
             # must not make every other edit of it fail.
             check_own_agent(deps.agents, caller, changed.agent_id)
+        if data.trunk_id is not msgspec.UNSET or data.caller_id is not msgspec.UNSET:
+            check_campaign_trunk(deps.trunks, caller, changed.trunk_id, changed.caller_id)
         edited = deps.campaign_edits.edit(changed)
         if edited is None:
             raise NotFound("campaign", campaign_id)

@@ -174,7 +174,7 @@ def _result(outcome: ImportOutcome) -> Response[ImportResult]:
 class ContactController(Controller):
     path = "/campaigns/{campaign_id:str}/contacts"
     tags = ("contacts",)
-    guards = (allow(Role.TENANT),)
+    guards = (allow(Role.TENANT, Role.ADMIN),)
 
     @post(
         "/import",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 import attrs
+import httpx
 import pymongo
 from litestar import Litestar
 from pymongo.database import Database
@@ -26,6 +27,7 @@ from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_directory import InMemoryContactDirectory
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.inbound import InMemoryEventDedupe, InMemoryInboundNumbers
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import (
     InMemoryCallEvents,
@@ -34,6 +36,7 @@ from voxcore_adapters.fakes.redis_fakes import (
     InMemorySlotRegistry,
 )
 from voxcore_adapters.fakes.tenants import InMemoryTenants
+from voxcore_adapters.fakes.trunks import InMemoryFleetHosts, InMemoryTrunks
 from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.api_keys import MongoApiKeys
 from voxcore_adapters.mongo.call_log import MongoCallLog
@@ -44,10 +47,13 @@ from voxcore_adapters.mongo.contact_directory import MongoContactDirectory
 from voxcore_adapters.mongo.contact_import import MongoContactImport
 from voxcore_adapters.mongo.dnc import MongoDncList
 from voxcore_adapters.mongo.documents import Document
+from voxcore_adapters.mongo.inbound import MongoInboundNumbers
 from voxcore_adapters.mongo.leases import MongoContactLeases
 from voxcore_adapters.mongo.schema import ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.mongo.trunks import MongoFleetHosts, MongoTrunks
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
+from voxcore_adapters.redis.dedupe import RedisEventDedupe
 from voxcore_adapters.redis.events import RedisCallEvents
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
 from voxcore_adapters.redis.slots import RedisSlotRegistry
@@ -67,10 +73,14 @@ from voxcore_domain.ports import (
     ContactImport,
     ContactLeases,
     DncList,
+    EventDedupe,
+    FleetHosts,
+    InboundNumbers,
     RateLimiter,
     RuntimeConfigCache,
     SlotRegistry,
     Tenants,
+    Trunks,
 )
 
 HealthCheck = Callable[[], Awaitable[object]]
@@ -117,6 +127,13 @@ class Deps:
     """Where recordings are, for presigned URLs; None when the API has no S3 credentials."""
     slots: SlotRegistry = attrs.field(factory=lambda: InMemorySlotRegistry(UtcClock()))
     """The fleet's slots, for campaign stats."""
+    trunks: Trunks = attrs.field(factory=InMemoryTrunks)
+    fleet_hosts: FleetHosts = attrs.field(factory=InMemoryFleetHosts)
+    inbound_numbers: InboundNumbers = attrs.field(factory=InMemoryInboundNumbers)
+    event_dedupe: EventDedupe = attrs.field(factory=lambda: InMemoryEventDedupe(UtcClock()))
+    """LiveKit webhooks' event ids acted on."""
+    fleet_http: httpx.AsyncClient = attrs.field(factory=httpx.AsyncClient)
+    """The client inbound calls are attached to fleet hosts with (closed at shutdown)."""
 
     def new_id(self) -> str:
         """A fresh object id: 128 random bits, so ids cannot be guessed or enumerated."""
@@ -127,7 +144,7 @@ class Deps:
         try:
             yield
         finally:
-            for close in self.closers:
+            for close in (*self.closers, self.fleet_http.aclose):
                 await close()
 
 
@@ -156,6 +173,7 @@ def memory_deps(
         leases=leases,
         recordings=InMemoryRecordingStore(clock=clock),
         slots=InMemorySlotRegistry(clock),
+        event_dedupe=InMemoryEventDedupe(clock),
     )
 
 
@@ -221,6 +239,11 @@ def real_deps(settings: Settings) -> Deps:
         leases=MongoContactLeases(db),
         recordings=s3_recordings(settings),
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
+        trunks=MongoTrunks(db),
+        fleet_hosts=MongoFleetHosts(db),
+        inbound_numbers=MongoInboundNumbers(db),
+        event_dedupe=RedisEventDedupe(redis, settings.redis_prefix),
+        fleet_http=fleet_client(settings),
     )
 
 
@@ -237,8 +260,13 @@ def s3_recordings(settings: Settings) -> CallRecordings | None:
     return S3RecordingStore(connection, settings.s3_bucket, public_url=settings.s3_public_url)
 
 
+def fleet_client(settings: Settings) -> httpx.AsyncClient:
+    """The client inbound calls are attached with: one fleet host's answer is bounded."""
+    return httpx.AsyncClient(timeout=settings.fleet_attach_timeout_s)
+
+
 def build_deps(settings: Settings) -> Deps:
     """The deps the settings ask for."""
     if settings.backend is Backend.MEMORY:
-        return memory_deps()
+        return attrs.evolve(memory_deps(), fleet_http=fleet_client(settings))
     return real_deps(settings)

@@ -47,7 +47,7 @@ class Listed(Out):
 class DncController(Controller):
     path = "/dnc"
     tags = ("do not call",)
-    guards = (allow(Role.TENANT),)
+    guards = (allow(Role.TENANT, Role.ADMIN),)
 
     @post(
         "/",

@@ -56,6 +56,14 @@ class Conflict(Exception):
         self.field = field
 
 
+class BadRequest(Exception):
+    """The request lacks something no schema can say, e.g. a header one kind of caller needs."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NotFound(Exception):
     """No `kind` with this id that the caller may see; `field` is the input that named it."""
 
@@ -171,6 +179,10 @@ def _not_found(_: Request[Any, Any, Any], error: NotFound) -> Response[ErrorBody
     return error_response(404, ErrorBody("not_found", str(error), error.field))
 
 
+def _bad_request(_: Request[Any, Any, Any], error: BadRequest) -> Response[ErrorBody]:
+    return error_response(400, ErrorBody("bad_request", str(error), error.field))
+
+
 def _unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:
     store = "mongo" if isinstance(error, ConnectionFailure) else "redis"
     # The error's text names hosts, never credentials; the traceback helps the operator.
@@ -191,6 +203,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     InvalidTransition: _invalid_transition,
     NotFound: _not_found,
     Conflict: _conflict,
+    BadRequest: _bad_request,
     ConnectionFailure: _unavailable,
     RedisConnectionError: _unavailable,
     RedisTimeoutError: _unavailable,

@@ -24,13 +24,17 @@ from apps.api.contacts import ContactController
 from apps.api.deps import Deps, build_deps
 from apps.api.dnc import DncController
 from apps.api.errors import EXCEPTION_HANDLERS
+from apps.api.fleet_hosts import FleetHostController
 from apps.api.health import health
+from apps.api.inbound_numbers import InboundNumberController
+from apps.api.livekit_webhook import livekit_webhook
 from apps.api.metrics import ApiMetrics, MetricsMiddleware, metrics
 from apps.api.runtime_config import RuntimeConfigController
 from apps.api.settings import Settings
 from apps.api.stats import CampaignStatsController
 from apps.api.tenants import TenantController
 from apps.api.throttle import Throttle
+from apps.api.trunks import TrunkController
 
 API_VERSION = "1"
 
@@ -71,7 +75,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
     settings = settings or Settings.from_env()
     deps = deps or build_deps(settings)
     api_metrics = ApiMetrics()
-    authenticator = Authenticator(settings.admin_key, settings.internal_token, deps.api_keys)
+    authenticator = Authenticator(
+        settings.admin_key, settings.internal_token, deps.api_keys, deps.tenants
+    )
     throttle = Throttle(deps.rate_limiter, settings.rate_limit)
     v1 = Router(
         path="/v1",
@@ -86,6 +92,10 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
             CallEventController,
             CallController,
             CampaignStatsController,
+            TrunkController,
+            FleetHostController,
+            InboundNumberController,
+            livekit_webhook,
         ],
     )
     return Litestar(

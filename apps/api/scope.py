@@ -6,21 +6,31 @@ caller holding another tenant's ids learns nothing from them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar.exceptions import PermissionDeniedException
 
 from apps.api.caller import Caller, Role
-from apps.api.errors import NotFound
+from apps.api.errors import BadRequest, NotFound
 from voxcore_domain.agents import Agent
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import Campaign, Tenant
-from voxcore_domain.ports import Agents, CampaignStore, Tenants
+from voxcore_domain.model import Campaign, CampaignState, Tenant
+from voxcore_domain.ports import Agents, CampaignStore, Tenants, Trunks
+from voxcore_domain.trunks import Trunk
+
+TENANT_HEADER = "X-Vox-Tenant"
+"""The header with which the admin key names the one tenant it acts for on a tenant's routes."""
 
 
 def own_tenant_id(caller: Caller) -> str:
-    """The tenant a `tenant` caller acts for."""
-    if caller.tenant_id is None:
-        raise PermissionDeniedException("this route needs a tenant's API key")
-    return caller.tenant_id
+    """The tenant a `tenant` caller acts for, or the admin names in `X-Vox-Tenant`."""
+    if caller.tenant_id is not None:
+        return caller.tenant_id
+    if caller.role is Role.ADMIN:
+        raise BadRequest(
+            TENANT_HEADER, f"the admin key acts for one tenant here: send {TENANT_HEADER}: <id>"
+        )
+    raise PermissionDeniedException("this route needs a tenant's API key")
 
 
 def visible_tenant(tenants: Tenants, caller: Caller, tenant_id: str) -> Tenant:
@@ -56,3 +66,39 @@ def check_own_agent(agents: Agents, caller: Caller, agent_id: str) -> None:
     agent = agents.get(agent_id)
     if agent is None or agent.tenant_id != own_tenant_id(caller):
         raise ValidationError("agent_id", f"no agent {agent_id!r}")
+
+
+def own_trunk(trunks: Trunks, caller: Caller, trunk_id: str) -> Trunk:
+    """The trunk `trunk_id`, if it is the caller's tenant's."""
+    trunk = trunks.get(trunk_id)
+    if trunk is None or trunk.tenant_id != own_tenant_id(caller):
+        raise NotFound("trunk", trunk_id)
+    return trunk
+
+
+def check_campaign_trunk(trunks: Trunks, caller: Caller, trunk_id: str, caller_id: str) -> None:
+    """A campaign's trunk and caller id: refused (422 naming `trunk_id`) unless the trunk is one
+    of the caller's tenant's and enabled, and (422 naming `caller_id`) unless the trunk may
+    present the caller id. Another tenant's trunk gets the same message as a missing one."""
+    trunk = trunks.get(trunk_id)
+    if trunk is None or trunk.tenant_id != own_tenant_id(caller):
+        raise ValidationError("trunk_id", f"no trunk {trunk_id!r}")
+    if not trunk.enabled:
+        raise ValidationError("trunk_id", f"trunk {trunk_id!r} is disabled")
+    if not trunk.allows_caller_id(caller_id):
+        raise ValidationError(
+            "caller_id",
+            f"trunk {trunk_id!r} may present only {', '.join(trunk.caller_ids)}, not {caller_id}",
+        )
+
+
+def campaigns_using(
+    campaigns: CampaignStore, tenant_id: str, uses: Callable[[Campaign], bool]
+) -> list[str]:
+    """The ids of the tenant's campaigns, but completed ones, for which `uses` holds: what keeps
+    an agent or a trunk from being deleted (a completed campaign never dials again)."""
+    return [
+        c.id
+        for c in campaigns.of_tenant(tenant_id)
+        if c.state is not CampaignState.COMPLETED and uses(c)
+    ]

@@ -76,7 +76,21 @@ class Settings:
     recording_url_ttl_s: float = attrs.field(default=900.0, validator=v.positive)
     """How long a presigned recording URL in call detail stays valid."""
 
+    livekit_api_key: str | None = None
+    """The LiveKit API key whose webhooks `POST /v1/livekit/webhook` accepts; unset: the route
+    refuses every webhook (401)."""
+    livekit_api_secret: str | None = attrs.field(default=None, repr=False)
+    """The secret LiveKit signs its webhooks with."""
+    webhook_dedupe_ttl_s: float = attrs.field(default=24 * 3600.0, validator=v.positive)
+    """How long a webhook's event id is remembered, so a redelivery has no second effect."""
+    fleet_media_carrier: str = "twilio"
+    """The carrier media stream an inbound call's `/attach` names (as the dialler's does)."""
+    fleet_attach_timeout_s: float = attrs.field(default=5.0, validator=v.positive)
+    """How long one fleet host may take to answer an inbound call's `/attach`."""
+
     def __attrs_post_init__(self) -> None:
+        if (self.livekit_api_key is None) != (self.livekit_api_secret is None):
+            raise ValidationError("livekit_api_secret", "set both the LiveKit key and secret")
         if self.admin_key == self.internal_token:
             raise ValidationError("internal_token", "must differ from the admin key")
         try:
@@ -139,6 +153,13 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_S3_BUCKET": ("s3_bucket", str, "text"),
     "VOX_S3_PUBLIC_URL": ("s3_public_url", str, "text"),
     "VOX_API_RECORDING_URL_TTL_S": ("recording_url_ttl_s", float, _NUMBER),
+}
+_VARIABLES |= {
+    "VOX_API_LIVEKIT_API_KEY": ("livekit_api_key", str, "text"),
+    "VOX_API_LIVEKIT_API_SECRET": ("livekit_api_secret", str, "text"),
+    "VOX_API_WEBHOOK_DEDUPE_TTL_S": ("webhook_dedupe_ttl_s", float, _NUMBER),
+    "VOX_API_FLEET_MEDIA_CARRIER": ("fleet_media_carrier", str, "text"),
+    "VOX_API_FLEET_ATTACH_TIMEOUT_S": ("fleet_attach_timeout_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""
 

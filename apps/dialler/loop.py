@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from apps.dialler.fleet_client import AttachRefused
+from voxcore_adapters.fleet.http import AttachRefused
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
 from voxcore_domain.errors import StaleLease
 from voxcore_domain.estimators import CampaignStats

@@ -21,10 +21,10 @@ from litestar import Litestar, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
 
-from apps.dialler.fleet_client import HttpFleetClient
 from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
 from voxcore_adapters import mongo, redis
+from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from voxcore_domain.callevents import CallEvent, StreamedEvent
 from voxcore_domain.callreports import CallReport
 from voxcore_domain.callstats import CallTally
 from voxcore_domain.errors import DomainError, ValidationError
+from voxcore_domain.inbound import InboundNumber
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
@@ -682,4 +683,44 @@ class CallHistory(CallLog, Protocol):
     def search(self, query: CallQuery) -> list[CallAttempt]:
         """Up to `query.limit` attempts matching it, ordered by `dialed_at` then id, newest
         first."""
+
+
+# -- inbound calls: numbers that reach an agent, and webhooks acted on once ----------------------
+
+
+class InboundNumbers(Protocol):
+    """Tenants' inbound numbers; a number belongs to at most one entry platform-wide."""
+
+    def add(self, entry: InboundNumber) -> bool:
+        """Store a new entry; False (nothing stored) when its number is already taken."""
+        ...
+
+    def replace(self, entry: InboundNumber) -> bool:
+        """Replace the entry with its id (its number unchanged); whether it existed."""
+        ...
+
+    def get(self, entry_id: str) -> InboundNumber | None: ...
+
+    def by_number(self, number: str) -> InboundNumber | None:
+        """The entry for a called number, if any."""
+        ...
+
+    def of_tenant(self, tenant_id: str) -> list[InboundNumber]:
+        """The tenant's entries, ordered by id."""
+        ...
+
+    def delete(self, entry_id: str) -> bool:
+        """Remove the entry; whether it existed."""
+        ...
+
+
+class EventDedupe(Protocol):
+    """Remembers events acted on, so a webhook delivered twice has one effect."""
+
+    async def claim(self, event_id: str, ttl: timedelta) -> bool:
+        """True for the first claim of `event_id` within `ttl`; False while it is held."""
+        ...
+
+    async def release(self, event_id: str) -> None:
+        """Forget a claim whose effect failed, so a redelivery can try again."""
         ...

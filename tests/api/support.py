@@ -20,8 +20,11 @@ CAMPAIGN = {
     "trunk_id": "trunk-1",
     "caller_id": "+14155550100",
 }
-"""The least a campaign needs, but for `agent_id`: one of the tenant's agents
-(`TenantSession.agent_id`, see `campaign_body`)."""
+"""The least a campaign needs, but for `agent_id` and `trunk_id`: one of the tenant's agents and
+trunks (`TenantSession.agent_id`, `.trunk_id`, see `campaign_body`)."""
+
+TRUNK = {"name": "Main", "livekit_trunk_id": "ST_main", "caller_ids": ["+14155550100"]}
+"""A trunk that may present `CAMPAIGN`'s caller id."""
 
 AGENT = {
     "name": "Reminders",
@@ -47,6 +50,8 @@ class TenantSession:
     token: str = attrs.field(repr=False)
     agent_id: str
     """An agent of the tenant's, for its campaigns."""
+    trunk_id: str
+    """A trunk of the tenant's, for its campaigns."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -63,12 +68,16 @@ def make_tenant(client: TestClient[Any], name: str) -> TenantSession:
     body = issued.json()
     agent = client.post("/v1/agents", json=AGENT, headers=bearer(body["token"]))
     assert agent.status_code == 201, agent.text
-    return TenantSession(tenant_id, body["key"]["id"], body["token"], agent.json()["id"])
+    trunk = client.post("/v1/trunks", json=TRUNK, headers=bearer(body["token"]))
+    assert trunk.status_code == 201, trunk.text
+    return TenantSession(
+        tenant_id, body["key"]["id"], body["token"], agent.json()["id"], trunk.json()["id"]
+    )
 
 
 def campaign_body(tenant: TenantSession, **fields: Any) -> dict[str, Any]:
-    """`CAMPAIGN` with the tenant's agent, and `fields`."""
-    return CAMPAIGN | {"agent_id": tenant.agent_id} | fields
+    """`CAMPAIGN` with the tenant's agent and trunk, and `fields`."""
+    return CAMPAIGN | {"agent_id": tenant.agent_id, "trunk_id": tenant.trunk_id} | fields
 
 
 def make_campaign(client: TestClient[Any], tenant: TenantSession, **fields: Any) -> str:

@@ -165,8 +165,12 @@ def test_another_tenants_agent_is_a_404_like_a_missing_one(
     assert client.get(f"/v1/agents/{theirs['id']}", headers=globex.headers).json() == theirs
 
 
-def test_only_tenant_keys_reach_agents(client: TestClient[Any]) -> None:
-    for headers in (ADMIN, INTERNAL):
-        assert_error(client.get("/v1/agents", headers=headers), 403, None, "forbidden")
-        assert_error(client.post("/v1/agents", json=AGENT, headers=headers), 403, None)
+def test_only_tenant_keys_and_the_admin_for_a_tenant_reach_agents(
+    client: TestClient[Any],
+) -> None:
+    assert_error(client.get("/v1/agents", headers=INTERNAL), 403, None, "forbidden")
+    assert_error(client.post("/v1/agents", json=AGENT, headers=INTERNAL), 403, None)
+    # The admin key names the tenant it acts for.
+    assert_error(client.get("/v1/agents", headers=ADMIN), 400, "X-Vox-Tenant", "bad_request")
+    assert_error(client.post("/v1/agents", json=AGENT, headers=ADMIN), 400, "X-Vox-Tenant")
     assert_error(client.get("/v1/agents"), 401, None, "unauthorized")

@@ -21,8 +21,8 @@ from tests.api.support import (
 )
 from voxcore_domain.model import Campaign, CampaignState
 
-# Without `agent_id`: each test adds its tenant's own (`campaign_body`).
-FULL = {k: v for k, v in CAMPAIGN.items() if k != "agent_id"} | {
+# Without `agent_id` and `trunk_id`: each test adds its tenant's own (`campaign_body`).
+FULL = {k: v for k, v in CAMPAIGN.items() if k not in ("agent_id", "trunk_id")} | {
     "window": {"start": "09:30", "end": "18:00", "weekdays": [1, 2, 3, 4, 5]},
     "timezone": "America/Chicago",
     "pacing": {"mode": "ratio:2.5", "abandon_target": 0.02, "ring_timeout_s": 20},
@@ -236,13 +236,18 @@ def test_a_patch_must_name_one_of_the_tenants_agents(
     assert moved.json()["agent_id"] == other["id"]
 
 
-def test_deleting_its_agent_does_not_block_other_edits_of_a_campaign(
+def test_deleting_its_agent_does_not_block_other_edits_of_a_completed_campaign(
     client: TestClient[Any], acme: TenantSession
 ) -> None:
     campaign_id = make_campaign(client, acme)
-    assert client.delete(f"/v1/agents/{acme.agent_id}", headers=acme.headers).status_code == 204
+    refused = client.delete(f"/v1/agents/{acme.agent_id}", headers=acme.headers)
+    assert_error(refused, 409, "agent_id", "conflict")
+    assert campaign_id in refused.json()["message"]
+    assert client.get(f"/v1/agents/{acme.agent_id}", headers=acme.headers).status_code == 200
     path = f"/v1/campaigns/{campaign_id}"
+    assert client.post(f"{path}/complete", headers=acme.headers).status_code == 200
+    # A completed campaign never dials again: it no longer holds its agent.
+    assert client.delete(f"/v1/agents/{acme.agent_id}", headers=acme.headers).status_code == 204
     renamed = client.patch(path, json={"name": "July"}, headers=acme.headers)
     assert renamed.status_code == 200, renamed.text
-    # The trunk is not checked yet: trunks have no API to make them in.
-    assert renamed.json()["trunk_id"] == CAMPAIGN["trunk_id"]
+    assert renamed.json()["agent_id"] == acme.agent_id

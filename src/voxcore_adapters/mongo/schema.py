@@ -24,6 +24,9 @@ DNC = "dnc"
 TENANTS = "tenants"
 AGENTS = "agents"
 CALL_REPORTS = "call_reports"
+TRUNKS = "trunks"
+FLEET_HOSTS = "fleet_hosts"
+INBOUND_NUMBERS = "inbound_numbers"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -68,6 +71,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     TENANTS: [],
     AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
 }
+INDEXES[TRUNKS] = [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")]
+INDEXES[FLEET_HOSTS] = []
+# One owner per called number: what routes an inbound call to one agent.
+INDEXES[INBOUND_NUMBERS] = [
+    IndexModel([("number", ASCENDING)], name="number", unique=True),
+    IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant"),
+]
 
 # The API's reads of calls: a report is unique per call and sequence; a tenant's calls are
 # listed newest first (the indexes walked backwards), by campaign or all of them. Ascending keys:

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from apps.dialler.fleet_client import AttachRefused, HttpFleetClient
+from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient
 from voxcore_domain.ports import AttachRequest
 
 REQUEST = AttachRequest(

@@ -1,4 +1,7 @@
-"""`FleetClient` over HTTP: `POST /attach` to each fleet host in turn."""
+"""`FleetClient` over HTTP: `POST /attach` to each fleet host in turn.
+
+A host's base URL is `http(s)://…` (its nginx over TCP), or `unix:<path>` for a socket on the
+same machine, which gets a connection of its own per attach."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ log = logging.getLogger(__name__)
 NEXT_HOST = frozenset({429, 503})
 """A host that is full (429: every worker busy) or going away (503: draining) may be followed
 by one that is not; any other refusal is about the call itself and would repeat everywhere."""
+
+
+UNIX = "unix:"
 
 
 class AttachRefused(Exception):
@@ -49,7 +55,7 @@ class HttpFleetClient:
                 log.warning("fleet host %s has slots but no configured URL", host)
                 continue
             try:
-                response = await self._client.post(f"{base}/attach", json=self._body(request))
+                response = await self._post(base, self._body(request))
             except httpx.TransportError as error:
                 log.warning("fleet host %s unreachable: %s", host, error)
                 continue
@@ -60,6 +66,15 @@ class HttpFleetClient:
                 continue
             raise AttachRefused(host, response.status_code, response.text)
         return AttachResult(accepted=False, retry_after_s=retry_after)
+
+    async def _post(self, base: str, body: dict[str, object]) -> httpx.Response:
+        if not base.startswith(UNIX):
+            return await self._client.post(f"{base}/attach", json=body)
+        transport = httpx.AsyncHTTPTransport(uds=base.removeprefix(UNIX))
+        async with httpx.AsyncClient(
+            transport=transport, timeout=self._client.timeout, base_url="http://fleet"
+        ) as client:
+            return await client.post("/attach", json=body)
 
     def _body(self, request: AttachRequest) -> dict[str, object]:
         # The fleet's `AttachBody`: it takes the call's audio from a carrier media stream and

@@ -1,0 +1,155 @@
+"""Inbound calls: a SIP caller who joins a LiveKit room on one of a tenant's inbound numbers is
+attached to a fleet worker running the number's agent.
+
+LiveKit reports the caller as a `participant_joined` webhook for a participant of kind SIP whose
+attributes carry the called number (`sip.trunkPhoneNumber`), the caller's (`sip.phoneNumber`)
+and LiveKit's SIP call id (`sip.callID`). Legs the dialler placed carry `vox.call_id` and are
+not inbound. An inbound call has no campaign, contact or lease, so its attach names it thus:
+
+- `call_id`: `in-<sip.callID>` (the participant's sid when LiveKit gave no call id);
+- `campaign_id`: `inbound:<inbound number id>`, never a campaign's id (those are hex);
+- `lease_token`: empty: there is no contact to fence;
+- `variables`: `caller`, `called` and `room` (the LiveKit room the caller is in).
+
+The call is recorded as a `CallAttempt` under that call id (contact `inbound:<caller>`, attempt
+1) once a host took it, so the fleet's call events find it like an outbound call's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import timedelta
+from enum import StrEnum
+
+import anyio.to_thread
+import attrs
+from livekit.protocol.models import ParticipantInfo
+from livekit.protocol.webhook import WebhookEvent
+
+from apps.api.deps import Deps
+from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient
+from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE
+from voxcore_domain.inbound import InboundNumber
+from voxcore_domain.model import CallAttempt
+from voxcore_domain.ports import AttachRequest
+
+log = logging.getLogger(__name__)
+
+CALLED_NUMBER = "sip.trunkPhoneNumber"
+CALLER_NUMBER = "sip.phoneNumber"
+SIP_CALL_ID = "sip.callID"
+SIP_CALL_STATUS = "sip.callStatus"
+INBOUND_CAMPAIGN_PREFIX = "inbound:"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,120}$")
+
+
+class Outcome(StrEnum):
+    """What the API did with a webhook, as its answer says."""
+
+    IGNORED = "ignored"
+    """Not an inbound SIP caller on a routed, enabled number."""
+    DUPLICATE = "duplicate"
+    """This event id was acted on already."""
+    ATTACHED = "attached"
+    UNPLACED = "unplaced"
+    """No fleet host took the call (each full, draining, unreachable, or none enabled)."""
+
+
+@attrs.frozen
+class Handled:
+    outcome: Outcome
+    call_id: str | None = None
+    host: str | None = None
+
+
+def inbound_call_id(participant: ParticipantInfo) -> str:
+    """`in-<sip.callID>`, or of the participant's sid; hashed when not safe as a file name."""
+    raw = participant.attributes.get(SIP_CALL_ID) or participant.sid
+    if _SAFE_ID.match(raw):
+        return f"in-{raw}"
+    return "in-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def inbound_caller(event: WebhookEvent) -> ParticipantInfo | None:
+    """The event's participant, if it is a SIP caller coming in (not a leg the dialler placed,
+    not one hanging up)."""
+    if event.event != "participant_joined" or not event.HasField("participant"):
+        return None
+    participant = event.participant
+    if participant.kind != ParticipantInfo.Kind.SIP:
+        return None
+    attributes = participant.attributes
+    if CALL_ID_ATTRIBUTE in attributes or attributes.get(SIP_CALL_STATUS) == "hangup":
+        return None
+    return participant
+
+
+async def handle_webhook(deps: Deps, event: WebhookEvent, carrier: str, ttl: timedelta) -> Handled:
+    """Act once on a verified webhook: a repeat of an event id acted on is a duplicate; an
+    attach that no host took releases the event, so LiveKit's redelivery may try again."""
+    participant = inbound_caller(event)
+    if participant is None:
+        return Handled(Outcome.IGNORED)
+    called = participant.attributes.get(CALLED_NUMBER, "")
+    entry = await anyio.to_thread.run_sync(deps.inbound_numbers.by_number, called)
+    if entry is None or not entry.enabled:
+        return Handled(Outcome.IGNORED)
+    event_id = event.id or f"{event.room.sid}/{participant.sid}"
+    if not await deps.event_dedupe.claim(event_id, ttl):
+        return Handled(Outcome.DUPLICATE)
+    try:
+        handled = await _attach(deps, event, participant, entry, carrier)
+    except BaseException:
+        await deps.event_dedupe.release(event_id)
+        raise
+    if handled.outcome is Outcome.UNPLACED:
+        await deps.event_dedupe.release(event_id)
+    return handled
+
+
+async def _attach(
+    deps: Deps,
+    event: WebhookEvent,
+    participant: ParticipantInfo,
+    entry: InboundNumber,
+    carrier: str,
+) -> Handled:
+    call_id = inbound_call_id(participant)
+    caller = participant.attributes.get(CALLER_NUMBER, "")
+    request = AttachRequest(
+        call_id=call_id,
+        tenant_id=entry.tenant_id,
+        campaign_id=f"{INBOUND_CAMPAIGN_PREFIX}{entry.id}",
+        agent_id=entry.agent_id,
+        lease_token="",
+        room=event.room.name,
+        variables={"caller": caller, "called": entry.number, "room": event.room.name},
+    )
+    hosts = [h for h in await anyio.to_thread.run_sync(deps.fleet_hosts.all) if h.enabled]
+    fleet = HttpFleetClient({h.id: h.url for h in hosts}, deps.fleet_http, carrier)
+    try:
+        result = await fleet.attach(request, [h.id for h in hosts])
+    except AttachRefused as refused:
+        # A refusal about the call itself (a 4xx but 429): every host would give it.
+        log.error("inbound call %s refused: %s", call_id, refused)
+        return Handled(Outcome.UNPLACED, call_id)
+    if not result.accepted:
+        log.warning("inbound call %s: no fleet host took it", call_id)
+        return Handled(Outcome.UNPLACED, call_id)
+    now = deps.clock.now()
+    attempt = CallAttempt(
+        id=call_id,
+        contact_id=f"inbound:{caller or 'unknown'}",
+        campaign_id=request.campaign_id,
+        tenant_id=entry.tenant_id,
+        number=1,
+        lease_token="",
+        dialed_at=now,
+        answered_at=now,
+        attached_at=now,
+        worker=result.host,
+    )
+    await anyio.to_thread.run_sync(deps.call_log.record, attempt)
+    return Handled(Outcome.ATTACHED, call_id, result.host)

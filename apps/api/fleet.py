@@ -77,7 +77,6 @@ class FleetController(Controller):
             "Every worker whose heartbeat is live, grouped by host, with counts per state. "
             "Only the admin and internal callers see which call a busy slot holds."
         ),
-        sync_to_thread=False,
     )
     async def slots(self, deps: DepsArg, caller: CallerArg) -> FleetView:
         return fleet_view(

@@ -14,6 +14,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from apps.api.agents import AgentController
 from apps.api.api_keys import ApiKeyController
@@ -24,6 +25,7 @@ from apps.api.contacts import ContactController
 from apps.api.deps import Deps, build_deps
 from apps.api.dnc import DncController
 from apps.api.errors import EXCEPTION_HANDLERS
+from apps.api.fleet import FleetController
 from apps.api.fleet_hosts import FleetHostController
 from apps.api.health import health
 from apps.api.inbound_numbers import InboundNumberController
@@ -66,7 +68,19 @@ def openapi_config() -> OpenAPIConfig:
 
 # The schema is public; `/health` and `/metrics` opt out of auth on their handlers (load
 # balancers and Prometheus ask without a key).
-UNAUTHENTICATED = ["^/schema"]
+UNAUTHENTICATED = ["^/schema", "^/console"]
+
+
+def console_files(settings: Settings) -> list[Router]:
+    """The console's static files at `/console/` in the embedded mode (the console signs in
+    with an API key of its own, so its files need none)."""
+    if settings.console_dir is None:
+        return []
+    return [
+        create_static_files_router(
+            path="/console", directories=[settings.console_dir], html_mode=True, name="console"
+        )
+    ]
 
 
 def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Litestar:
@@ -94,12 +108,13 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
             CampaignStatsController,
             TrunkController,
             FleetHostController,
+            FleetController,
             InboundNumberController,
             livekit_webhook,
         ],
     )
     return Litestar(
-        route_handlers=[v1, health, metrics],
+        route_handlers=[v1, health, metrics, *console_files(settings)],
         dependencies={
             "deps": Provide(lambda: deps, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),

@@ -87,6 +87,9 @@ class Settings:
     """The carrier media stream an inbound call's `/attach` names (as the dialler's does)."""
     fleet_attach_timeout_s: float = attrs.field(default=5.0, validator=v.positive)
     """How long one fleet host may take to answer an inbound call's `/attach`."""
+    console_dir: str | None = None
+    """A folder of the console's static files (`apps/console/static`) to serve at `/console/`,
+    for the embedded mode; None in production, where nginx serves them."""
 
     def __attrs_post_init__(self) -> None:
         if (self.livekit_api_key is None) != (self.livekit_api_secret is None):
@@ -160,6 +163,7 @@ _VARIABLES |= {
     "VOX_API_WEBHOOK_DEDUPE_TTL_S": ("webhook_dedupe_ttl_s", float, _NUMBER),
     "VOX_API_FLEET_MEDIA_CARRIER": ("fleet_media_carrier", str, "text"),
     "VOX_API_FLEET_ATTACH_TIMEOUT_S": ("fleet_attach_timeout_s", float, _NUMBER),
+    "VOX_API_CONSOLE_DIR": ("console_dir", str, "text"),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""
 

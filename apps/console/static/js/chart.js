@@ -45,6 +45,9 @@ export function lineChart({ title, series, target = null, format = String, yMin 
       const path = s.points.map(([t, v], j) => `${j ? "L" : "M"}${x(t).toFixed(1)},${y(v).toFixed(1)}`);
       root.append(svg("path", { d: path.join(" "), fill: "none", stroke: colour,
         "stroke-width": 2, class: "series", "data-points": s.points.length }));
+      // The newest point as a dot: a series of one point (or a flat one) is still seen.
+      const [t, v] = s.points[s.points.length - 1];
+      root.append(svg("circle", { cx: x(t), cy: y(v), r: 3, fill: colour, class: "latest" }));
     }
     root.append(svg("text", { x: PAD.left + 8 + i * 110, y: HEIGHT - 6, "font-size": 10,
       fill: colour }, s.name));

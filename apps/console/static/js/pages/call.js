@@ -4,7 +4,7 @@ import { when } from "../format.js";
 
 export async function render(view, [id]) {
   const call = await api(`/v1/calls/${encodeURIComponent(id)}`);
-  const a = call.attempt;
+  const a = call.call;
   const facts = [["Outcome", a.disposition ?? "in progress"], ["Attempt", a.number],
     ["Dialled", when(a.dialed_at)], ["Answered", when(a.answered_at)],
     ["On a worker", when(a.attached_at)], ["Ended", when(a.ended_at)], ["Worker", a.worker ?? "—"]];

@@ -43,7 +43,8 @@ export async function render(view, [id]) {
   async function poll() {
     const stats = await api(`/v1/campaigns/${id}/stats`);
     const now = Date.now();
-    const target = stats.abandon.target;
+    const target = stats.abandon_target;
+    const [hour, today, days30] = [stats.last_hour, stats.today, stats.last_30_days];
     const push = (series, value) => {
       if (value === null || value === undefined) return;
       series.push([now, value]);
@@ -51,23 +52,23 @@ export async function render(view, [id]) {
     };
     if (previous) {
       const minutes = (now - previous.at) / 60000;
-      push(history.dialRate, Math.max(0, stats.dials.hour - previous.dials) / minutes);
+      push(history.dialRate, Math.max(0, days30.dials - previous.dials) / minutes);
     }
-    previous = { at: now, dials: stats.dials.hour };
+    previous = { at: now, dials: days30.dials };
     push(history.occupancy, stats.occupancy);
-    push(history.answerRate, stats.answer_rate);
-    push(history.hour, stats.abandon.hour);
-    push(history.today, stats.abandon.today);
-    push(history.days30, stats.abandon.days_30);
+    push(history.answerRate, hour.answer_rate);
+    push(history.hour, hour.abandon_rate);
+    push(history.today, today.abandon_rate);
+    push(history.days30, days30.abandon_rate);
     const tile = (name, value, over = false) => h("div", { class: over ? "tile over" : "tile",
       "data-stat": name }, h("div", { class: "label" }, name), h("div", { class: "value" }, value));
     tiles.replaceChildren(
-      tile("Dials (hour)", count(stats.dials.hour)),
-      tile("Live answers (hour)", count(stats.live_answers.hour)),
-      tile("Answer rate", percent(stats.answer_rate)),
-      tile("Abandon, last hour", percent(stats.abandon.hour), stats.abandon.hour > target),
-      tile("Abandon, today", percent(stats.abandon.today), stats.abandon.today > target),
-      tile("Abandon, 30 days", percent(stats.abandon.days_30), stats.abandon.days_30 > target),
+      tile("Dials today", count(today.dials)),
+      tile("Live answers today", count(today.live_answers)),
+      tile("Answer rate, last hour", percent(hour.answer_rate)),
+      tile("Abandon, last hour", percent(hour.abandon_rate), hour.over_target),
+      tile("Abandon, today", percent(today.abandon_rate), today.over_target),
+      tile("Abandon, 30 days", percent(days30.abandon_rate), days30.over_target),
       tile("Occupancy", percent(stats.occupancy)),
       tile("Busy slots", count(stats.busy_slots)));
     charts.replaceChildren(
@@ -86,7 +87,7 @@ export async function render(view, [id]) {
   await Promise.all([refreshCounts(), poll()]);
   let stopped = false;
   const timer = setInterval(() => {
-    if (!stopped) poll().catch(showProblem);
+    if (!stopped) Promise.all([poll(), refreshCounts()]).catch(showProblem);
   }, POLL_MS);
   return () => { stopped = true; clearInterval(timer); };
 }

@@ -158,6 +158,6 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def screenshots(request: pytest.FixtureRequest) -> Path:
     """Where the test's screenshots go: under the test output folder, by test name."""
-    folder = SCREENSHOTS / request.node.name
+    folder: Path = SCREENSHOTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -39,8 +39,7 @@ class CampaignLoad:
     available: int | None = None
     """Contacts it could dial now, if known; None when plenty."""
     trunk_id: str | None = None
-    """The trunk its calls go out on; None when trunks are not limited (`plan_tick`'s
-    `trunks` is None)."""
+    """The trunk its calls go out on; None: no trunk limits this campaign."""
 
 
 @attrs.frozen
@@ -82,8 +81,9 @@ def plan_tick(
     `tenants` weigh tenants against each other and cap the slots all of a tenant's campaigns
     hold together (`Group.cap`: the tenant's max concurrency). `trunks` gives each trunk's
     limits and state: a trunk never gets more new dials than `trunklimits.dial_budget` allows,
-    split fairly (tenant, then campaign weights) between its campaigns; a campaign whose trunk is
-    missing from it dials nothing. None: trunks are not limited. `dial_budget` caps the tick's
+    split fairly (tenant, then campaign weights) between its campaigns; a campaign naming a
+    trunk missing from it dials nothing, one naming none is not limited. None: trunks are not
+    limited. `dial_budget` caps the tick's
     new dials in all; None for no cap. `paused`: the platform-wide pause, no new dials at all
     (calls in progress are not the planner's to stop).
     """
@@ -169,7 +169,9 @@ def _split_trunks(
     on_trunk: dict[str, list[CampaignLoad]] = {}
     allowed = {c.campaign_id: 0 for c in campaigns}
     for c in campaigns:
-        if c.trunk_id is not None and c.trunk_id in trunks:
+        if c.trunk_id is None:
+            allowed[c.campaign_id] = wanted[c.campaign_id]
+        elif c.trunk_id in trunks:
             on_trunk.setdefault(c.trunk_id, []).append(c)
         else:
             # Its trunk is unknown (deleted, or not this tenant's): nothing can be dialled.

@@ -89,10 +89,22 @@ def plan_tick(
     """
     memory = memory or PlanMemory()
     tenants = tenants or {}
+    # A campaign whose trunk takes no dial this tick cannot use more slots than it holds: the
+    # rest of its share goes to campaigns that can dial.
+    stopped = (
+        {c.campaign_id for c in campaigns if _trunk_stopped(c, trunks, now, tick_s)}
+        if trunks is not None and not paused
+        else set()
+    )
     slot_split = fair_share(
         max(0, pool_slots),
         [
-            Claim(c.campaign_id, c.tenant_id, c.weight, _slot_demand(c, pool_slots))
+            Claim(
+                c.campaign_id,
+                c.tenant_id,
+                c.weight,
+                _slot_demand(c, pool_slots, c.campaign_id in stopped),
+            )
             for c in campaigns
         ],
         tenants,
@@ -194,13 +206,24 @@ def _split_trunks(
     return allowed, budgets
 
 
-def _slot_demand(campaign: CampaignLoad, pool_slots: int) -> int:
+def _trunk_stopped(
+    campaign: CampaignLoad, trunks: Mapping[str, TrunkLoad], now: float, tick_s: float
+) -> bool:
+    if campaign.trunk_id is None:
+        return False
+    load = trunks.get(campaign.trunk_id)
+    return load is None or dial_budget(load, now, tick_s, 1) == 0
+
+
+def _slot_demand(campaign: CampaignLoad, pool_slots: int, stopped: bool = False) -> int:
     demand = max(0, pool_slots)
     if campaign.max_concurrency is not None:
         demand = min(demand, campaign.max_concurrency)
+    holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
+    if stopped:
+        demand = min(demand, holding)
     if campaign.available is not None:
         # A campaign about to run out of contacts cannot use more slots than it has calls for.
-        holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
         demand = min(demand, holding + campaign.available)
     return demand
 

@@ -603,3 +603,17 @@ class FleetHosts(Protocol):
     def delete(self, host_id: str) -> bool:
         """Remove the host; whether it existed."""
         ...
+
+
+# -- the platform-wide dial switch -----------------------------------------------------------------
+
+
+class PauseSwitch(Protocol):
+    """One switch for the whole platform: while paused, no dialler starts a new dial; calls in
+    progress carry on. Every dialler reads it each tick."""
+
+    async def paused(self) -> bool: ...
+
+    async def set_paused(self, paused: bool) -> None:
+        """Turn the pause on or off; `ValidationError` unless `paused` is a bool."""
+        ...

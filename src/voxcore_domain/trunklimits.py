@@ -108,11 +108,23 @@ class TrunkState:
     def probing(self, now: float, policy: BreakerPolicy) -> bool:
         return self.probe_at is not None and now - self.probe_at < policy.probe_timeout_s
 
-    def reserve(self, trunk: Trunk, now: float) -> tuple[float, TrunkState]:
+    def stopped(self, now: float, policy: BreakerPolicy) -> bool:
+        """No dial may go out now: backing off, down, or its probe still out."""
+        circuit = self.circuit(now)
+        return (
+            now < self.backoff_until
+            or circuit is Circuit.OPEN
+            or (circuit is Circuit.HALF_OPEN and self.probing(now, policy))
+        )
+
+    def reserve(self, trunk: Trunk | None, now: float) -> tuple[float, TrunkState]:
         """Take the next calls-per-second token for a dial placed at `now`: when the dial may
-        start (`now` or later) and the state after. A dial placed while half-open is the probe."""
-        at, state = _take_from(bucket_of(trunk), self.bucket, _us(now))
+        start (`now` or later) and the state after; with no `trunk` (its limits unknown) the
+        dial starts at once. A dial placed while half-open is the probe."""
         probe_at = now if self.circuit(now) is Circuit.HALF_OPEN else self.probe_at
+        if trunk is None:
+            return now, attrs.evolve(self, probe_at=probe_at)
+        at, state = _take_from(bucket_of(trunk), self.bucket, _us(now))
         return at / MICRO, attrs.evolve(self, bucket=state, probe_at=probe_at)
 
     def throttled(self, now: float, retry_after_s: float) -> TrunkState:
@@ -160,13 +172,10 @@ def dial_budget(load: TrunkLoad, now: float, tick_s: float, most: int) -> int:
     dials whose calls-per-second token comes before the next tick, within the free channels.
     """
     trunk, state = load.trunk, load.state
-    if not trunk.enabled or now < state.backoff_until or most <= 0:
+    if not trunk.enabled or state.stopped(now, load.policy) or most <= 0:
         return 0
-    circuit = state.circuit(now)
-    if circuit is Circuit.OPEN:
-        return 0
-    if circuit is Circuit.HALF_OPEN:
-        most = 0 if state.probing(now, load.policy) else min(most, 1)
+    if state.circuit(now) is Circuit.HALF_OPEN:
+        most = 1
     if trunk.channels is not None:
         most = min(most, trunk.channels - load.in_use)
     count = 0

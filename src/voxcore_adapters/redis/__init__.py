@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
 from voxcore_adapters.redis.events import RedisCallEvents
 from voxcore_adapters.redis.leader import RedisLeaderLock
+from voxcore_adapters.redis.pause import RedisPauseSwitch
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
 from voxcore_adapters.redis.slots import RedisSlotRegistry
 
@@ -24,6 +25,7 @@ def connect(url: str) -> Redis:
 __all__ = [
     "RedisCallEvents",
     "RedisLeaderLock",
+    "RedisPauseSwitch",
     "RedisRateLimiter",
     "RedisRuntimeConfigCache",
     "RedisSlotRegistry",

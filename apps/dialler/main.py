@@ -70,6 +70,9 @@ def build(settings: Settings) -> Wired:
         tick_s=settings.loop_interval_s,
         attach_budget_s=settings.attach_budget_s,
         staleness=settings.slot_staleness,
+        tenants=mongo.MongoTenants(db),
+        pause=redis.RedisPauseSwitch(client, settings.redis_prefix),
+        shards=settings.shards,
     )
 
     async def close_mongo() -> None:

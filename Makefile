@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean
+.PHONY: demo test bench-pacing bench-adapters notebook clean bench-dialler
 
 demo:
 	$(RUN) python -m bench.pacing --demo
@@ -26,3 +26,6 @@ notebook:
 
 clean:
 	rm -rf .venv .tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+bench-dialler:
+	$(RUN) python -m bench.dialler

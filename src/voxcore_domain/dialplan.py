@@ -92,9 +92,7 @@ def plan_tick(
     # A campaign whose trunk takes no dial this tick cannot use more slots than it holds: the
     # rest of its share goes to campaigns that can dial.
     stopped = (
-        {c.campaign_id for c in campaigns if _trunk_stopped(c, trunks, now, tick_s)}
-        if trunks is not None and not paused
-        else set()
+        _stopped(campaigns, trunks, now, tick_s) if trunks is not None and not paused else set()
     )
     slot_split = fair_share(
         max(0, pool_slots),
@@ -206,13 +204,14 @@ def _split_trunks(
     return allowed, budgets
 
 
-def _trunk_stopped(
-    campaign: CampaignLoad, trunks: Mapping[str, TrunkLoad], now: float, tick_s: float
-) -> bool:
-    if campaign.trunk_id is None:
-        return False
-    load = trunks.get(campaign.trunk_id)
-    return load is None or dial_budget(load, now, tick_s, 1) == 0
+def _stopped(
+    campaigns: Sequence[CampaignLoad], trunks: Mapping[str, TrunkLoad], now: float, tick_s: float
+) -> set[str]:
+    """Campaigns whose trunk takes no dial this tick (or is unknown)."""
+    open_trunks = {key for key, load in trunks.items() if dial_budget(load, now, tick_s, 1) > 0}
+    return {
+        c.campaign_id for c in campaigns if c.trunk_id is not None and c.trunk_id not in open_trunks
+    }
 
 
 def _slot_demand(campaign: CampaignLoad, pool_slots: int, stopped: bool = False) -> int:

@@ -147,6 +147,15 @@ def plan_tick(
     budgets: dict[str, int] = {}
     if trunks is not None:
         wanted, budgets = _split_trunks(now, tick_s, campaigns, wanted, trunks, weights, deficits)
+        if dial_budget is None:
+            # Every trunk's split is final: nothing left to share.
+            return TickPlan(
+                dials=wanted,
+                slots=slots,
+                decisions=decisions,
+                memory=PlanMemory(slot_split.deficits, deficits, pacers),
+                trunk_budgets=budgets,
+            )
     total = sum(wanted.values())
     dial_split = fair_share(
         total if dial_budget is None else min(dial_budget, total),
@@ -188,18 +197,25 @@ def _split_trunks(
             deficits.pop(c.campaign_id, None)
     budgets: dict[str, int] = {}
     for trunk_id, members in on_trunk.items():
-        demand = sum(wanted[c.campaign_id] for c in members)
+        asking = [c for c in members if wanted[c.campaign_id] > 0]
+        for c in members:
+            if wanted[c.campaign_id] <= 0:
+                # As `fair_share` does: a claim with no demand carries nothing.
+                deficits.pop(c.campaign_id, None)
+        demand = sum(wanted[c.campaign_id] for c in asking)
         budget = dial_budget(trunks[trunk_id], now, tick_s, demand)
         budgets[trunk_id] = budget
+        if budget >= demand:
+            # Enough for everyone: each gets what it asks and keeps its carry.
+            allowed.update({c.campaign_id: wanted[c.campaign_id] for c in asking})
+            continue
         split = fair_share(
             budget,
-            [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in members],
+            [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in asking],
             tenants,
-            {c.campaign_id: deficits.get(c.campaign_id, 0.0) for c in members},
+            {c.campaign_id: deficits.get(c.campaign_id, 0.0) for c in asking},
         )
         allowed.update(split.shares)
-        for c in members:
-            deficits.pop(c.campaign_id, None)
         deficits.update(split.deficits)
     return allowed, budgets
 

@@ -255,3 +255,47 @@ def test_a_down_trunk_gets_no_dials_except_one_probe(
             state = state.throttled(now, 5.0)
         elif budget:
             _, state = state.reserve(t, now)
+
+
+@given(
+    specs=st.lists(trunks_st, min_size=1, max_size=4),
+    in_use=st.lists(st.integers(0, 60), min_size=4, max_size=4),
+    campaigns=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 30), st.sampled_from(["A", "B", "C"])),
+        min_size=1,
+        max_size=12,
+    ),
+    pool=st.integers(0, 300),
+    paused=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_every_trunk_keeps_its_own_budget_whatever_shares_it(
+    specs: list[Trunk],
+    in_use: list[int],
+    campaigns: list[tuple[int, int, str]],
+    pool: int,
+    paused: bool,
+) -> None:
+    trunks = {
+        f"tr{i}": TrunkLoad(
+            Trunk(f"tr{i}", "t", "n", "ST", cps=t.cps, channels=t.channels),
+            in_use=min(in_use[i], t.channels or in_use[i]),
+        )
+        for i, t in enumerate(specs)
+    }
+    loads = [
+        load(f"c{n}", trunk_id=f"tr{which}", tenant=tenant, available=available)
+        for n, (which, available, tenant) in enumerate(campaigns)
+    ]
+    tenants = {"A": Group("A", 2.0, cap=20), "B": Group("B"), "C": Group("C", 0.5)}
+    plan = plan_tick(T0, pool, loads, tenants, trunks=trunks, paused=paused)
+    for key, trunk_load in trunks.items():
+        on_trunk = sum(plan.dials[c.campaign_id] for c in loads if c.trunk_id == key)
+        assert on_trunk <= dial_budget(trunk_load, T0, TICK, 10**6)
+        if trunk_load.trunk.channels is not None:
+            assert on_trunk + trunk_load.in_use <= trunk_load.trunk.channels
+    # A campaign naming a trunk nobody configured gets nothing.
+    assert all(plan.dials[c.campaign_id] == 0 for c in loads if c.trunk_id not in trunks)
+    if paused:
+        assert sum(plan.dials.values()) == 0
+    assert sum(plan.slots.values()) <= pool

@@ -127,11 +127,19 @@ def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
     pacing = PacingMode.parse(mode)
     memory = PlanMemory()
     times = []
+    # Each campaign's calls and dials, as (start, end): they age tick by tick, and one that has
+    # ended is replaced by a new one, as in a running dialler.
+    calls = [[_call(rng, t0, 120.0) for _ in range(per - 1)] for _ in range(campaigns)]
+    dials = [[_call(rng, t0, 10.0) for _ in range(3)] for _ in range(campaigns)]
     for tick in range(ticks + 1):
         now = t0 + TICK_S * tick
         loads = []
         for i in range(campaigns):
-            busy = tuple(rng.uniform(0.0, 300.0) for _ in range(per - 1))
+            calls[i] = [
+                c if c[1] > now else (now, now + rng.expovariate(1 / 120)) for c in calls[i]
+            ]
+            dials[i] = [d if d[1] > now else (now, now + rng.uniform(2.0, 20.0)) for d in dials[i]]
+            busy = tuple(now - start for start, _ in calls[i])
             loads.append(
                 CampaignLoad(
                     campaign_id=f"c{i:05d}",
@@ -139,7 +147,7 @@ def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
                     mode=pacing,
                     stats=stats[i].snapshot(now, busy),
                     busy_elapsed=busy,
-                    ringing_elapsed=tuple(rng.uniform(0.0, 20.0) for _ in range(3)),
+                    ringing_elapsed=tuple(now - start for start, _ in dials[i]),
                     trunk_id=f"tr{i % TRUNKS}",
                 )
             )
@@ -148,6 +156,12 @@ def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
         times.append(time.perf_counter() - started)
         memory = plan.memory
     return times[1:]
+
+
+def _call(rng: random.Random, now: float, mean_s: float) -> tuple[float, float]:
+    """A call or dial in progress: started a while ago, ending some time from now."""
+    age = rng.expovariate(1 / mean_s)
+    return now - age, now + rng.expovariate(1 / mean_s)
 
 
 # -- 2. the whole tick -------------------------------------------------------------------------

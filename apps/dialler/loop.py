@@ -48,6 +48,7 @@ from voxcore_domain.ports import (
     LeaderLock,
     LeasedContacts,
     PauseSwitch,
+    RateLimiter,
     SlotRegistry,
     Telephony,
     TelephonyError,
@@ -150,6 +151,7 @@ class Dialler:
         shards: int = 1,
         breaker: BreakerPolicy | None = None,
         trunk_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        trunk_limiter: RateLimiter | None = None,
     ) -> None:
         # Only the campaigns of this dialler's shard exist for it.
         self._campaigns = (
@@ -162,7 +164,7 @@ class Dialler:
         """Each trunk's carrier limits; None: only the carrier's own refusals limit a trunk."""
         self._tenants = tenants
         self._pause = pause
-        self.trunk_guard = TrunkGuard(telephony, clock, breaker, trunk_sleep)
+        self.trunk_guard = TrunkGuard(telephony, clock, breaker, trunk_sleep, trunk_limiter)
         self._telephony: Telephony = self.trunk_guard
         self._fleet = fleet
         self._call_log = call_log

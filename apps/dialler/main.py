@@ -73,6 +73,8 @@ def build(settings: Settings) -> Wired:
         tenants=mongo.MongoTenants(db),
         pause=redis.RedisPauseSwitch(client, settings.redis_prefix),
         shards=settings.shards,
+        # One calls-per-second bucket per trunk for every dialler of every shard.
+        trunk_limiter=redis.RedisRateLimiter(client, settings.redis_prefix),
     )
 
     async def close_mongo() -> None:

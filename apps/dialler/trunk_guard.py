@@ -7,8 +7,11 @@ places it. A dial waits at most about one tick for its token (the planner only p
 whose token comes within the tick); the leader lock the dial task renewed just before lasts
 `leader_ttl` (6 s), longer than that wait, so no other leader can have taken over meanwhile.
 
-The state is this process's: with several shards, campaigns of one trunk on two shards each
-get the whole trunk's budget (see docs/dialler.md, "Shards").
+The planning state is this process's: with several shards, each shard's leader plans as if the
+trunk were its own. With a shared `RateLimiter` (Redis in production), every dial also takes the
+trunk's token from one bucket shared by all diallers, so the trunk's calls per second hold across
+shards too (dials of two busy shards then wait longer than a tick). Channels are counted per
+process only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from voxcore_domain.ports import (
     Clock,
     DialRequest,
     DialResult,
+    RateLimiter,
     Telephony,
     TelephonyError,
     TelephonyRefused,
@@ -30,6 +34,7 @@ from voxcore_domain.trunklimits import (
     Circuit,
     TrunkLoad,
     TrunkState,
+    bucket_of,
     carrier_failed,
 )
 from voxcore_domain.trunks import Trunk
@@ -44,8 +49,10 @@ class TrunkGuard:
         clock: Clock,
         policy: BreakerPolicy | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        shared: RateLimiter | None = None,
     ) -> None:
         self._inner = inner
+        self._shared = shared
         self._clock = clock
         self.policy = policy or BreakerPolicy()
         self._sleep = sleep
@@ -73,6 +80,9 @@ class TrunkGuard:
         start, self.states[key] = self._state(key).reserve(self._trunks.get(key), now)
         if start > now:
             await self._sleep(start - now)
+        trunk = self._trunks.get(key)
+        if trunk is not None and self._shared is not None:
+            await self._shared_token(self._shared, trunk)
         try:
             result = await self._inner.place_call(request)
         except TrunkThrottled as throttled:
@@ -101,6 +111,16 @@ class TrunkGuard:
         if state.stopped(now, self.policy):
             return 0
         return 1 if state.circuit(now) is Circuit.HALF_OPEN else None
+
+    async def _shared_token(self, shared: RateLimiter, trunk: Trunk) -> None:
+        """The trunk's token from the bucket every dialler shares; while other shards have
+        taken them, wait for the next."""
+        bucket = bucket_of(trunk)
+        while True:
+            admission = await shared.take(f"trunk:{trunk.id}", bucket)
+            if admission.allowed:
+                return
+            await self._sleep(admission.retry_after.total_seconds())
 
     def _state(self, trunk_id: str) -> TrunkState:
         return self.states.get(trunk_id, TrunkState())

@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api
+.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api bench-dialler
 
 demo:
 	$(RUN) python -m bench.pacing --demo
@@ -29,3 +29,5 @@ clean:
 
 bench-api:
 	$(RUN) python -m bench.api
+bench-dialler:
+	$(RUN) python -m bench.dialler

@@ -15,17 +15,20 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from apps.dialler.sharding import ShardCampaigns
+from apps.dialler.trunk_guard import TrunkGuard
 from voxcore_adapters.fleet.http import AttachRefused
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
 from voxcore_domain.errors import StaleLease
 from voxcore_domain.estimators import CampaignStats
+from voxcore_domain.fairshare import Group
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
@@ -44,12 +47,17 @@ from voxcore_domain.ports import (
     FleetClient,
     LeaderLock,
     LeasedContacts,
+    PauseSwitch,
+    RateLimiter,
     SlotRegistry,
     Telephony,
     TelephonyError,
+    Tenants,
+    Trunks,
     TrunkThrottled,
 )
 from voxcore_domain.slots import DEFAULT_STALENESS, FleetCapacity, is_stale, summarize
+from voxcore_domain.trunklimits import BreakerPolicy, TrunkLoad
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +145,27 @@ class Dialler:
         staleness: timedelta = DEFAULT_STALENESS,
         new_call_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         metrics: DiallerMetrics | None = None,
+        trunks: Trunks | None = None,
+        tenants: Tenants | None = None,
+        pause: PauseSwitch | None = None,
+        shards: int = 1,
+        breaker: BreakerPolicy | None = None,
+        trunk_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        trunk_limiter: RateLimiter | None = None,
     ) -> None:
-        self._campaigns = campaigns
+        # Only the campaigns of this dialler's shard exist for it.
+        self._campaigns = (
+            campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
+        )
         self._leases = leases
         self._slots = slots
         self._lock = lock
-        self._telephony = telephony
+        self._trunks = trunks
+        """Each trunk's carrier limits; None: only the carrier's own refusals limit a trunk."""
+        self._tenants = tenants
+        self._pause = pause
+        self.trunk_guard = TrunkGuard(telephony, clock, breaker, trunk_sleep, trunk_limiter)
+        self._telephony: Telephony = self.trunk_guard
         self._fleet = fleet
         self._call_log = call_log
         self._clock = clock
@@ -163,7 +186,6 @@ class Dialler:
         self._calls: dict[str, Call] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = FleetCapacity(hosts={}, busy_elapsed=())
-        self._trunk_backoff: dict[str, datetime] = {}
         self.last_tick_at: datetime | None = None
         self.last_tick_s: float | None = None
         self.failures: list[BaseException] = []
@@ -217,13 +239,17 @@ class Dialler:
         slots = await self._slots.slots()
         self._capacity = summarize(slots, now, self._staleness)
         self._follow_attached(slots, now)
+        paused, tenants, trunks = await self._limits(now)
         loads = [self._load(campaign, now) for campaign in campaigns]
         plan = plan_tick(
             now.timestamp(),
             self._capacity.total,
             loads,
+            tenants,
             memory=self._memory,
             tick_s=self._tick_s,
+            trunks=trunks,
+            paused=paused,
         )
         self._memory = plan.memory
         token = self.token
@@ -266,8 +292,7 @@ class Dialler:
             else:
                 ringing.append(max(0.0, (now - call.attempt.dialed_at).total_seconds()))
         busy_elapsed = tuple(busy)
-        backoff = self._trunk_backoff.get(campaign.trunk_id)
-        throttled = backoff is not None and now < backoff
+        limited = self._trunks is not None
         return CampaignLoad(
             campaign_id=campaign.id,
             tenant_id=campaign.tenant_id,
@@ -280,9 +305,33 @@ class Dialler:
             max_concurrency=campaign.max_concurrency,
             abandon_target=campaign.pacing.abandon_target,
             ring_timeout_s=campaign.pacing.ring_timeout_s,
-            # A trunk the carrier throttled takes no dials until its back-off ends.
-            available=0 if throttled else None,
+            # With no trunk store, the carrier's refusals alone stop a trunk (back-off, breaker).
+            available=None
+            if limited
+            else self.trunk_guard.available(campaign.trunk_id, now.timestamp()),
+            trunk_id=campaign.trunk_id if limited else None,
         )
+
+    async def _limits(
+        self, now: datetime
+    ) -> tuple[bool, dict[str, Group], dict[str, TrunkLoad] | None]:
+        """The platform pause, the tenants' weights and caps, and each trunk's limits, state
+        and calls in progress."""
+        paused = self._pause is not None and await self._pause.paused()
+        tenants = {
+            t.id: Group(t.id, t.weight, t.max_concurrency)
+            for t in (self._tenants.all() if self._tenants is not None else ())
+        }
+        if self._trunks is None:
+            return paused, tenants, None
+        self.trunk_guard.update(self._trunks.all())
+        in_use: dict[str, int] = {}
+        for call in self._calls.values():
+            # A call holds its trunk's channel from the dial until it is over.
+            if call.freed_at is None:
+                key = call.campaign.trunk_id
+                in_use[key] = in_use.get(key, 0) + 1
+        return paused, tenants, self.trunk_guard.loads(in_use)
 
     def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
         """Notice attached calls whose worker's slot no longer holds them, and feed the stats
@@ -406,10 +455,8 @@ class Dialler:
         try:
             result = await self._telephony.place_call(request)
         except TrunkThrottled as throttled:
+            # `TrunkGuard` has already backed the trunk off (`TrunkState.throttled`).
             now = self._clock.now()
-            self._trunk_backoff[campaign.trunk_id] = now + timedelta(
-                seconds=throttled.retry_after_s
-            )
             self.metrics.dials.labels("throttled").inc()
             log.warning("%s; backing off %.1f s", throttled, throttled.retry_after_s)
             self._give_back(call, now)

@@ -70,6 +70,12 @@ def build(settings: Settings) -> Wired:
         tick_s=settings.loop_interval_s,
         attach_budget_s=settings.attach_budget_s,
         staleness=settings.slot_staleness,
+        tenants=mongo.MongoTenants(db),
+        trunks=mongo.MongoTrunks(db),
+        pause=redis.RedisPauseSwitch(client, settings.redis_prefix),
+        shards=settings.shards,
+        # One calls-per-second bucket per trunk for every dialler of every shard.
+        trunk_limiter=redis.RedisRateLimiter(client, settings.redis_prefix),
     )
 
     async def close_mongo() -> None:

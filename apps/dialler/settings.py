@@ -14,6 +14,7 @@ import attrs
 
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
+from voxcore_domain.shards import check_shards
 
 PREFIX = "VOX_DIALLER_"
 
@@ -67,6 +68,15 @@ class Settings:
     """Fleet host name → base URL of its `/attach`."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+    shards: int = 1
+    """How many shards the campaigns are split into (`shard_of`); with more than one, `shard`
+    is this dialler's shard index, 0 to shards - 1."""
+
+    def __attrs_post_init__(self) -> None:
+        check_shards(self.shards)
+        if self.shards > 1:
+            index = int(self.shard) if self.shard.isdigit() else -1
+            check_shards(self.shards, index)
 
     @property
     def leader_ttl(self) -> timedelta:
@@ -117,6 +127,12 @@ class Settings:
             raw = get(name)
             if raw is not None:
                 values[field] = raw
+        shards = get("SHARDS")
+        if shards is not None:
+            try:
+                values["shards"] = int(shards)
+            except ValueError:
+                raise ValidationError("shards", f"{shards!r} is not a whole number") from None
         hosts = get("FLEET_HOSTS")
         if hosts is not None:
             values["fleet_hosts"] = parse_fleet_hosts(hosts)

@@ -1,5 +1,5 @@
-"""One dialler tick's plan: split the slots between campaigns, pace each one, then split the
-tick's dial budget.
+"""One dialler tick's plan: split the slots between campaigns, pace each one, then split each
+trunk's dial budget between the campaigns on it.
 
 The live dialler and the simulator both call `plan_tick` with what they observe, so whatever
 is measured in the simulator is what runs in production.
@@ -15,6 +15,7 @@ from voxcore_domain.estimators import CampaignSnapshot
 from voxcore_domain.fairshare import Claim, Group, fair_share
 from voxcore_domain.model import PacingMode
 from voxcore_domain.pacing import PacerMemory, PacingDecision, PacingInput, pacer_for
+from voxcore_domain.trunklimits import TrunkLoad, dial_budget
 
 
 @attrs.frozen
@@ -37,6 +38,8 @@ class CampaignLoad:
     ring_timeout_s: float = 25.0
     available: int | None = None
     """Contacts it could dial now, if known; None when plenty."""
+    trunk_id: str | None = None
+    """The trunk its calls go out on; None: no trunk limits this campaign."""
 
 
 @attrs.frozen
@@ -56,6 +59,10 @@ class TickPlan:
     """Slots each campaign was given to fill."""
     decisions: Mapping[str, PacingDecision]
     memory: PlanMemory
+    trunk_budgets: Mapping[str, int] = attrs.field(factory=dict)
+    """Most new dials each trunk took this tick (what its campaigns shared)."""
+    paused: bool = False
+    """The platform-wide pause was on: no dials at all."""
 
 
 def plan_tick(
@@ -66,18 +73,36 @@ def plan_tick(
     dial_budget: int | None = None,
     memory: PlanMemory | None = None,
     tick_s: float = 2.0,
+    trunks: Mapping[str, TrunkLoad] | None = None,
+    paused: bool = False,
 ) -> TickPlan:
     """Plan one tick for the campaigns sharing a pool of `pool_slots` live slots.
 
-    `dial_budget` caps the tick's new dials in all (trunk calls-per-second, channels); None for
-    no cap.
+    `tenants` weigh tenants against each other and cap the slots all of a tenant's campaigns
+    hold together (`Group.cap`: the tenant's max concurrency). `trunks` gives each trunk's
+    limits and state: a trunk never gets more new dials than `trunklimits.dial_budget` allows,
+    split fairly (tenant, then campaign weights) between its campaigns; a campaign naming a
+    trunk missing from it dials nothing, one naming none is not limited. None: trunks are not
+    limited. `dial_budget` caps the tick's
+    new dials in all; None for no cap. `paused`: the platform-wide pause, no new dials at all
+    (calls in progress are not the planner's to stop).
     """
     memory = memory or PlanMemory()
     tenants = tenants or {}
+    # A campaign whose trunk takes no dial this tick cannot use more slots than it holds: the
+    # rest of its share goes to campaigns that can dial.
+    stopped = (
+        _stopped(campaigns, trunks, now, tick_s) if trunks is not None and not paused else set()
+    )
     slot_split = fair_share(
         max(0, pool_slots),
         [
-            Claim(c.campaign_id, c.tenant_id, c.weight, _slot_demand(c, pool_slots))
+            Claim(
+                c.campaign_id,
+                c.tenant_id,
+                c.weight,
+                _slot_demand(c, pool_slots, c.campaign_id in stopped),
+            )
             for c in campaigns
         ],
         tenants,
@@ -104,35 +129,116 @@ def plan_tick(
             decision = attrs.evolve(decision, dials=min(decision.dials, c.available))
         decisions[c.campaign_id] = decision
 
-    wanted = sum(d.dials for d in decisions.values())
+    pacers = {key: d.memory for key, d in decisions.items()}
+    if paused:
+        # Deficits stay as they were: a pause banks no credit for anyone.
+        return TickPlan(
+            dials={c.campaign_id: 0 for c in campaigns},
+            slots=slots,
+            decisions=decisions,
+            memory=PlanMemory(slot_split.deficits, memory.dial_deficits, pacers),
+            paused=True,
+        )
+    # A tenant's cap is on the calls it holds, not on dials: a predictive campaign may dial
+    # more numbers than it has slots, so the dial splits weigh tenants but do not cap them.
+    weights = {key: attrs.evolve(group, cap=None) for key, group in tenants.items()}
+    wanted = {c.campaign_id: decisions[c.campaign_id].dials for c in campaigns}
+    deficits = dict(memory.dial_deficits)
+    budgets: dict[str, int] = {}
+    if trunks is not None:
+        wanted, budgets = _split_trunks(now, tick_s, campaigns, wanted, trunks, weights, deficits)
+        if dial_budget is None:
+            # Every trunk's split is final: nothing left to share.
+            return TickPlan(
+                dials=wanted,
+                slots=slots,
+                decisions=decisions,
+                memory=PlanMemory(slot_split.deficits, deficits, pacers),
+                trunk_budgets=budgets,
+            )
+    total = sum(wanted.values())
     dial_split = fair_share(
-        wanted if dial_budget is None else min(dial_budget, wanted),
-        [
-            Claim(c.campaign_id, c.tenant_id, c.weight, decisions[c.campaign_id].dials)
-            for c in campaigns
-        ],
-        tenants,
-        memory.dial_deficits,
+        total if dial_budget is None else min(dial_budget, total),
+        [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in campaigns],
+        weights,
+        deficits if trunks is None else {},
     )
+    if trunks is None:
+        deficits = dict(dial_split.deficits)
     return TickPlan(
         dials=dict(dial_split.shares),
         slots=slots,
         decisions=decisions,
-        memory=PlanMemory(
-            slot_deficits=slot_split.deficits,
-            dial_deficits=dial_split.deficits,
-            pacers={key: d.memory for key, d in decisions.items()},
-        ),
+        memory=PlanMemory(slot_deficits=slot_split.deficits, dial_deficits=deficits, pacers=pacers),
+        trunk_budgets=budgets,
     )
 
 
-def _slot_demand(campaign: CampaignLoad, pool_slots: int) -> int:
+def _split_trunks(
+    now: float,
+    tick_s: float,
+    campaigns: Sequence[CampaignLoad],
+    wanted: Mapping[str, int],
+    trunks: Mapping[str, TrunkLoad],
+    tenants: Mapping[str, Group],
+    deficits: dict[str, float],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each trunk's budget split between its campaigns; the dials each may place, and the
+    budgets. Updates `deficits` with each campaign's carry."""
+    on_trunk: dict[str, list[CampaignLoad]] = {}
+    allowed = {c.campaign_id: 0 for c in campaigns}
+    for c in campaigns:
+        if c.trunk_id is None:
+            allowed[c.campaign_id] = wanted[c.campaign_id]
+        elif c.trunk_id in trunks:
+            on_trunk.setdefault(c.trunk_id, []).append(c)
+        else:
+            # Its trunk is unknown (deleted, or not this tenant's): nothing can be dialled.
+            deficits.pop(c.campaign_id, None)
+    budgets: dict[str, int] = {}
+    for trunk_id, members in on_trunk.items():
+        asking = [c for c in members if wanted[c.campaign_id] > 0]
+        for c in members:
+            if wanted[c.campaign_id] <= 0:
+                # As `fair_share` does: a claim with no demand carries nothing.
+                deficits.pop(c.campaign_id, None)
+        demand = sum(wanted[c.campaign_id] for c in asking)
+        budget = dial_budget(trunks[trunk_id], now, tick_s, demand)
+        budgets[trunk_id] = budget
+        if budget >= demand:
+            # Enough for everyone: each gets what it asks and keeps its carry.
+            allowed.update({c.campaign_id: wanted[c.campaign_id] for c in asking})
+            continue
+        split = fair_share(
+            budget,
+            [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in asking],
+            tenants,
+            {c.campaign_id: deficits.get(c.campaign_id, 0.0) for c in asking},
+        )
+        allowed.update(split.shares)
+        deficits.update(split.deficits)
+    return allowed, budgets
+
+
+def _stopped(
+    campaigns: Sequence[CampaignLoad], trunks: Mapping[str, TrunkLoad], now: float, tick_s: float
+) -> set[str]:
+    """Campaigns whose trunk takes no dial this tick (or is unknown)."""
+    open_trunks = {key for key, load in trunks.items() if dial_budget(load, now, tick_s, 1) > 0}
+    return {
+        c.campaign_id for c in campaigns if c.trunk_id is not None and c.trunk_id not in open_trunks
+    }
+
+
+def _slot_demand(campaign: CampaignLoad, pool_slots: int, stopped: bool = False) -> int:
     demand = max(0, pool_slots)
     if campaign.max_concurrency is not None:
         demand = min(demand, campaign.max_concurrency)
+    holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
+    if stopped:
+        demand = min(demand, holding)
     if campaign.available is not None:
         # A campaign about to run out of contacts cannot use more slots than it has calls for.
-        holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
         demand = min(demand, holding + campaign.available)
     return demand
 

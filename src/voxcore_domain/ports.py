@@ -723,4 +723,17 @@ class EventDedupe(Protocol):
 
     async def release(self, event_id: str) -> None:
         """Forget a claim whose effect failed, so a redelivery can try again."""
+
+
+# -- the platform-wide dial switch -----------------------------------------------------------------
+
+
+class PauseSwitch(Protocol):
+    """One switch for the whole platform: while paused, no dialler starts a new dial; calls in
+    progress carry on. Every dialler reads it each tick."""
+
+    async def paused(self) -> bool: ...
+
+    async def set_paused(self, paused: bool) -> None:
+        """Turn the pause on or off; `ValidationError` unless `paused` is a bool."""
         ...

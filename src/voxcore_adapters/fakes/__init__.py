@@ -10,6 +10,7 @@ from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony, InMemoryRecordingStore
+from voxcore_adapters.fakes.pause import InMemoryPauseSwitch
 from voxcore_adapters.fakes.redis_fakes import (
     InMemoryCallEvents,
     InMemoryLeaderLock,
@@ -32,6 +33,7 @@ __all__ = [
     "InMemoryContactLeases",
     "InMemoryDncList",
     "InMemoryLeaderLock",
+    "InMemoryPauseSwitch",
     "InMemoryRateLimiter",
     "InMemoryRecordingStore",
     "InMemoryRuntimeConfigCache",

@@ -13,6 +13,7 @@ from voxcore_adapters.mongo.documents import converter, from_document, to_docume
 from voxcore_adapters.mongo.leases import MongoContactLeases
 from voxcore_adapters.mongo.schema import connect, ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.mongo.trunks import MongoFleetHosts, MongoTrunks
 
 __all__ = [
     "MongoAgents",
@@ -21,7 +22,9 @@ __all__ = [
     "MongoContactImport",
     "MongoContactLeases",
     "MongoDncList",
+    "MongoFleetHosts",
     "MongoTenants",
+    "MongoTrunks",
     "connect",
     "converter",
     "ensure_indexes",

@@ -7,6 +7,15 @@ people it calls. Deterministic for a seed.
 
 from voxcore_domain.simulation.engine import simulate
 from voxcore_domain.simulation.report import Figures, Minute, SimulationReport
-from voxcore_domain.simulation.scenario import CampaignSpec, Scenario
+from voxcore_domain.simulation.scenario import CampaignSpec, Scenario, TenantSpec, TrunkSpec
 
-__all__ = ["CampaignSpec", "Figures", "Minute", "Scenario", "SimulationReport", "simulate"]
+__all__ = [
+    "CampaignSpec",
+    "Figures",
+    "Minute",
+    "Scenario",
+    "SimulationReport",
+    "TenantSpec",
+    "TrunkSpec",
+    "simulate",
+]

@@ -22,7 +22,9 @@ from voxcore_domain.fairshare import Group
 from voxcore_domain.model import Disposition, PacingMode
 from voxcore_domain.pacing import GRACE_S
 from voxcore_domain.simulation.report import Figures, Minute, SimulationReport
-from voxcore_domain.simulation.scenario import CampaignSpec, Scenario
+from voxcore_domain.simulation.scenario import CampaignSpec, Scenario, TrunkSpec
+from voxcore_domain.trunklimits import TrunkLoad, TrunkState
+from voxcore_domain.trunks import Trunk
 
 TICK_S = 2.0
 """The live dialler's LOOP_INTERVAL_SECONDS."""
@@ -182,6 +184,22 @@ class _Run:
             self.attach(call_id, t)
 
 
+def _trunk(spec: TrunkSpec) -> Trunk:
+    return Trunk(
+        spec.name, "simulation", spec.name, spec.name, cps=spec.cps, channels=spec.channels
+    )
+
+
+def _trunk_loads(
+    run: _Run, trunks: dict[str, Trunk], states: dict[str, TrunkState]
+) -> dict[str, TrunkLoad]:
+    in_use = dict.fromkeys(trunks, 0)
+    for c in run.campaigns:
+        if c.spec.trunk is not None:
+            in_use[c.spec.trunk] += len(c.ringing) + c.waiting + len(c.busy)
+    return {name: TrunkLoad(trunk, states[name], in_use[name]) for name, trunk in trunks.items()}
+
+
 def _scale(now_value: float, base: float) -> float:
     return now_value / base if base > 0 else 0.0
 
@@ -211,6 +229,9 @@ def simulate(scenario: Scenario, strategy: str = "predictive") -> SimulationRepo
         slots=scenario.slots_at(0.0),
     )
     tenants = {spec.tenant: Group(spec.tenant) for spec in specs}
+    tenants.update({t.name: Group(t.name, t.weight, t.max_concurrency) for t in scenario.tenants})
+    trunks = {t.name: _trunk(t) for t in scenario.trunks}
+    trunk_states = {name: TrunkState() for name in trunks}
     memory = PlanMemory()
     end = scenario.hours * 3600.0
     timeline: list[Minute] = []
@@ -238,19 +259,37 @@ def simulate(scenario: Scenario, strategy: str = "predictive") -> SimulationRepo
                 mode=mode,
                 stats=c.stats.snapshot(now, busy_elapsed),
                 busy_elapsed=busy_elapsed,
-                ringing_elapsed=tuple(tick - d for d in c.ringing.values()),
+                # A dial waiting for its trunk's token has not started ringing yet.
+                ringing_elapsed=tuple(max(0.0, tick - d) for d in c.ringing.values()),
                 waiting=c.waiting,
                 weight=c.spec.weight,
                 max_concurrency=c.spec.max_concurrency,
                 abandon_target=scenario.abandon_target,
                 ring_timeout_s=scenario.ring_timeout_s,
+                trunk_id=c.spec.trunk,
             )
             loads.append(load)
-        plan = plan_tick(now, run.slots, loads, tenants, None, memory, TICK_S)
+        plan = plan_tick(
+            now,
+            run.slots,
+            loads,
+            tenants,
+            None,
+            memory,
+            TICK_S,
+            trunks=_trunk_loads(run, trunks, trunk_states) if trunks else None,
+        )
         memory = plan.memory
         for c in run.campaigns:
             for _ in range(plan.dials[c.spec.name]):
-                run.dial(c, tick)
+                start = tick
+                if c.spec.trunk is not None:
+                    # Each dial waits for its trunk's token, as the dialler's dials do.
+                    at, trunk_states[c.spec.trunk] = trunk_states[c.spec.trunk].reserve(
+                        trunks[c.spec.trunk], now
+                    )
+                    start = at - EPOCH
+                run.dial(c, start)
         tick += TICK_S
 
     while run.events and run.events[0][0] <= end:

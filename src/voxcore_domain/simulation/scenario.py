@@ -42,6 +42,38 @@ class CampaignSpec:
     max_concurrency: int | None = None
     """Most calls it may hold at once."""
     tenant: str = "default"
+    trunk: str | None = None
+    """The name of the scenario trunk it dials through; None: no trunk limits."""
+
+
+@attrs.frozen
+class TrunkSpec:
+    """A trunk in a scenario, with its carrier's limits (as `voxcore_domain.trunks.Trunk`)."""
+
+    name: str = attrs.field(validator=v.non_empty)
+    cps: float = attrs.field(default=1.0, validator=v.positive)
+    """Call set-ups a second."""
+    channels: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
+    """Most calls at once (ringing or talking); None for no limit."""
+
+
+def _trunks(value: Iterable[TrunkSpec]) -> tuple[TrunkSpec, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class TenantSpec:
+    """A tenant in a scenario, as `voxcore_domain.model.Tenant` weighs and caps it."""
+
+    name: str = attrs.field(validator=v.non_empty)
+    weight: float = attrs.field(default=1.0, validator=v.positive)
+    """Share of the slots and dials against other tenants."""
+    max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
+    """Most calls all its campaigns hold at once; None for no cap."""
+
+
+def _tenants(value: Iterable[TenantSpec]) -> tuple[TenantSpec, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -70,6 +102,11 @@ class Scenario:
     """Empty: one campaign with the scenario's figures."""
     voicemail_s: float = attrs.field(default=30.0, validator=v.at_least(0.0))
     """How long a machine-answered call holds a slot while the agent leaves its message."""
+    trunks: tuple[TrunkSpec, ...] = attrs.field(default=(), converter=_trunks)
+    """Trunks the campaigns name in `CampaignSpec.trunk`; the planner keeps to their limits as
+    the dialler does."""
+    tenants: tuple[TenantSpec, ...] = attrs.field(default=(), converter=_tenants)
+    """Weights and caps of the tenants campaigns name; unlisted tenants weigh 1, uncapped."""
 
     def __attrs_post_init__(self) -> None:
         if self.answer_rate + self.machine_rate > 1.0:
@@ -77,6 +114,12 @@ class Scenario:
         names = [c.name for c in self.campaigns]
         if len(set(names)) != len(names):
             raise ValidationError("campaigns", "campaign names must be unique")
+        trunks = {t.name for t in self.trunks}
+        if len(trunks) != len(self.trunks):
+            raise ValidationError("trunks", "trunk names must be unique")
+        for c in self.campaigns:
+            if c.trunk is not None and c.trunk not in trunks:
+                raise ValidationError("campaigns", f"{c.name} names an unknown trunk {c.trunk!r}")
 
     def slots_at(self, hour: float) -> int:
         return int(_step_value(self.slot_schedule, hour, self.slots))

@@ -1,0 +1,130 @@
+"""The dialler's side of the trunk limits: each dial waits for its trunk's calls-per-second token
+and its outcome feeds the trunk's back-off and breaker. The rules are the domain's
+(`voxcore_domain.trunklimits`); this only keeps the state between ticks and dials.
+
+`TrunkGuard` wraps the `Telephony` port, so every dial goes through it whichever code path
+places it. A dial waits at most about one tick for its token (the planner only plans the dials
+whose token comes within the tick); the leader lock the dial task renewed just before lasts
+`leader_ttl` (6 s), longer than that wait, so no other leader can have taken over meanwhile.
+
+The planning state is this process's: with several shards, each shard's leader plans as if the
+trunk were its own. With a shared `RateLimiter` (Redis in production), every dial also takes the
+trunk's token from one bucket shared by all diallers, so the trunk's calls per second hold across
+shards too (dials of two busy shards then wait longer than a tick). Channels are counted per
+process only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+from voxcore_domain.ports import (
+    Clock,
+    DialRequest,
+    DialResult,
+    RateLimiter,
+    Telephony,
+    TelephonyError,
+    TelephonyRefused,
+    TrunkThrottled,
+)
+from voxcore_domain.trunklimits import (
+    BreakerPolicy,
+    Circuit,
+    TrunkLoad,
+    TrunkState,
+    bucket_of,
+    carrier_failed,
+)
+from voxcore_domain.trunks import Trunk
+
+
+class TrunkGuard:
+    """`Telephony` that keeps each trunk's limits; also what the tick reads them from."""
+
+    def __init__(
+        self,
+        inner: Telephony,
+        clock: Clock,
+        policy: BreakerPolicy | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        shared: RateLimiter | None = None,
+    ) -> None:
+        self._inner = inner
+        self._shared = shared
+        self._clock = clock
+        self.policy = policy or BreakerPolicy()
+        self._sleep = sleep
+        self._trunks: dict[str, Trunk] = {}
+        self.states: dict[str, TrunkState] = {}
+
+    def update(self, trunks: Iterable[Trunk]) -> None:
+        """The trunks as the store has them now (their limits may have been edited)."""
+        for trunk in trunks:
+            self._trunks[trunk.id] = trunk
+
+    def loads(self, in_use: Mapping[str, int]) -> dict[str, TrunkLoad]:
+        """Every known trunk, with its calls in progress, as the planner takes it."""
+        return {
+            key: TrunkLoad(
+                trunk, self.states.get(key, TrunkState()), in_use.get(key, 0), self.policy
+            )
+            for key, trunk in self._trunks.items()
+        }
+
+    async def place_call(self, request: DialRequest) -> DialResult:
+        key = request.trunk_id
+        now = self._clock.now().timestamp()
+        # A trunk whose limits are unknown (no trunk store) still backs off and breaks.
+        start, self.states[key] = self._state(key).reserve(self._trunks.get(key), now)
+        if start > now:
+            await self._sleep(start - now)
+        trunk = self._trunks.get(key)
+        if trunk is not None and self._shared is not None:
+            await self._shared_token(self._shared, trunk)
+        try:
+            result = await self._inner.place_call(request)
+        except TrunkThrottled as throttled:
+            at = self._clock.now().timestamp()
+            self.states[key] = self._state(key).throttled(at, throttled.retry_after_s)
+            raise
+        except TelephonyRefused:
+            # Our credentials or configuration: an operator's problem, not the carrier failing.
+            raise
+        except TelephonyError:
+            self._failed(key)
+            raise
+        if result.answered_at is None and carrier_failed(result.sip_status):
+            self._failed(key)
+        else:
+            self.states[key] = self._state(key).succeeded()
+        return result
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        await self._inner.hang_up(call_id, room)
+
+    def available(self, trunk_id: str, now: float) -> int | None:
+        """For a trunk whose limits are unknown: 0 while it is stopped, 1 for its probe, else
+        None (no limit known)."""
+        state = self._state(trunk_id)
+        if state.stopped(now, self.policy):
+            return 0
+        return 1 if state.circuit(now) is Circuit.HALF_OPEN else None
+
+    async def _shared_token(self, shared: RateLimiter, trunk: Trunk) -> None:
+        """The trunk's token from the bucket every dialler shares; while other shards have
+        taken them, wait for the next."""
+        bucket = bucket_of(trunk)
+        while True:
+            admission = await shared.take(f"trunk:{trunk.id}", bucket)
+            if admission.allowed:
+                return
+            await self._sleep(admission.retry_after.total_seconds())
+
+    def _state(self, trunk_id: str) -> TrunkState:
+        return self.states.get(trunk_id, TrunkState())
+
+    def _failed(self, trunk_id: str) -> None:
+        at = self._clock.now().timestamp()
+        self.states[trunk_id] = self._state(trunk_id).failed(at, self.policy)

@@ -138,8 +138,10 @@ def api(servers: Servers) -> Iterator[RunningApi]:
         process.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running while it is
+    # open, and the asyncio tests of the other folders need the thread's loop free.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser

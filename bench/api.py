@@ -5,7 +5,7 @@ second and p50/p99 latency at a fixed concurrency, with the Redis cache hit and 
     VOX_TEST_MONGO_URL=… VOX_TEST_REDIS_URL=… make bench-api
 
 The API runs as it does in production (`granian --interface asgi --factory
-apps.api.main:create_app`, one worker) on a loopback port over the real Mongo-wire and Redis
+apps.api.main:create_app`, `--workers` processes, one by default) on a loopback port over the real Mongo-wire and Redis
 test servers. Each of the `--concurrency` clients reads its own agent over one keep-alive
 connection. `cached`: the entry stays in Redis, so every read is a Redis GET. `uncached`: before
 each read the client deletes its agent's entry (not timed), so every timed read misses Redis,
@@ -64,7 +64,7 @@ class Phase:
 
 
 @contextlib.contextmanager
-def granian_api(env: dict[str, str]) -> Iterator[str]:
+def granian_api(env: dict[str, str], workers: int) -> Iterator[str]:
     """The API under Granian on a free loopback port; its base URL."""
     port = free_port()
     granian = Path(sys.executable).with_name("granian")
@@ -78,7 +78,7 @@ def granian_api(env: dict[str, str]) -> Iterator[str]:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--no-ws",
             "--log-level",
             "warning",
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=4.0, help="per phase")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="granian worker processes")
     args = parser.parse_args(argv)
 
     run = uuid.uuid4().hex[:10]
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "VOX_API_RATE_LIMIT_BURST": "1000000",
         }
         redis = Redis.from_url(redis_address, decode_responses=True)
-        with granian_api(env) as base:
+        with granian_api(env, args.workers) as base:
             port = int(base.rsplit(":", 1)[1])
             agents = make_agents(base, args.concurrency)
             # Warm up both paths (connections, the first fills).
@@ -227,13 +228,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def median(phases: list[Phase], value: str) -> float:
         return statistics.median(
-            p.rps if value == "rps" else p.percentile(50 if value == "p50" else 99)
-            for p in phases
+            p.rps if value == "rps" else p.percentile(50 if value == "p50" else 99) for p in phases
         )
 
     print(
         f"GET /v1/runtime-config/{{agent_id}} through granian, concurrency {args.concurrency}, "
-        f"{args.rounds} rounds of {args.seconds:g} s per phase (medians)"
+        f"{args.workers} granian worker(s), {args.rounds} rounds of {args.seconds:g} s per phase "
+        "(medians)"
     )
     print(f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'Redis misses/read':>18}")
     print(
@@ -244,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'uncached':10} {median(uncached, 'rps'):9.0f} {median(uncached, 'p50'):8.2f} "
         f"{median(uncached, 'p99'):8.2f} {statistics.median(uncached_misses):18.2f}"
     )
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min) on {os.cpu_count()} cores: {load}")
     print(
         f"cached/uncached: {median(cached, 'rps') / median(uncached, 'rps'):.1f}x the requests "
         f"per second; cached p99 target ≤ {TARGET_P99_MS:g} ms: "

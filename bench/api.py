@@ -7,10 +7,10 @@ second and p50/p99 latency at a fixed concurrency, with the Redis cache hit and 
 The API runs as it does in production (`granian --interface asgi --factory
 apps.api.main:create_app`, `--workers` processes, one by default) on a loopback port over the
 real Mongo-wire and Redis test servers. Each of the `--concurrency` clients reads its own agent
-over one keep-alive connection. `cached`: the entry stays in Redis, so every read is a Redis GET. `uncached`: before
-each read the client deletes its agent's entry (not timed), so every timed read misses Redis,
-reads MongoDB and fills the entry again; Redis's own miss counter checks that. Phases alternate
-for `--rounds` rounds; the table shows medians over the rounds.
+over one keep-alive connection. `cached`: the entry stays in Redis, so every read is a Redis
+GET. `uncached`: before each read the client deletes its agent's entry (not timed), so every
+timed read misses Redis, reads MongoDB and fills the entry again; Redis's own miss counter checks
+that. Phases alternate for `--rounds` rounds; the table shows medians over the rounds.
 
 The clients share the machine with the API and both servers, and SecantusDB is a test server
 written in Python: the uncached figures say how much a miss costs here, not how fast MongoDB is.

@@ -31,10 +31,14 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 from redis import Redis
 
+from apps.api.deps import build_deps
+from apps.api.main import create_app
+from apps.api.settings import Settings
 from voxcore_adapters.redis.config_cache import config_key
 from voxcore_adapters.testing.mongo_server import mongo_url
 from voxcore_adapters.testing.process import LOOPBACK, free_port
@@ -181,6 +185,60 @@ async def phase(
     return Phase(len(latencies), time.perf_counter() - started, latencies)
 
 
+def in_process_cpu_us(env: dict[str, str], agent_id: str, reads: int = 2000) -> float:
+    """CPU microseconds this process spends per cached read when it calls the API's ASGI app
+    directly (no HTTP server, no client; Redis's own time not counted): what a read costs the
+    API itself, whatever else the machine is doing."""
+    settings = Settings.from_env(env)
+    deps = build_deps(settings)
+    app = create_app(settings, deps)
+    path = f"/v1/runtime-config/{agent_id}"
+    scope: Any = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {INTERNAL_TOKEN}".encode()), (b"host", b"b")],
+        "client": (LOOPBACK, 1),
+        "server": (LOOPBACK, 80),
+    }
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def read_all(n: int) -> None:
+        status: list[int] = []
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        for _ in range(n):
+            await app(scope | {"state": {}}, receive, send)
+        if set(status) != {200}:
+            raise RuntimeError(f"runtime config answered {sorted(set(status))}")
+
+    async def measure() -> list[float]:
+        try:
+            await read_all(200)
+            samples = []
+            for _ in range(5):
+                started = time.process_time()
+                await read_all(reads // 5)
+                samples.append((time.process_time() - started) / (reads // 5) * 1e6)
+            return samples
+        finally:
+            for close in deps.closers:
+                await close()
+
+    return statistics.median(asyncio.run(measure()))
+
+
 def misses(redis: Redis) -> int:
     stats = redis.info("stats")
     return int(stats["keyspace_misses"])
@@ -224,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 measured = asyncio.run(phase(port, agents, args.seconds, redis, prefix))
                 uncached.append(measured)
                 uncached_misses.append((misses(redis) - before) / measured.requests)
+        cpu_us = in_process_cpu_us(env, agents[0])
         redis.close()
 
     def median(phases: list[Phase], value: str) -> float:
@@ -245,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'uncached':10} {median(uncached, 'rps'):9.0f} {median(uncached, 'p50'):8.2f} "
         f"{median(uncached, 'p99'):8.2f} {statistics.median(uncached_misses):18.2f}"
     )
+    print(f"in-process, no HTTP server: {cpu_us:.0f} µs of API CPU per cached read")
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     print(f"load average at the end (1, 5, 15 min) on {os.cpu_count()} cores: {load}")
     print(

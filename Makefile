@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api
+.PHONY: demo test bench-pacing bench-adapters notebook clean
 
 demo:
 	$(RUN) python -m bench.pacing --demo
@@ -27,5 +27,6 @@ notebook:
 clean:
 	rm -rf .venv .tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
+.PHONY: bench-api
 bench-api:
 	$(RUN) python -m bench.api

@@ -29,5 +29,6 @@ clean:
 
 bench-api:
 	$(RUN) python -m bench.api
+
 bench-dialler:
 	$(RUN) python -m bench.dialler

@@ -5,12 +5,12 @@ second and p50/p99 latency at a fixed concurrency, with the Redis cache hit and 
     VOX_TEST_MONGO_URL=… VOX_TEST_REDIS_URL=… make bench-api
 
 The API runs as it does in production (`granian --interface asgi --factory
-apps.api.main:create_app`, one worker) on a loopback port over the real Mongo-wire and Redis
-test servers. Each of the `--concurrency` clients reads its own agent over one keep-alive
-connection. `cached`: the entry stays in Redis, so every read is a Redis GET. `uncached`: before
-each read the client deletes its agent's entry (not timed), so every timed read misses Redis,
-reads MongoDB and fills the entry again; Redis's own miss counter checks that. Phases alternate
-for `--rounds` rounds; the table shows medians over the rounds.
+apps.api.main:create_app`, `--workers` processes, one by default) on a loopback port over the
+real Mongo-wire and Redis test servers. Each of the `--concurrency` clients reads its own agent
+over one keep-alive connection. `cached`: the entry stays in Redis, so every read is a Redis
+GET. `uncached`: before each read the client deletes its agent's entry (not timed), so every
+timed read misses Redis, reads MongoDB and fills the entry again; Redis's own miss counter checks
+that. Phases alternate for `--rounds` rounds; the table shows medians over the rounds.
 
 The clients share the machine with the API and both servers, and SecantusDB is a test server
 written in Python: the uncached figures say how much a miss costs here, not how fast MongoDB is.
@@ -31,10 +31,14 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 from redis import Redis
 
+from apps.api.deps import build_deps
+from apps.api.main import create_app
+from apps.api.settings import Settings
 from voxcore_adapters.redis.config_cache import config_key
 from voxcore_adapters.testing.mongo_server import mongo_url
 from voxcore_adapters.testing.process import LOOPBACK, free_port
@@ -64,7 +68,7 @@ class Phase:
 
 
 @contextlib.contextmanager
-def granian_api(env: dict[str, str]) -> Iterator[str]:
+def granian_api(env: dict[str, str], workers: int) -> Iterator[str]:
     """The API under Granian on a free loopback port; its base URL."""
     port = free_port()
     granian = Path(sys.executable).with_name("granian")
@@ -78,7 +82,7 @@ def granian_api(env: dict[str, str]) -> Iterator[str]:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--no-ws",
             "--log-level",
             "warning",
@@ -181,6 +185,60 @@ async def phase(
     return Phase(len(latencies), time.perf_counter() - started, latencies)
 
 
+def in_process_cpu_us(env: dict[str, str], agent_id: str, reads: int = 2000) -> float:
+    """CPU microseconds this process spends per cached read when it calls the API's ASGI app
+    directly (no HTTP server, no client; Redis's own time not counted): what a read costs the
+    API itself, whatever else the machine is doing."""
+    settings = Settings.from_env(env)
+    deps = build_deps(settings)
+    app = create_app(settings, deps)
+    path = f"/v1/runtime-config/{agent_id}"
+    scope: Any = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {INTERNAL_TOKEN}".encode()), (b"host", b"b")],
+        "client": (LOOPBACK, 1),
+        "server": (LOOPBACK, 80),
+    }
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def read_all(n: int) -> None:
+        status: list[int] = []
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        for _ in range(n):
+            await app(scope | {"state": {}}, receive, send)
+        if set(status) != {200}:
+            raise RuntimeError(f"runtime config answered {sorted(set(status))}")
+
+    async def measure() -> list[float]:
+        try:
+            await read_all(200)
+            samples = []
+            for _ in range(5):
+                started = time.process_time()
+                await read_all(reads // 5)
+                samples.append((time.process_time() - started) / (reads // 5) * 1e6)
+            return samples
+        finally:
+            for close in deps.closers:
+                await close()
+
+    return statistics.median(asyncio.run(measure()))
+
+
 def misses(redis: Redis) -> int:
     stats = redis.info("stats")
     return int(stats["keyspace_misses"])
@@ -191,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=4.0, help="per phase")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="granian worker processes")
     args = parser.parse_args(argv)
 
     run = uuid.uuid4().hex[:10]
@@ -208,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             "VOX_API_RATE_LIMIT_BURST": "1000000",
         }
         redis = Redis.from_url(redis_address, decode_responses=True)
-        with granian_api(env) as base:
+        with granian_api(env, args.workers) as base:
             port = int(base.rsplit(":", 1)[1])
             agents = make_agents(base, args.concurrency)
             # Warm up both paths (connections, the first fills).
@@ -223,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 measured = asyncio.run(phase(port, agents, args.seconds, redis, prefix))
                 uncached.append(measured)
                 uncached_misses.append((misses(redis) - before) / measured.requests)
+        cpu_us = in_process_cpu_us(env, agents[0])
         redis.close()
 
     def median(phases: list[Phase], value: str) -> float:
@@ -232,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"GET /v1/runtime-config/{{agent_id}} through granian, concurrency {args.concurrency}, "
-        f"{args.rounds} rounds of {args.seconds:g} s per phase (medians)"
+        f"{args.workers} granian worker(s), {args.rounds} rounds of {args.seconds:g} s per phase "
+        "(medians)"
     )
     print(f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'Redis misses/read':>18}")
     print(
@@ -243,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{'uncached':10} {median(uncached, 'rps'):9.0f} {median(uncached, 'p50'):8.2f} "
         f"{median(uncached, 'p99'):8.2f} {statistics.median(uncached_misses):18.2f}"
     )
+    print(f"in-process, no HTTP server: {cpu_us:.0f} µs of API CPU per cached read")
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min) on {os.cpu_count()} cores: {load}")
     print(
         f"cached/uncached: {median(cached, 'rps') / median(uncached, 'rps'):.1f}x the requests "
         f"per second; cached p99 target ≤ {TARGET_P99_MS:g} ms: "

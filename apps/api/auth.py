@@ -124,7 +124,7 @@ def allow(*roles: Role) -> Guard:
     """A guard that admits callers with one of `roles`."""
     names = " or ".join(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         caller = connection.user
         if not isinstance(caller, Caller) or caller.role not in roles:
             raise PermissionDeniedException(f"this route is for {names} callers")

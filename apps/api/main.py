@@ -8,6 +8,8 @@ versioned routes under `/v1`, `GET /health`, `GET /metrics` and the OpenAPI sche
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -31,7 +33,7 @@ from apps.api.health import health
 from apps.api.inbound_numbers import InboundNumberController
 from apps.api.livekit_webhook import livekit_webhook
 from apps.api.metrics import ApiMetrics, MetricsMiddleware, metrics
-from apps.api.runtime_config import RuntimeConfigController
+from apps.api.runtime_config import RuntimeConfigController, RuntimeConfigs
 from apps.api.settings import Settings
 from apps.api.stats import CampaignStatsController
 from apps.api.tenants import TenantController
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
         settings.admin_key, settings.internal_token, deps.api_keys, deps.tenants
     )
     throttle = Throttle(deps.rate_limiter, settings.rate_limit)
+    runtime_configs = RuntimeConfigs(deps, timedelta(seconds=settings.runtime_config_ttl_s))
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -121,6 +124,9 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
             "caller": Provide(current_caller, sync_to_thread=False),
             "health_checks": Provide(lambda: deps.checks, use_cache=True, sync_to_thread=False),
             "api_metrics": Provide(lambda: api_metrics, use_cache=True, sync_to_thread=False),
+            "runtime_configs": Provide(
+                lambda: runtime_configs, use_cache=True, sync_to_thread=False
+            ),
         },
         middleware=[
             DefineMiddleware(MetricsMiddleware, metrics=api_metrics),

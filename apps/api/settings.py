@@ -8,6 +8,7 @@ safe.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,9 @@ import attrs
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.ratelimit import TokenBucket
+
+_HTTP_URL = re.compile(r"^https?://[^/?#@]+/?$")
+"""An S3 endpoint: scheme, host and port, no path or credentials."""
 
 MIN_SECRET_LENGTH = 32
 """A shared secret shorter than this is refused: it could be guessed."""
@@ -96,6 +100,10 @@ class Settings:
             raise ValidationError("livekit_api_secret", "set both the LiveKit key and secret")
         if self.admin_key == self.internal_token:
             raise ValidationError("internal_token", "must differ from the admin key")
+        for field in ("s3_url", "s3_public_url"):
+            url = getattr(self, field)
+            if url is not None and not _HTTP_URL.match(url):
+                raise ValidationError(field, "must look like http(s)://host:port")
         try:
             TokenBucket(self.rate_limit_per_s, self.rate_limit_burst)
         except ValidationError as error:

@@ -98,12 +98,6 @@ def merge(attempt: CallAttempt, event: CallEvent) -> CallAttempt:
     return attrs.evolve(attempt, **changes) if changes else attempt
 
 
-def ended_first(attempt: CallAttempt, event: CallEvent) -> bool:
-    """Whether `event` is the `ended` that decides how `attempt` ended: it is one, and the
-    attempt has not ended yet."""
-    return event.kind is CallEventKind.ENDED and attempt.ended_at is None
-
-
 def recording_key(reports: list[CallReport]) -> str | None:
     """The recording the call's reports name, the latest report's when several do."""
     for report in sorted(reports, key=lambda r: r.sequence, reverse=True):

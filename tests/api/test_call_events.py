@@ -7,16 +7,21 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 from litestar.testing import TestClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.api.deps import Deps
+from apps.api.main import create_app
+from apps.api.settings import Settings
 from tests.api.calls_support import LEASE_TTL, Dialled, dial, post_report, report
-from tests.api.support import TenantSession, assert_error, bearer, make_campaign
+from tests.api.support import TenantSession, assert_error, bearer, make_campaign, make_tenant
 from voxcore_adapters.fakes.redis_fakes import ManualClock
-from voxcore_domain.callevents import CallEvent, CallEventKind
+from voxcore_domain.callevents import CallEvent, CallEventKind, StreamedEvent
 from voxcore_domain.callreports import CallReport
 from voxcore_domain.model import ContactState, Disposition
+from voxcore_domain.ports import CallEvents
 
 
 @pytest.fixture
@@ -200,3 +205,47 @@ def test_only_the_internal_token_may_report(
     assert_error(refused, 403, None, "forbidden")
     anonymous = client.post("/v1/internal/call-events", json=body, headers=bearer("x"))
     assert_error(anonymous, 401, None)
+
+
+class FlakyEvents:
+    """The campaign streams, unreachable for the first `failures` publishes."""
+
+    def __init__(self, events: CallEvents, failures: int) -> None:
+        self._events = events
+        self._failures = failures
+
+    async def publish(self, event: CallEvent) -> str:
+        if self._failures:
+            self._failures -= 1
+            raise RedisConnectionError("redis is down")
+        return await self._events.publish(event)
+
+    async def read(
+        self, campaign_id: str, after: str = "0-0", count: int = 100, wait: timedelta | None = None
+    ) -> list[StreamedEvent]:
+        return await self._events.read(campaign_id, after, count, wait)
+
+    async def last_id(self, campaign_id: str) -> str:
+        return await self._events.last_id(campaign_id)
+
+
+def test_a_report_that_failed_halfway_is_finished_by_the_workers_retry(
+    settings: Settings, deps: Deps, clock: ManualClock
+) -> None:
+    flaky = attrs.evolve(deps, call_events=FlakyEvents(deps.call_events, failures=1))
+    with TestClient(create_app(settings, flaky)) as client:
+        acme = make_tenant(client, "Acme")
+        campaign = make_campaign(client, acme)
+        assert client.post(f"/v1/campaigns/{campaign}/start", headers=acme.headers).is_success
+        call = dial(client, flaky, acme, campaign, "+14155550101", "call0001")
+        body = report(call, 1, "ended", clock.now(), disposition="completed")
+        assert_error(post_report(client, body), 503, None, "unavailable")
+        # The first try got as far as the contact; the retry publishes and marks it applied.
+        assert contact_state(flaky, call) is ContactState.DONE
+        assert streamed(flaky, campaign) == []
+        retried = post_report(client, body)
+        assert retried.status_code == 202
+        # Its lease was dropped when the first try closed the contact.
+        assert retried.json()["contact"] == "stale"
+        assert streamed(flaky, campaign) == [(CallEventKind.ENDED, Disposition.COMPLETED)]
+        assert post_report(client, body).json()["duplicate"] is True

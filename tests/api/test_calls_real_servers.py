@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import TestClient
 from redis.asyncio import Redis
 
+from apps.api.call_reporting import receive
 from apps.api.deps import build_deps
 from apps.api.main import create_app
 from apps.api.settings import Backend, Settings
@@ -28,11 +29,13 @@ from tests.api.support import (
     make_campaign,
     make_tenant,
 )
+from voxcore_adapters.mongo.documents import to_millis
 from voxcore_adapters.redis.events import RedisCallEvents
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing.s3_server import s3_server
-from voxcore_domain.callevents import CallEventKind, StreamedEvent
-from voxcore_domain.model import ContactState
+from voxcore_domain.callevents import CallEvent, CallEventKind, StreamedEvent
+from voxcore_domain.callreports import CallReport
+from voxcore_domain.model import CallAttempt, ContactState
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +185,34 @@ def test_the_stats_tally_reads_an_index(real_settings: Settings) -> None:
         )
         client.close()
     assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"])
+
+
+def test_reports_of_one_call_applied_at_once_all_land(real_settings: Settings) -> None:
+    """Eight reports of one call applied concurrently (each merge in its own thread, against
+    MongoDB): the compare-and-set keeps every one, so the earliest instants win."""
+    deps = build_deps(real_settings)
+    t0 = to_millis(deps.clock.now())
+    deps.call_log.record(CallAttempt("call0001", "k1", "c1", "t1", 1, "f" * 32, t0))
+
+    def reported(sequence: int, kind: str, second: int) -> CallReport:
+        at = t0 + timedelta(seconds=second)
+        event = CallEvent(kind, "call0001", "c1", "t1", at, worker=f"h1/w{sequence}")
+        return CallReport("call0001", sequence, event, "f" * 32)
+
+    reports = [reported(n, "answered", 10 - n) for n in range(1, 5)]
+    reports += [reported(n, "attached", 20 - n) for n in range(5, 9)]
+
+    async def apply_all() -> tuple[CallAttempt | None, list[CallReport]]:
+        try:
+            await asyncio.gather(*(receive(deps, r) for r in reports))
+            return deps.call_log.get("call0001"), deps.call_reports.for_call("call0001")
+        finally:
+            for close in deps.closers:
+                await close()
+
+    attempt, stored = asyncio.run(apply_all())
+    assert attempt is not None
+    assert attempt.answered_at == t0 + timedelta(seconds=6)
+    assert attempt.attached_at == t0 + timedelta(seconds=12)
+    assert attempt.worker is not None
+    assert [r.sequence for r in stored] == list(range(1, 9))

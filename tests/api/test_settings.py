@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from apps.api.deps import s3_recordings
 from apps.api.settings import Backend, Settings
 from tests.api.support import ADMIN_KEY, INTERNAL_TOKEN
+from voxcore_adapters.s3 import S3RecordingStore
 from voxcore_domain.errors import ValidationError
 
 REQUIRED = {"VOX_API_ADMIN_KEY": ADMIN_KEY, "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN}
@@ -77,3 +79,49 @@ def test_a_bad_variable_is_named(env: dict[str, str], variable: str) -> None:
         Settings.from_env(env)
     assert refused.value.field == variable
     assert ADMIN_KEY not in str(refused.value)
+
+
+def test_the_recording_variables_are_read() -> None:
+    env = REQUIRED | {
+        "VOX_S3_URL": "http://minio:9000",
+        "VOX_S3_ACCESS_KEY": "vox",
+        "VOX_S3_SECRET_KEY": "s3-secret-value",
+        "VOX_S3_REGION": "eu-west-1",
+        "VOX_S3_BUCKET": "calls",
+        "VOX_S3_PUBLIC_URL": "https://media.example.com",
+        "VOX_API_RECORDING_URL_TTL_S": "60",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.s3_url, settings.s3_access_key, settings.s3_secret_key) == (
+        "http://minio:9000",
+        "vox",
+        "s3-secret-value",
+    )
+    assert (settings.s3_region, settings.s3_bucket) == ("eu-west-1", "calls")
+    assert settings.s3_public_url == "https://media.example.com"
+    assert settings.recording_url_ttl_s == 60.0
+    assert "s3-secret-value" not in repr(settings)
+    assert isinstance(s3_recordings(settings), S3RecordingStore)
+    # Without credentials the API signs no recording URLs.
+    assert s3_recordings(Settings.from_env(REQUIRED)) is None
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"VOX_API_RECORDING_URL_TTL_S": "0"}, "VOX_API_RECORDING_URL_TTL_S"),
+        ({"VOX_API_RECORDING_URL_TTL_S": "soon"}, "VOX_API_RECORDING_URL_TTL_S"),
+        (
+            {"VOX_S3_URL": "minio:9000", "VOX_S3_ACCESS_KEY": "a", "VOX_S3_SECRET_KEY": "b"},
+            "VOX_S3_URL",
+        ),
+        (
+            {"VOX_S3_PUBLIC_URL": "media", "VOX_S3_ACCESS_KEY": "a", "VOX_S3_SECRET_KEY": "b"},
+            "VOX_S3_PUBLIC_URL",
+        ),
+    ],
+)
+def test_a_bad_recording_variable_is_named(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings.from_env(REQUIRED | env)
+    assert refused.value.field == variable

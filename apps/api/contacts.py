@@ -30,6 +30,7 @@ from apps.api.contact_import import (
 from apps.api.deps import Deps
 from apps.api.errors import responses
 from apps.api.params import CallerArg, DepsArg, PathId, SettingsArg
+from apps.api.raw_bodies import raw_body
 from apps.api.scope import own_campaign
 from apps.api.wire import Out
 from voxcore_domain.model import Campaign, Contact, ContactState, Disposition
@@ -181,6 +182,9 @@ class ContactController(Controller):
         status_code=200,
         # Counted against the settings' limit as the body streams in (see `_limited`).
         request_max_body_size=None,
+        operation_class=raw_body(
+            "The contacts, streamed", ["text/csv", "application/json", "application/x-ndjson"]
+        ),
         summary="Import contacts from CSV, JSON or JSON lines, streamed",
         description=IMPORT_DESCRIPTION,
         responses={

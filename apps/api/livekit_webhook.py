@@ -22,6 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from apps.api.errors import UNAVAILABLE_RETRY_S, ErrorBody, responses
 from apps.api.inbound_calls import Outcome, handle_webhook
 from apps.api.params import DepsArg, SettingsArg
+from apps.api.raw_bodies import raw_body
 from voxcore_adapters.livekit.tokens import WebhookRejected, WebhookVerifier
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class WebhookHandled(msgspec.Struct, frozen=True, omit_defaults=True):
     tags=["livekit"],
     summary="Receive a LiveKit webhook (signed by LiveKit, not with an API key)",
     security=[],
+    operation_class=raw_body(
+        "LiveKit's event as protobuf JSON; `Authorization` is LiveKit's JWT over its SHA-256.",
+        ["application/webhook+json", "application/json"],
+    ),
     responses={
         **responses(401, 413),
         503: ResponseSpec(

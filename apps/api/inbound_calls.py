@@ -111,11 +111,11 @@ async def handle_webhook(deps: Deps, event: WebhookEvent, carrier: str, ttl: tim
         await deps.event_dedupe.release(event_id)
         raise
     if isinstance(host, Outcome):
+        if host is Outcome.UNPLACED:
+            await deps.event_dedupe.release(event_id)
         # Ended as failed until a redelivery places it (its record replaces this one).
         failed = attrs.evolve(attempt, ended_at=deps.clock.now(), disposition=Disposition.FAILED)
         await anyio.to_thread.run_sync(deps.inbound_calls.record, failed)
-        if host is Outcome.UNPLACED:
-            await deps.event_dedupe.release(event_id)
         return Handled(host, attempt.id)
     now = deps.clock.now()
     attached = attrs.evolve(attempt, answered_at=now, attached_at=now, worker=host)

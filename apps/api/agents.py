@@ -163,7 +163,7 @@ class AgentController(Controller):
         "/",
         sync_to_thread=True,
         summary="List the tenant's voice agents",
-        responses=responses(401, 403, 429),
+        responses=responses(400, 401, 403, 429),
     )
     def list_agents(self, caller: CallerArg, deps: DepsArg) -> list[AgentOut]:
         return [AgentOut.of(a) for a in deps.agents.of_tenant(own_tenant_id(caller))]
@@ -172,7 +172,7 @@ class AgentController(Controller):
         _ONE,
         sync_to_thread=True,
         summary="Read a voice agent",
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )
     def read(self, agent_id: PathId, caller: CallerArg, deps: DepsArg) -> AgentOut:
         return AgentOut.of(own_agent(deps.agents, caller, agent_id))
@@ -197,7 +197,7 @@ class AgentController(Controller):
     @delete(
         _ONE,
         summary="Delete a voice agent no campaign or inbound number uses",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     async def remove(self, agent_id: PathId, caller: CallerArg, deps: DepsArg) -> None:
         await anyio.to_thread.run_sync(_remove, deps, caller, agent_id)

@@ -100,7 +100,9 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         throttle: Throttle,
         exclude: list[str] | None = None,
     ) -> None:
-        super().__init__(app, exclude=exclude)
+        # OPTIONS too: Litestar would skip it by default, and the routes' guards would then
+        # find no caller (a 500). No browser preflights here: the console is same-origin.
+        super().__init__(app, exclude=exclude, exclude_http_methods=())
         self._authenticator = authenticator
         self._throttle = throttle
 

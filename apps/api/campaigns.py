@@ -251,7 +251,7 @@ class CampaignController(Controller):
         "/",
         sync_to_thread=True,
         summary="List the tenant's campaigns",
-        responses=responses(401, 403, 429),
+        responses=responses(400, 401, 403, 429),
     )
     def list_campaigns(self, caller: CallerArg, deps: DepsArg) -> list[CampaignOut]:
         return [CampaignOut.of(c) for c in deps.campaigns.of_tenant(own_tenant_id(caller))]
@@ -260,7 +260,7 @@ class CampaignController(Controller):
         _ONE,
         sync_to_thread=True,
         summary="Read a campaign",
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )
     def read(
         self,
@@ -300,7 +300,7 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Start dialling: draft or paused → running",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     def start(
         self,
@@ -315,7 +315,7 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Stop new dials, keep the campaign: running → paused",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     def pause(
         self,
@@ -330,7 +330,7 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Dial again: paused → running",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     def resume(
         self,
@@ -345,7 +345,7 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="End the campaign for good",
-        responses=responses(401, 403, 404, 409, 429),
+        responses=responses(400, 401, 403, 404, 409, 429),
     )
     def complete(
         self,

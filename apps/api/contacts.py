@@ -28,8 +28,9 @@ from apps.api.contact_import import (
     tally,
 )
 from apps.api.deps import Deps
-from apps.api.errors import responses
+from apps.api.errors import ErrorBody, responses
 from apps.api.params import CallerArg, DepsArg, PathId, SettingsArg
+from apps.api.raw_bodies import raw_body
 from apps.api.scope import own_campaign
 from apps.api.wire import Out
 from voxcore_domain.model import Campaign, Contact, ContactState, Disposition
@@ -181,13 +182,17 @@ class ContactController(Controller):
         status_code=200,
         # Counted against the settings' limit as the body streams in (see `_limited`).
         request_max_body_size=None,
+        operation_class=raw_body(
+            "The contacts, streamed", ["text/csv", "application/json", "application/x-ndjson"]
+        ),
         summary="Import contacts from CSV, JSON or JSON lines, streamed",
         description=IMPORT_DESCRIPTION,
         responses={
             **responses(401, 403, 404, 413, 415, 429),
             400: ResponseSpec(
-                ImportResult,
-                description="The body could not be read to its end; the rows before are stored.",
+                ImportResult | ErrorBody,
+                description="The body could not be read to its end; the rows before are stored "
+                "(the import's report). Or the admin key sent no `X-Vox-Tenant` (an error).",
             ),
         },
     )
@@ -244,7 +249,7 @@ class ContactController(Controller):
         "/counts",
         sync_to_thread=True,
         summary="How many of the campaign's contacts are in each state",
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )
     def counts(
         self,

@@ -73,7 +73,7 @@ class DncController(Controller):
         "/{phone:str}",
         sync_to_thread=True,
         summary="Whether one number is on the list",
-        responses=responses(401, 403, 422, 429),
+        responses=responses(400, 401, 403, 422, 429),
     )
     def read(self, phone: PathId, caller: CallerArg, deps: DepsArg) -> Listed:
         blocked = deps.dnc.blocked(own_tenant_id(caller), [phone])
@@ -83,7 +83,7 @@ class DncController(Controller):
         "/{phone:str}",
         sync_to_thread=True,
         summary="Take a number off the list",
-        responses=responses(401, 403, 404, 422, 429),
+        responses=responses(400, 401, 403, 404, 422, 429),
     )
     def remove(self, phone: PathId, caller: CallerArg, deps: DepsArg) -> None:
         if not deps.dnc.remove(own_tenant_id(caller), phone):

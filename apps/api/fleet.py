@@ -11,6 +11,7 @@ from litestar import Controller, get
 
 from apps.api.auth import allow
 from apps.api.caller import Role
+from apps.api.errors import responses
 from apps.api.params import CallerArg, DepsArg
 from voxcore_domain.model import Slot, SlotState
 from voxcore_domain.slots import DEFAULT_STALENESS, is_stale
@@ -77,6 +78,7 @@ class FleetController(Controller):
             "Every worker whose heartbeat is live, grouped by host, with counts per state. "
             "Only the admin and internal callers see which call a busy slot holds."
         ),
+        responses=responses(400, 401, 403, 429, 503),
     )
     async def slots(self, deps: DepsArg, caller: CallerArg) -> FleetView:
         return fleet_view(

@@ -6,6 +6,8 @@ host's id is its name as its workers report it to the slot registry.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import attrs
 import msgspec
 from litestar import Controller, delete, get, patch, post
@@ -19,10 +21,12 @@ from apps.api.wire import Body, Out, Ref, given
 from voxcore_domain.trunks import FleetHost
 
 Url = Ref
+HostId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,128}$")]
+"""A host name: letters, digits, `.`, `_`, `-`, so that it can be named in a path."""
 
 
 class FleetHostIn(Body):
-    id: Ref
+    id: HostId
     """The host's name, as its workers report it in the slot registry."""
     url: Url
     """Its nginx: `http://10.0.0.5:8000`, or `unix:/run/voxcore/nginx.sock`."""

@@ -12,7 +12,9 @@ not inbound. An inbound call has no campaign, contact or lease, so its attach na
 - `variables`: `caller`, `called` and `room` (the LiveKit room the caller is in).
 
 The call is recorded as a `CallAttempt` under that call id (contact `inbound:<caller>`, attempt
-1) once a host took it, so the fleet's call events find it like an outbound call's.
+1) before the attach, then completed with `attached_at` and the host once one took it (or ended
+`failed` when none did, until a redelivery places it), so the fleet's call events find it like
+an outbound call's.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from apps.api.deps import Deps
 from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient
 from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE
 from voxcore_domain.inbound import InboundNumber
-from voxcore_domain.model import CallAttempt
+from voxcore_domain.model import CallAttempt, Disposition
 from voxcore_domain.ports import AttachRequest
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ class Outcome(StrEnum):
     ATTACHED = "attached"
     UNPLACED = "unplaced"
     """No fleet host took the call (each full, draining, unreachable, or none enabled)."""
+    REFUSED = "refused"
+    """A fleet host refused the call itself (a 4xx but 429): every host would."""
 
 
 @attrs.frozen
@@ -87,8 +91,10 @@ def inbound_caller(event: WebhookEvent) -> ParticipantInfo | None:
 
 
 async def handle_webhook(deps: Deps, event: WebhookEvent, carrier: str, ttl: timedelta) -> Handled:
-    """Act once on a verified webhook: a repeat of an event id acted on is a duplicate; an
-    attach that no host took releases the event, so LiveKit's redelivery may try again."""
+    """Act once on a verified webhook: a repeat of an event id acted on is a duplicate. Until a
+    host took the call, a failure (no host free, a store down) releases the event, so LiveKit's
+    redelivery tries again; once one took it, the event stays claimed whatever happens next,
+    so the call is never attached twice."""
     participant = inbound_caller(event)
     if participant is None:
         return Handled(Outcome.IGNORED)
@@ -100,13 +106,21 @@ async def handle_webhook(deps: Deps, event: WebhookEvent, carrier: str, ttl: tim
     if not await deps.event_dedupe.claim(event_id, ttl):
         return Handled(Outcome.DUPLICATE)
     try:
-        handled = await _attach(deps, event, participant, entry, carrier)
+        attempt, host = await _attach(deps, event, participant, entry, carrier)
     except BaseException:
         await deps.event_dedupe.release(event_id)
         raise
-    if handled.outcome is Outcome.UNPLACED:
-        await deps.event_dedupe.release(event_id)
-    return handled
+    if isinstance(host, Outcome):
+        if host is Outcome.UNPLACED:
+            await deps.event_dedupe.release(event_id)
+        # Ended as failed until a redelivery places it (its record replaces this one).
+        failed = attrs.evolve(attempt, ended_at=deps.clock.now(), disposition=Disposition.FAILED)
+        await anyio.to_thread.run_sync(deps.call_log.record, failed)
+        return Handled(host, attempt.id)
+    now = deps.clock.now()
+    attached = attrs.evolve(attempt, answered_at=now, attached_at=now, worker=host)
+    await anyio.to_thread.run_sync(deps.call_log.record, attached)
+    return Handled(Outcome.ATTACHED, attempt.id, host)
 
 
 async def _attach(
@@ -115,7 +129,8 @@ async def _attach(
     participant: ParticipantInfo,
     entry: InboundNumber,
     carrier: str,
-) -> Handled:
+) -> tuple[CallAttempt, str | Outcome]:
+    """The call's attempt, recorded, and the host that took the call, or why none did."""
     call_id = inbound_call_id(participant)
     caller = participant.attributes.get(CALLER_NUMBER, "")
     request = AttachRequest(
@@ -127,18 +142,6 @@ async def _attach(
         room=event.room.name,
         variables={"caller": caller, "called": entry.number, "room": event.room.name},
     )
-    hosts = [h for h in await anyio.to_thread.run_sync(deps.fleet_hosts.all) if h.enabled]
-    fleet = HttpFleetClient({h.id: h.url for h in hosts}, deps.fleet_http, carrier)
-    try:
-        result = await fleet.attach(request, [h.id for h in hosts])
-    except AttachRefused as refused:
-        # A refusal about the call itself (a 4xx but 429): every host would give it.
-        log.error("inbound call %s refused: %s", call_id, refused)
-        return Handled(Outcome.UNPLACED, call_id)
-    if not result.accepted:
-        log.warning("inbound call %s: no fleet host took it", call_id)
-        return Handled(Outcome.UNPLACED, call_id)
-    now = deps.clock.now()
     attempt = CallAttempt(
         id=call_id,
         contact_id=f"inbound:{caller or 'unknown'}",
@@ -146,10 +149,18 @@ async def _attach(
         tenant_id=entry.tenant_id,
         number=1,
         lease_token="",
-        dialed_at=now,
-        answered_at=now,
-        attached_at=now,
-        worker=result.host,
+        dialed_at=deps.clock.now(),
     )
     await anyio.to_thread.run_sync(deps.call_log.record, attempt)
-    return Handled(Outcome.ATTACHED, call_id, result.host)
+    hosts = [h for h in await anyio.to_thread.run_sync(deps.fleet_hosts.all) if h.enabled]
+    fleet = HttpFleetClient({h.id: h.url for h in hosts}, deps.fleet_http, carrier)
+    try:
+        result = await fleet.attach(request, [h.id for h in hosts])
+    except AttachRefused as refused:
+        # A refusal about the call itself (a 4xx but 429): every host would give it.
+        log.error("inbound call %s refused: %s", call_id, refused)
+        return attempt, Outcome.REFUSED
+    if not result.accepted or result.host is None:
+        log.warning("inbound call %s: no fleet host took it", call_id)
+        return attempt, Outcome.UNPLACED
+    return attempt, result.host

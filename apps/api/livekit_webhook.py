@@ -5,7 +5,8 @@ API key) whose `sha256` claim is the base64 SHA-256 of the exact body. A bad sig
 key, an expired token or a body that does not match the hash is a 401 and changes nothing. A
 verified event is acted on once per event id (see `inbound_calls`); a redelivery answers 200
 with `duplicate`. When no fleet host took an inbound call, the answer is 503 with `Retry-After`
-and the event is not remembered, so LiveKit's redelivery tries again.
+and the event is not remembered, so LiveKit's redelivery tries again. A call a fleet host refused
+for itself (a 4xx but 429, which every host would repeat) is 200 `refused`: no redelivery.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from apps.api.errors import UNAVAILABLE_RETRY_S, ErrorBody, responses
 from apps.api.inbound_calls import Outcome, handle_webhook
 from apps.api.params import DepsArg, SettingsArg
+from apps.api.raw_bodies import raw_body
 from voxcore_adapters.livekit.tokens import WebhookRejected, WebhookVerifier
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ class WebhookHandled(msgspec.Struct, frozen=True, omit_defaults=True):
     """What the API did with the event."""
 
     outcome: Outcome
-    """`ignored`, `duplicate`, `attached` or `unplaced`."""
+    """`ignored`, `duplicate`, `attached` or `refused`."""
     call_id: str | None = None
     """The inbound call's id, when it was one."""
     host: str | None = None
@@ -49,6 +51,10 @@ class WebhookHandled(msgspec.Struct, frozen=True, omit_defaults=True):
     tags=["livekit"],
     summary="Receive a LiveKit webhook (signed by LiveKit, not with an API key)",
     security=[],
+    operation_class=raw_body(
+        "LiveKit's event as protobuf JSON; `Authorization` is LiveKit's JWT over its SHA-256.",
+        ["application/webhook+json", "application/json"],
+    ),
     responses={
         **responses(401, 413),
         503: ResponseSpec(

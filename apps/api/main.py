@@ -49,8 +49,9 @@ def openapi_config() -> OpenAPIConfig:
         title="VoxBridge Backend API",
         version=API_VERSION,
         description=(
-            "The control plane: tenants, API keys, voice agents, campaigns, contacts and "
-            "do-not-call lists. "
+            "The control plane: tenants, API keys, voice agents, campaigns, contacts, "
+            "do-not-call lists, SIP trunks, inbound numbers, fleet hosts and LiveKit webhooks. "
+            "The admin key acts for one tenant on a tenant's routes with `X-Vox-Tenant`. "
             "Send `Authorization: Bearer <key>`; errors are `{error, message, field}`."
         ),
         path="/schema",

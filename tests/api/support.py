@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -78,6 +79,16 @@ def make_tenant(client: TestClient[Any], name: str) -> TenantSession:
 def campaign_body(tenant: TenantSession, **fields: Any) -> dict[str, Any]:
     """`CAMPAIGN` with the tenant's agent and trunk, and `fields`."""
     return CAMPAIGN | {"agent_id": tenant.agent_id, "trunk_id": tenant.trunk_id} | fields
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A fixed-offset time zone in which `now` (the wall clock by default) is around noon, so a
+    test that leases on the real clock finds its contacts inside the default 08:00–21:00 window
+    whenever it runs."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = 12 - hour
+    # POSIX-style names: `Etc/GMT-3` is three hours *ahead* of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def make_campaign(client: TestClient[Any], tenant: TenantSession, **fields: Any) -> str:

@@ -26,6 +26,7 @@ from tests.api.support import (
     INTERNAL,
     INTERNAL_TOKEN,
     assert_error,
+    daytime_zone,
     make_campaign,
     make_tenant,
 )
@@ -88,7 +89,7 @@ def test_calls_reported_searched_and_read_on_mongo_redis_and_s3(real_settings: S
     with TestClient(create_app(real_settings, deps)) as client:
         acme = make_tenant(client, "Acme")
         globex = make_tenant(client, "Globex")
-        campaign = make_campaign(client, acme)
+        campaign = make_campaign(client, acme, timezone=daytime_zone())
         assert client.post(f"/v1/campaigns/{campaign}/start", headers=acme.headers).is_success
         talked = dial(client, deps, acme, campaign, "+14155550101", "call0001")
         abandoned = dial(client, deps, acme, campaign, "+14155550102", "call0002")

@@ -34,6 +34,8 @@ def test_a_bad_url_is_refused_naming_it(client: TestClient[Any]) -> None:
     bad = client.post("/v1/fleet-hosts", json=HOST | {"url": "ftp://x"}, headers=ADMIN)
     assert_error(bad, 422, "url", "validation")
     assert_error(client.post("/v1/fleet-hosts", json={"id": "h"}, headers=ADMIN), 400, "url")
+    slashed = client.post("/v1/fleet-hosts", json=HOST | {"id": "a/b"}, headers=ADMIN)
+    assert_error(slashed, 400, "id", "bad_request")
     client.post("/v1/fleet-hosts", json=HOST, headers=ADMIN)
     patched = client.patch("/v1/fleet-hosts/host-1", json={"url": "nope"}, headers=ADMIN)
     assert_error(patched, 422, "url")

@@ -29,6 +29,7 @@ from tests.api.webhooks import CALLED, CALLER, LIVEKIT_KEY, LIVEKIT_SECRET, call
 from tests.fleet.test_granian import Worker
 from voxcore_adapters.fakes.redis_fakes import ManualClock
 from voxcore_adapters.redis.dedupe import RedisEventDedupe, event_key
+from voxcore_domain.model import Disposition
 
 WEBHOOK = "/v1/livekit/webhook"
 
@@ -129,6 +130,8 @@ def test_an_inbound_call_is_attached_once_past_dead_and_full_hosts(
 
         attempt = deps.call_log.get("in-SCL_in1")
         assert attempt is not None
+        assert attempt.attached_at is not None
+        assert attempt.disposition is None
         assert (attempt.tenant_id, attempt.campaign_id, attempt.contact_id, attempt.worker) == (
             acme.id,
             f"inbound:{entry['id']}",
@@ -152,4 +155,46 @@ def test_an_inbound_call_is_attached_once_past_dead_and_full_hosts(
         assert refused.status_code == 503, refused.text
         assert refused.headers["Retry-After"]
         assert check.exists(event_key(prefix, "EV_in_2")) == 0
-        assert deps.call_log.get("in-SCL_in2") is None
+        unplaced = deps.call_log.get("in-SCL_in2")
+        assert unplaced is not None
+        assert (unplaced.disposition, unplaced.attached_at, unplaced.worker) == (
+            Disposition.FAILED,
+            None,
+            None,
+        )
+
+
+def test_a_call_the_fleet_refuses_for_itself_is_not_retried(
+    start_worker: Callable[[str, float], Worker], settings: Settings
+) -> None:
+    live = start_worker("live", 1.0)
+    deps = memory_deps(ManualClock())
+    # A carrier the fleet does not know: every host would answer 422 naming `media.carrier`.
+    configured = attrs.evolve(
+        settings,
+        livekit_api_key=LIVEKIT_KEY,
+        livekit_api_secret=LIVEKIT_SECRET,
+        fleet_media_carrier="no-such-carrier",
+    )
+    with TestClient(create_app(configured, deps)) as client:
+        acme = make_tenant(client, "Acme")
+        client.post(
+            "/v1/inbound-numbers",
+            json={"number": CALLED, "agent_id": acme.agent_id},
+            headers=bearer(acme.token),
+        )
+        client.post(
+            "/v1/fleet-hosts", json={"id": "h1", "url": f"unix:{live.socket}"}, headers=ADMIN
+        )
+        body, headers = signed(caller_joined())
+        refused = client.post(WEBHOOK, content=body, headers=headers)
+        assert refused.status_code == 200, refused.text
+        assert refused.json() == {"outcome": "refused", "call_id": "in-SCL_in1"}
+        assert slot(live)["state"] == "idle"
+        attempt = deps.call_log.get("in-SCL_in1")
+        assert attempt is not None
+        assert attempt.disposition is Disposition.FAILED
+        # Kept: a redelivery would be refused the same way.
+        assert client.post(WEBHOOK, content=body, headers=headers).json() == {
+            "outcome": "duplicate"
+        }

@@ -25,6 +25,7 @@ from tests.api.support import (
     make_campaign,
     make_tenant,
 )
+from tests.api.webhooks import CALLED, LIVEKIT_KEY, LIVEKIT_SECRET, caller_joined, signed
 from voxcore_adapters.testing.process import free_port
 
 pytestmark = pytest.mark.integration
@@ -175,3 +176,44 @@ def test_agents_and_their_runtime_config_on_mongo_and_redis(real_settings: Setti
 
         assert client.delete(path, headers=acme.headers).status_code == 204
         assert_error(client.get(config_path, headers=internal), 404, "agent_id")
+
+
+def test_trunks_numbers_hosts_and_webhooks_on_mongo_and_redis(real_settings: Settings) -> None:
+    configured = attrs.evolve(
+        real_settings, livekit_api_key=LIVEKIT_KEY, livekit_api_secret=LIVEKIT_SECRET
+    )
+    with TestClient(create_app(configured)) as client:
+        acme = make_tenant(client, "Acme")
+        globex = make_tenant(client, "Globex")
+        campaign = make_campaign(client, acme)
+        in_use = client.delete(f"/v1/trunks/{acme.trunk_id}", headers=acme.headers)
+        assert_error(in_use, 409, "trunk_id")
+        assert campaign in in_use.json()["message"]
+
+        routed = client.post(
+            "/v1/inbound-numbers",
+            json={"number": CALLED, "agent_id": acme.agent_id},
+            headers=acme.headers,
+        )
+        assert routed.status_code == 201, routed.text
+        taken = client.post(
+            "/v1/inbound-numbers",
+            json={"number": CALLED, "agent_id": globex.agent_id},
+            headers=globex.headers,
+        )
+        assert_error(taken, 409, "number")
+
+        # A free port: nothing listens, the connection is refused.
+        host = {"id": "h1", "url": f"http://127.0.0.1:{free_port()}", "enabled": False}
+        assert client.post("/v1/fleet-hosts", json=host, headers=ADMIN).status_code == 201
+        assert client.get("/v1/fleet-hosts", headers=ADMIN).json() == [host]
+
+        # No enabled host: unplaced, and the event is left for LiveKit's redelivery.
+        body, headers = signed(caller_joined())
+        for _ in range(2):
+            answer = client.post("/v1/livekit/webhook", content=body, headers=headers)
+            assert_error(answer, 503, None, "unavailable")
+        client.patch("/v1/fleet-hosts/h1", json={"enabled": True}, headers=ADMIN)
+        # The host refuses the connection: still unplaced, still retryable.
+        answer = client.post("/v1/livekit/webhook", content=body, headers=headers)
+        assert_error(answer, 503, None, "unavailable")

@@ -249,14 +249,14 @@ def _freeing(
     survival = _by_second(talk)
     first, inside = max(0, -min(horizons)), len(survival) - max(horizons)
     if seconds and first <= min(seconds) and max(seconds) < inside:
-        alive = [survival[second] for second in seconds]
-        if min(alive) > 1e-12 and len(set(seconds)) == len(seconds):
+        now_alive = [survival[second] for second in seconds]
+        if min(now_alive) > 1e-12 and len(set(seconds)) == len(seconds):
             # The usual case, a call per second and all on the grid: the loop below with
             # every count 1 (and 1 * p == p), in fewer steps.
             means, variances = [], []
             for h in horizons:
                 mean, var = float(free), 0.0
-                for second, a in zip(seconds, alive, strict=True):
+                for second, a in zip(seconds, now_alive, strict=True):
                     p = 1.0 - survival[second + h] / a
                     mean += p
                     var += p * (1.0 - p)

@@ -237,7 +237,13 @@ def _by_second(talk: Durations) -> Sequence[float]:
     """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
     Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
     stay in the processor's cache, and reading them was most of a tick's time."""
-    return talk.memo("by second", lambda: array("d", (1.0, *talk.survival[1:])))
+
+    def pack() -> array[float]:
+        survival = array("d", talk.survival)
+        survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
+        return survival
+
+    return talk.memo("by second", pack)
 
 
 def _freeing(

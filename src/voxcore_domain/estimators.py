@@ -133,8 +133,8 @@ class Durations:
         return grid[last] * math.exp(-(s - last) / self.tail_mean)
 
     def endings(self, elapsed: int, horizons: tuple[int, ...]) -> tuple[float, ...]:
-        """`ends_within(elapsed, h)` for each whole-second horizon h (pacing keeps the answers
-        per snapshot)."""
+        """`ends_within(elapsed, h)` for each whole-second horizon h, on the whole-second grid
+        (pacing's own loop covers the grid; this, the calls off it)."""
         alive = self.survival_seconds(elapsed)
         if alive <= 1e-12:
             return (1.0,) * len(horizons)

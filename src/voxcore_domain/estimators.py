@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -133,21 +133,34 @@ class Durations:
         return grid[last] * math.exp(-(s - last) / self.tail_mean)
 
     def endings(self, elapsed: int, horizons: tuple[int, ...]) -> tuple[float, ...]:
-        """`ends_within(elapsed, h)` for each whole-second horizon h."""
-        # The hottest call in pacing: a plain dict lookup rather than `memo` and a closure.
-        key = ("endings", elapsed, horizons)
-        found: tuple[float, ...] | None = self._memo.get(key)
-        if found is None:
-            alive = self.survival_seconds(elapsed)
-            found = tuple(
-                1.0 if alive <= 1e-12 else 1.0 - self.survival_seconds(elapsed + h) / alive
-                for h in horizons
-            )
-            self._memo[key] = found
-        return found
+        """`ends_within(elapsed, h)` for each whole-second horizon h, on the whole-second grid
+        (pacing's own loop covers the grid; this, the calls off it)."""
+        alive = self.survival_seconds(elapsed)
+        if alive <= 1e-12:
+            return (1.0,) * len(horizons)
+        return tuple(1.0 - self.survival_seconds(elapsed + h) / alive for h in horizons)
 
     def cdf(self, t: float) -> float:
         return 1.0 - self.survival_at(t)
+
+    def cdfs(self, ts: Iterable[float]) -> list[float]:
+        """`cdf(t)` for each t, by the same arithmetic to the last bit: one call for many
+        points, for pacing."""
+        grid = self.survival
+        inner = len(grid) - 1
+        tail = grid[inner]
+        values = []
+        for t in ts:
+            if t <= 0.0:
+                values.append(0.0)
+                continue
+            i = int(t)
+            if i < inner:
+                frac = t - i
+                values.append(1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac))
+            else:
+                values.append(1.0 - tail * math.exp(-(t - inner) / self.tail_mean))
+        return values
 
     def ends_within(self, elapsed: float, horizon: float) -> float:
         """P(it ends within `horizon` more seconds | it has lasted `elapsed` seconds)."""

@@ -20,8 +20,8 @@ is corrected by the measured abandon rate.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import attrs
@@ -67,6 +67,11 @@ class PacerMemory:
     level_adjusted_at: float | None = None
     correction: float = 1.0
     """Predictive: multiplier on the abandon allowance, learned from the measured rate."""
+
+    def with_correction(self, correction: float) -> PacerMemory:
+        """This memory with another `correction` (every predictive campaign, every tick:
+        `attrs.evolve` costs several times more). Every field is passed on."""
+        return PacerMemory(self.level, self.level_adjusted_at, correction)
 
 
 @attrs.frozen
@@ -144,49 +149,180 @@ class Vicidial:
 _SQRT2 = math.sqrt(2.0)
 
 
-def _normal_tail_at_least(mean: float, variance: float) -> float:
-    """P(X >= 0) for an integer-valued X with this mean and variance (continuity-corrected)."""
-    if variance <= 1e-12:
-        return 1.0 if mean > -0.5 else 0.0
-    return 0.5 * math.erfc(-(mean + 0.5) / (_SQRT2 * math.sqrt(variance)))
+class _AnswerCurve:
+    """What pacing asks of one answer-delay snapshot for one ring timeout and number of
+    checkpoints. Every tick asks again while the snapshot lives (a minute), so each answer is
+    worked out once: the checkpoints, and each ringing time's chances, by tenths of a second
+    rung."""
 
+    __slots__ = (
+        "_delay",
+        "_offsets",
+        "_ring",
+        "_ringing",
+        "_within",
+        "horizons",
+        "new_dial",
+        "times",
+    )
 
-def _answer_times(delay: Durations, ring_timeout_s: float, points: int) -> tuple[float, ...]:
-    """Seconds after dialling by which a share u of eventually-answered dials is answered,
-    for u at the midpoints of `points` equal slices: a quadrature over the answer time."""
+    def __init__(self, delay: Durations, ring_timeout_s: float, points: int) -> None:
+        self._delay = delay
+        self._ring = ring_timeout_s
+        self._within = max(delay.cdf(ring_timeout_s), 1e-9)
+        self._ringing: dict[int, tuple[float, ...]] = {}
+        self.times = self._answer_times(points)
+        """Seconds after dialling by which a share u of eventually-answered dials is answered,
+        for u at the midpoints of `points` equal slices: a quadrature over the answer time."""
+        self.horizons = tuple(round(t + GRACE_S) for t in self.times)
+        """Whole seconds by which a busy slot must free to take an answer at each checkpoint:
+        the answer time plus the grace an answered call may wait."""
+        self.new_dial = tuple(self._answered_by(self.times))
+        """P(a new dial, if it is answered, is answered by each checkpoint)."""
+        self._offsets = (0.0, *self.times)
 
-    def compute() -> tuple[float, ...]:
-        within = _answered_by(delay, ring_timeout_s, ring_timeout_s)
+    def _answered_by(self, ts: Sequence[float]) -> list[float]:
+        """P(answered within t | answered before the ring timeout), for each t."""
+        ring, within = self._ring, self._within
+        return [min(1.0, c / within) for c in self._delay.cdfs([min(t, ring) for t in ts])]
+
+    def ringing(self, rung_tenths: int) -> tuple[float, ...]:
+        """For a dial that has rung this many tenths of a second: the share of answers in by
+        now, then by each checkpoint from now."""
+        found = self._ringing.get(rung_tenths)
+        if found is None:
+            # Asked for nearly every dial of a small campaign (each rings at a new time every
+            # tick): one `cdfs` call, and `min` spelt out (a builtin call costs more here).
+            rung = rung_tenths / 10.0
+            ring, within = self._ring, self._within
+            at = [ring if ring < rung + t else rung + t for t in self._offsets]
+            found = self._ringing[rung_tenths] = tuple(
+                [v if (v := share / within) < 1.0 else 1.0 for share in self._delay.cdfs(at)]
+            )
+        return found
+
+    def _answer_times(self, points: int) -> tuple[float, ...]:
+        # Each checkpoint is the first quarter second by which the answered share reaches its
+        # level (or the ring timeout): one pass over the quarter seconds.
+        ring = self._ring
+        within = self._answered_by([ring])[0]
+        quarters = self._quarter_seconds()
+        t, share = next(quarters)
         quantiles: list[float] = []
-        t, step = 0.0, 0.25
         for k in range(points):
-            while t < ring_timeout_s and delay.cdf(t) / within < (k + 0.5) / points:
-                t += step
-            quantiles.append(min(t, ring_timeout_s))
+            while t < ring and share / within < (k + 0.5) / points:
+                t, share = next(quarters)
+            quantiles.append(min(t, ring))
         return tuple(quantiles)
 
-    return delay.memo(("answer times", ring_timeout_s, points), compute)
+    def _quarter_seconds(self) -> Iterator[tuple[float, float]]:
+        """(t, cdf(t)) for t = 0, 0.25, 0.5, ... without end, worked out 32 at a time."""
+        t = 0.0
+        while True:
+            ts = []
+            for _ in range(32):
+                ts.append(t)
+                t += 0.25
+            yield from zip(ts, self._delay.cdfs(ts), strict=True)
 
 
-def _answered_by(delay: Durations, ring_timeout_s: float, t: float) -> float:
-    """P(answered within t | answered before the ring timeout)."""
-    within = max(delay.cdf(ring_timeout_s), 1e-9)
-    return min(1.0, delay.cdf(min(t, ring_timeout_s)) / within)
+def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
+    return delay.memo(
+        ("answer curve", ring_timeout_s, points),
+        lambda: _AnswerCurve(delay, ring_timeout_s, points),
+    )
 
 
-def _ringing_answers(
-    delay: Durations, ring_timeout_s: float, rung_tenths: int, times: tuple[float, ...]
-) -> tuple[float, tuple[float, ...]]:
-    """For a dial that has rung this many tenths of a second: the share of answers already
-    past, and the share that will have come by each of `times` from now."""
+def _by_second(talk: Durations) -> Sequence[float]:
+    """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
+    Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
+    stay in the processor's cache, and reading them was most of a tick's time."""
 
-    def compute() -> tuple[float, tuple[float, ...]]:
-        rung = rung_tenths / 10.0
-        return _answered_by(delay, ring_timeout_s, rung), tuple(
-            _answered_by(delay, ring_timeout_s, rung + t) for t in times
-        )
+    def pack() -> array[float]:
+        survival = array("d", talk.survival)
+        survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
+        return survival
 
-    return delay.memo(("ringing", ring_timeout_s, rung_tenths, times), compute)
+    return talk.memo("by second", pack)
+
+
+def _freeing(
+    talk: Durations, horizons: tuple[int, ...], busy_elapsed: Sequence[float], free: int
+) -> tuple[list[float], list[float]]:
+    """Mean and variance of the slots free by each horizon: `free` now, and each call in
+    progress that ends by then, from how long it has lasted (grouped by whole seconds)."""
+    seconds = [int(e) for e in busy_elapsed]
+    survival = _by_second(talk)
+    first, inside = max(0, -min(horizons)), len(survival) - max(horizons)
+    if seconds and first <= min(seconds) and max(seconds) < inside:
+        now_alive = [survival[second] for second in seconds]
+        if min(now_alive) > 1e-12 and len(set(seconds)) == len(seconds):
+            # The usual case, a call per second and all on the grid: the loop below with
+            # every count 1 (and 1 * p == p), in fewer steps.
+            means, variances = [], []
+            for h in horizons:
+                mean, var = float(free), 0.0
+                for second, a in zip(seconds, now_alive, strict=True):
+                    p = 1.0 - survival[second + h] / a
+                    mean += p
+                    var += p * (1.0 - p)
+                means.append(mean)
+                variances.append(var)
+            return means, variances
+    counts: dict[int, int] = {}
+    for second in seconds:
+        counts[second] = counts.get(second, 0) + 1
+    rows = []
+    for second, count in counts.items():
+        if first <= second < inside:
+            rows.append((second, count, survival[second]))
+        else:  # past the grid (or before it): its chances from the exponential tail
+            rows.append((second, count, -1.0))
+    means, variances = [], []
+    for k, h in enumerate(horizons):
+        mean, var = float(free), 0.0
+        for second, count, alive in rows:
+            if alive > 1e-12:
+                p = 1.0 - survival[second + h] / alive
+            elif alive < 0.0:
+                p = talk.endings(second, horizons)[k]
+            else:  # it should have ended long ago: it will end any moment
+                p = 1.0
+            share = count * p
+            mean += share
+            var += share * (1.0 - p)
+        means.append(mean)
+        variances.append(var)
+    return means, variances
+
+
+def _answering(
+    curve: _AnswerCurve, q: float, ringing_elapsed: Sequence[float], waiting: int
+) -> tuple[list[float], list[float]]:
+    """Mean and variance of the answers in by each checkpoint: those `waiting` now, and each
+    dial still ringing that is answered by then, given how long it has rung (grouped by
+    tenths of a second) and the answer rate `q`."""
+    counts: dict[int, int] = {}
+    for r in ringing_elapsed:
+        tenths = round(r * 10)
+        counts[tenths] = counts.get(tenths, 0) + 1
+    rows = []
+    for tenths, count in counts.items():
+        answered = curve.ringing(tenths)
+        still = 1.0 - q * answered[0]
+        if still > 1e-12:  # else certainly answered already: nothing more will come of it
+            rows.append((count, still, answered))
+    means, variances = [], []
+    for k in range(1, len(curve.times) + 1):
+        mean, var = float(waiting), 0.0
+        for count, still, answered in rows:
+            h = q * (answered[k] - answered[0]) / still
+            share = count * h
+            mean += share
+            var += share * (1.0 - h)
+        means.append(mean)
+        variances.append(var)
+    return means, variances
 
 
 @attrs.frozen
@@ -225,7 +361,8 @@ class Predictive:
         rates = stats.abandon
         connects = stats.connects_per_hour
         if connects <= 0.0:
-            connects = max(1, situation.slots) * 3600.0 / max(1.0, stats.handle_time.mean())
+            talk = stats.handle_time
+            connects = max(1, situation.slots) * 3600.0 / max(1.0, talk.memo("mean", talk.mean))
         # Keep an hour's mean count of abandons plus z standard deviations under the hour's
         # ceiling, the variance being `abandon_overdispersion` times the mean.
         ceiling = self.hour_ceiling * target * connects
@@ -253,7 +390,9 @@ class Predictive:
             # Close to the regulators' limit: stop spending what is left of it.
             if answers >= self.min_answers_for_feedback and rate >= 0.9 * target:
                 allowance = min(allowance, 0.25 * aim)
-        return allowance, attrs.evolve(memory, correction=correction)
+        if correction != memory.correction:
+            memory = memory.with_correction(correction)
+        return allowance, memory
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
         allowance, memory = self.allowance(situation, memory)
@@ -261,70 +400,72 @@ class Predictive:
             return PacingDecision(0, memory, allowance)
         stats = situation.stats
         q = max(self.min_answer_rate, stats.answer_rate.planning(self.answer_rate_z))
-        ring = situation.ring_timeout_s
-        delay = stats.answer_delay
-        talk = stats.handle_time
-        times = _answer_times(delay, ring, self.checkpoints)
-
-        # Calls in progress, grouped by whole seconds elapsed: each may free its slot by the
-        # time a new dial is answered, plus the grace an answered call may wait.
-        horizons = tuple(round(t + GRACE_S) for t in times)
-        free_mean = [float(situation.free)] * len(times)
-        free_var = [0.0] * len(times)
-        for e, count in Counter(map(int, situation.busy_elapsed)).items():
-            for k, p in enumerate(talk.endings(e, horizons)):
-                free_mean[k] += count * p
-                free_var[k] += count * p * (1.0 - p)
-
-        # Dials ringing, grouped by tenths of a second rung: each may be answered by then.
-        ans_mean = [float(situation.waiting)] * len(times)
-        ans_var = [0.0] * len(times)
-        for tenths, count in Counter(round(r * 10) for r in situation.ringing_elapsed).items():
-            g0, by_then = _ringing_answers(delay, ring, tenths, times)
-            still = 1.0 - q * g0
-            for k, g1 in enumerate(by_then):
-                h = 0.0 if still <= 1e-12 else q * (g1 - g0) / still
-                ans_mean[k] += count * h
-                ans_var[k] += count * h * (1.0 - h)
-
-        base = [  # per checkpoint: mean of (answers - frees), its variance, a new dial's answer
-            (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * _answered_by(delay, ring, t))
-            for k, t in enumerate(times)
+        curve = _answer_curve(stats.answer_delay, situation.ring_timeout_s, self.checkpoints)
+        # The sums add the same terms in the same order as the plain formulas, whatever was
+        # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
+        free_mean, free_var = _freeing(
+            stats.handle_time, curve.horizons, situation.busy_elapsed, situation.free
+        )
+        ans_mean, ans_var = _answering(curve, q, situation.ringing_elapsed, situation.waiting)
+        # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
+        # of being answered by then (and not).
+        base = [
+            (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
+            for k, c in enumerate(curve.new_dial)
         ]
+        size = len(base)
+        erfc, sqrt = math.erfc, math.sqrt
 
         def risk(n: int) -> float:
-            """Chance that the n-th new dial, once answered, finds every slot taken."""
+            """Chance that the n-th new dial, once answered, finds every slot taken: at each
+            checkpoint P(answers among the others >= frees), continuity-corrected; averaged."""
             others = n - 1
             total = 0.0
-            for mean, var, c in base:
-                total += _normal_tail_at_least(mean + others * c, var + others * c * (1.0 - c))
-            return total / len(base)
+            for mean, var, c, not_c in base:
+                spread = others * c
+                m = mean + spread
+                v = var + spread * not_c
+                if v <= 1e-12:
+                    total += 1.0 if m > -0.5 else 0.0
+                else:
+                    total += 0.5 * erfc(-(m + 0.5) / (_SQRT2 * sqrt(v)))
+            return total / size
 
-        if risk(1) > allowance:
-            return PacingDecision(0, memory, allowance, risk(1))
+        # The largest n whose risk stays under the allowance: doubling, then bisection.
+        low_risk = risk(1)
+        if low_risk > allowance:
+            return PacingDecision(0, memory, allowance, low_risk)
         low, high = 1, 2
-        while high <= self.max_dials_per_tick and risk(high) <= allowance:
-            low, high = high, high * 2
+        while high <= self.max_dials_per_tick:
+            high_risk = risk(high)
+            if high_risk > allowance:
+                break
+            low, high, low_risk = high, high * 2, high_risk
         high = min(high, self.max_dials_per_tick + 1)
         while high - low > 1:
             mid = (low + high) // 2
-            if risk(mid) <= allowance:
-                low = mid
+            mid_risk = risk(mid)
+            if mid_risk <= allowance:
+                low, low_risk = mid, mid_risk
             else:
                 high = mid
-        return PacingDecision(low, memory, allowance, risk(low))
+        return PacingDecision(low, memory, allowance, low_risk)
+
+
+_PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial(), Predictive()
+"""Strategies hold no state (the memory is passed in): one of each serves every campaign."""
 
 
 def pacer_for(mode: PacingMode) -> Pacer:
     """The strategy a campaign's pacing mode names."""
     match mode.kind:
         case PacingKind.PREVIEW:
-            return Preview()
+            return _PREVIEW
         case PacingKind.PROGRESSIVE:
-            return Ratio(1.0)
+            return _PROGRESSIVE
         case PacingKind.RATIO:
             return Ratio(mode.ratio or 1.0)
         case PacingKind.VICIDIAL:
-            return Vicidial()
+            return _VICIDIAL
         case PacingKind.PREDICTIVE:
-            return Predictive()
+            return _PREDICTIVE

@@ -13,6 +13,7 @@ from voxcore_domain.estimators import (
     AnswerRate,
     CampaignStats,
     DurationEstimator,
+    Durations,
     counts_as_live_answer,
 )
 from voxcore_domain.model import Disposition
@@ -171,3 +172,15 @@ def test_campaign_stats_feed_every_estimator() -> None:
     assert snapshot.answer_delay.ends_within(0, 7) > snapshot.answer_delay.ends_within(0, 5)
     assert snapshot.abandon.last_hour_answers > 0
     assert 40 <= snapshot.connects_per_hour <= 60
+
+
+@given(
+    grid=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40),
+    tail_mean=st.floats(0.5, 600.0),
+    ts=st.lists(st.floats(-5.0, 80.0), max_size=30),
+)
+def test_cdfs_is_cdf_point_by_point_to_the_last_bit(
+    grid: list[float], tail_mean: float, ts: list[float]
+) -> None:
+    durations = Durations(survival=tuple(sorted(grid, reverse=True)), tail_mean=tail_mean)
+    assert durations.cdfs(ts) == [durations.cdf(t) for t in ts]

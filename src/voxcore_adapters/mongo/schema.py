@@ -23,6 +23,7 @@ CALL_ATTEMPTS = "call_attempts"
 DNC = "dnc"
 TENANTS = "tenants"
 AGENTS = "agents"
+LEADER_FENCES = "leader_fences"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -50,6 +51,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         # Reading a batch back by its tokens.
         IndexModel([("lease.token", ASCENDING)], name="lease_token"),
+        # A new leader stamping the contacts its shard holds (take_over).
+        IndexModel(
+            [("lease.shard", ASCENDING), ("lease.leader_token", ASCENDING)], name="lease_leader"
+        ),
     ],
     CAMPAIGNS: [
         IndexModel([("state", ASCENDING)], name="state"),
@@ -66,6 +71,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     TENANTS: [],
     AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
+    LEADER_FENCES: [],
 }
 
 

@@ -17,15 +17,21 @@ from datetime import UTC, datetime
 
 import attrs
 import httpx
+import pymongo
 from litestar import Litestar, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.dialler.fleet_client import HttpFleetClient
 from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
+from apps.dialler.stores import StoreCalls
 from voxcore_adapters import mongo, redis
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
+from voxcore_adapters.mongo.documents import Document
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,16 @@ class Wired:
 
 def build(settings: Settings) -> Wired:
     """The dialler on the real adapters the settings point at."""
-    db = mongo.connect(settings.mongo_url)
+    timeout_ms = int(settings.store_timeout_s * 1000)
+    mongo_client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        tzinfo=UTC,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+    )
+    db = mongo_client.get_default_database("voxbridge")
+    mongo.ensure_indexes(db)
     client = redis.connect(settings.redis_url)
     telephony = LiveKitTelephony(
         LiveKitSettings(
@@ -70,6 +85,16 @@ def build(settings: Settings) -> Wired:
         tick_s=settings.loop_interval_s,
         attach_budget_s=settings.attach_budget_s,
         staleness=settings.slot_staleness,
+        # pymongo blocks for a round trip: off the loop. A store that cannot be reached keeps
+        # the writes of calls in progress until it is back.
+        stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        unavailable=(RedisConnectionError, RedisTimeoutError),
+        rooms=telephony,
+        # Saying a message into a LiveKit room needs the RTC SDK (a participant publishing
+        # audio), which the dialler does not have: the abandon path hangs up in silence and
+        # counts it as `none` (docs/dialler.md).
+        abandon_messages=None,
+        outcome_grace=settings.outcome_grace,
     )
 
     async def close_mongo() -> None:

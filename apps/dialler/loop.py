@@ -488,10 +488,11 @@ class Dialler:
     async def _lost(self, call: Call, stale: StaleLease, now: datetime) -> None:
         """The contact of a call in progress is no longer this dialler's: the API closed it with
         the worker's reported outcome, or a newer leader took it over. An attached call is
-        settled from the call log if its outcome is there, and no longer followed; a dial still
-        running finds out at its next write."""
+        settled from the call log if its outcome is there; a dial still running finds out at
+        its next write. Either way it is no longer this dialler's to renew or count."""
         if call.attached_at is None:
-            log.info("call %s: %s", call.id, stale)
+            log.info("call %s is no longer ours: %s", call.id, stale)
+            self._calls.pop(call.id, None)
             return
         freed_at = call.freed_at or now
         try:

@@ -77,10 +77,14 @@ async def test_kill_9_the_leader_the_standby_takes_over_and_nobody_is_dialled_tw
         first.signal(signal.SIGKILL)
         killed_at = asyncio.get_running_loop().time()
         await first.process.wait()
+        left_behind = set(livekit.rooms)
+        assert left_behind
         await until_async(lambda: _is(second, "leader"), within_s=LEADER_TTL_S + 5, every_s=0.05)
         took_s = asyncio.get_running_loop().time() - killed_at
         # Within the leader lock's TTL plus a tick or two of the standby's own.
         assert took_s < LEADER_TTL_S + 2
+        # The new leader deleted the rooms the dead one left (its own calls use new ones).
+        await until_async(lambda: _true(left_behind.isdisjoint(livekit.rooms)), within_s=10)
 
         def settled() -> bool:
             return all(c.state is ContactState.EXHAUSTED for c in leases.contacts())

@@ -200,6 +200,7 @@ class Dialler:
         abandon_messages: AbandonMessages | None = None,
         abandon_message_budget_s: float = 15.0,
         outcome_grace: timedelta = timedelta(minutes=2),
+        recover_every: int = 30,
     ) -> None:
         """`unavailable`: exceptions meaning Redis or the slot registry cannot be reached now
         (the store's own are `stores.unavailable`). `rooms`: the provider's rooms, for closing
@@ -207,7 +208,8 @@ class Dialler:
         deleted). `abandon_messages`: says a campaign's abandon message (None: the abandon path
         hangs up in silence and counts it so). `outcome_grace`: how long after its worker let
         go of an attached call the dialler waits for its reported outcome before closing the
-        contact as failed."""
+        contact as failed. `recover_every`: ticks between sweeps for calls whose lease ran out
+        (`ContactLeases.recover_expired`)."""
         self._campaigns = campaigns
         self._leases = leases
         self._slots = slots
@@ -232,6 +234,8 @@ class Dialler:
         self._abandon_message_budget_s = abandon_message_budget_s
         self._outcome_grace = outcome_grace
         self._gate = WriteGate()
+        self._recover_every = recover_every
+        self._ticks_to_recovery = recover_every
         self._running: list[Campaign] = []
         """The running campaigns as last read: in-flight calls are followed from it while
         MongoDB is down."""
@@ -258,6 +262,11 @@ class Dialler:
     @property
     def in_flight(self) -> int:
         return len(self._calls)
+
+    @property
+    def buffered_writes(self) -> int:
+        """Writes of calls in progress kept until MongoDB is back."""
+        return self._stores.buffered
 
     def stats(self, campaign: Campaign) -> CampaignStats:
         stats = self._stats.get(campaign.id)
@@ -306,6 +315,7 @@ class Dialler:
         await self._renew_leases(now)
         if not self._reconciled or campaigns is None:
             return TickReport(leader=True)
+        await self._recover_now_and_then(campaigns, now)
         try:
             slots = await self._slots.slots()
         except self._unavailable as error:
@@ -536,6 +546,23 @@ class Dialler:
             return False
         await self._delete_orphan_rooms()
         return True
+
+    async def _recover_now_and_then(self, campaigns: list[Campaign], now: datetime) -> None:
+        """Every `recover_every` ticks, close out calls whose lease ran out anyway (renewals
+        missed through a MongoDB outage longer than the lease TTL): nothing stays leased
+        forever, even while this dialler keeps the lead."""
+        self._ticks_to_recovery -= 1
+        if self._ticks_to_recovery > 0:
+            return
+        self._ticks_to_recovery = self._recover_every
+        try:
+            for campaign in campaigns:
+                for recovered in await self._stores.run(
+                    partial(self._leases.recover_expired, campaign, now)
+                ):
+                    log.warning("recovered contact %s whose lease ran out mid-call", recovered.id)
+        except self._stores.unavailable:
+            self.metrics.store_errors.labels("recover").inc()
 
     async def _take_over(self, now: datetime) -> list[Contact] | None:
         token = self.token

@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
             "last_tick_at": dialler.last_tick_at.isoformat() if dialler.last_tick_at else None,
             "tick_duration_s": dialler.last_tick_s,
             "in_flight_calls": dialler.in_flight,
+            "buffered_writes": dialler.buffered_writes,
         }
 
     @get("/metrics", sync_to_thread=False)

@@ -419,3 +419,26 @@ async def test_nobody_is_dialled_twice_when_leaders_alternate(world: World, mode
     numbers = [placed.request.to for placed in world.telephony.placed]
     assert len(numbers) == len(set(numbers))
     assert all(c.attempts <= 1 for c in world.leases.contacts())
+
+
+async def test_a_leader_sweeps_calls_whose_lease_ran_out_every_few_ticks(world: World) -> None:
+    (contact,) = world.add_contacts(1)
+    dialler = world.dialler("d1", recover_every=3)
+    await tick(dialler, world)  # takes the shard over: nothing to reconcile, no slots to dial
+    # A call whose lease ran out without anyone closing it (its renewals were lost).
+    (lease,) = world.leases.lease(
+        world.campaign, 1, "gone", world.clock.now(), timedelta(seconds=5)
+    )
+    world.leases.advance(lease, ContactState.DIALING, world.clock.now())
+    world.advance(6)
+
+    # The take-over tick was the first of three; the second leaves the call alone.
+    await tick(dialler, world)
+    stored = world.leases.get(contact.id)
+    assert stored is not None
+    assert stored.state is ContactState.DIALING
+    await tick(dialler, world)
+
+    stored = world.leases.get(contact.id)
+    assert stored is not None
+    assert (stored.state, stored.last_disposition) == (ContactState.READY, Disposition.FAILED)

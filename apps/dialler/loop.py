@@ -632,12 +632,10 @@ class Dialler:
                 await self._telephony.hang_up(attempt.id, room_of(attempt.id))
             except TelephonyError as error:
                 log.warning("call %s: could not delete its room: %s", attempt.id, error)
-        closed = Call(
-            attempt.id if attempt is not None else f"lost-{contact.id}",
-            campaign,
-            lease,
-            attempt
-            or CallAttempt(
+        if attempt is None:
+            # Its dialler died between counting the attempt and recording it: the record says
+            # what is known, a dial of unknown fate.
+            attempt = CallAttempt(
                 id=f"lost-{lease.token}",
                 contact_id=contact.id,
                 campaign_id=campaign.id,
@@ -645,16 +643,14 @@ class Dialler:
                 number=contact.attempts,
                 lease_token=lease.token,
                 dialed_at=now,
-            ),
-            room="",
-        )
+            )
         await self._stores.run(
             lambda: self._leases.complete(lease, campaign, Disposition.FAILED, now)
         )
-        closed.attempt = attrs.evolve(
-            closed.attempt, ended_at=closed.attempt.ended_at or now, disposition=Disposition.FAILED
+        ended = attrs.evolve(
+            attempt, ended_at=attempt.ended_at or now, disposition=Disposition.FAILED
         )
-        await self._stores.run(lambda: self._call_log.record(closed.attempt))
+        await self._stores.run(lambda: self._call_log.record(ended))
         self.metrics.reconciled.labels("closed").inc()
 
     async def _delete_orphan_rooms(self) -> None:

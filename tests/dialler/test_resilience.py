@@ -166,15 +166,17 @@ async def test_voicemail_outcomes_are_neither_live_answers_nor_abandons(world: W
 async def test_a_new_leader_closes_out_adopts_and_releases_what_the_old_one_left(
     world: World,
 ) -> None:
-    ringing, attached, leased = world.add_contacts(3)
+    ringing, attached, leased, unrecorded = world.add_contacts(4)
     now = world.clock.now()
     old = Fence("0", 1)
     world.leases.take_over(old, now)
     ttl = timedelta(minutes=2)
     by_id = {
         lease.contact_id: lease
-        for lease in world.leases.lease(world.campaign, 3, "dead", now, ttl, old)
+        for lease in world.leases.lease(world.campaign, 4, "dead", now, ttl, old)
     }
+    # It died between counting this attempt and recording it.
+    world.leases.advance(by_id[unrecorded.id], ContactState.DIALING, now)
     # The dead leader had one call answered and waiting for a worker, one on a worker.
     for contact, state in ((ringing, ContactState.ANSWERED), (attached, ContactState.ATTACHED)):
         lease = by_id[contact.id]
@@ -234,7 +236,13 @@ async def test_a_new_leader_closes_out_adopts_and_releases_what_the_old_one_left
     released = world.leases.get(leased.id)
     assert released is not None
     assert released.attempts <= 1  # released unattempted, then dialled by the heir at most once
-    assert counted(heir, "vox_dialler_reconciled_total", action="closed") == 1
+    lost = world.leases.get(unrecorded.id)
+    assert lost is not None
+    assert (lost.state, lost.last_disposition) == (ContactState.READY, Disposition.FAILED)
+    (lost_attempt,) = world.call_log.for_contact(unrecorded.id)[:1]
+    assert lost_attempt.id == f"lost-{by_id[unrecorded.id].token}"
+    assert lost_attempt.disposition is Disposition.FAILED
+    assert counted(heir, "vox_dialler_reconciled_total", action="closed") == 2
     assert counted(heir, "vox_dialler_reconciled_total", action="adopted") == 1
     assert counted(heir, "vox_dialler_reconciled_total", action="released") == 1
     assert counted(heir, "vox_dialler_reconciled_total", action="orphan_room") == 1

@@ -1,10 +1,13 @@
-"""`StoreCalls`' outbox: writes kept while the store is down land in order, per key."""
+"""`StoreCalls`' outbox (writes kept while the store is down land in order, per key) and the
+`WriteGate` a take-over passes through."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from apps.dialler.stores import StoreCalls
+from apps.dialler.stores import StoreCalls, WriteGate
 from voxcore_domain.errors import StaleLease
 
 
@@ -67,3 +70,31 @@ async def test_errors_that_are_not_unavailability_reach_the_caller() -> None:
     with pytest.raises(StaleLease):
         await calls.write("k1", "a", broken)
     assert calls.buffered == 0
+
+
+async def test_the_gate_lets_a_take_over_in_only_between_writes() -> None:
+    gate = WriteGate()
+    order: list[str] = []
+    release_write = asyncio.Event()
+
+    async def write(name: str, hold: asyncio.Event | None = None) -> None:
+        async with gate.shared():
+            order.append(f"{name} in")
+            if hold is not None:
+                await hold.wait()
+            order.append(f"{name} out")
+
+    async def take_over() -> None:
+        async with gate.exclusive():
+            order.append("take-over")
+
+    first = asyncio.create_task(write("w1", release_write))
+    await asyncio.sleep(0)
+    over = asyncio.create_task(take_over())
+    await asyncio.sleep(0)
+    later = asyncio.create_task(write("w2"))
+    await asyncio.sleep(0)
+    assert order == ["w1 in"]  # the take-over waits for w1; w2 waits for the take-over
+    release_write.set()
+    await asyncio.gather(first, over, later)
+    assert order == ["w1 in", "w1 out", "take-over", "w2 in", "w2 out"]

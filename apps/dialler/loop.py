@@ -7,6 +7,12 @@ way as `voxcore_domain.simulation.engine` does, so what the simulator measures i
 
 A tick never waits for a call: each dial runs as its own task and reports back through the
 dialler's in-memory view of its calls (ringing, waiting for a worker, on a worker).
+
+Store calls go through `StoreCalls` (`apps.dialler.stores`): off the loop for MongoDB, inline
+for the fakes, and kept for later while the store is down. Every lease a leader takes is stamped
+with its fencing token (`Fence`); on taking a shard over, the dialler makes the store refuse the
+previous leader's writes (`FencedContactLeases.take_over`) and closes out or adopts the calls it
+left (`_reconcile`).
 """
 
 from __future__ import annotations
@@ -17,21 +23,25 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from apps.dialler.sharding import ShardCampaigns
+from apps.dialler.stores import StoreCalls, WriteGate
 from apps.dialler.trunk_guard import TrunkGuard
 from voxcore_adapters.fleet.http import AttachRefused
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
-from voxcore_domain.errors import StaleLease
+from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease
 from voxcore_domain.estimators import CampaignStats
 from voxcore_domain.fairshare import Group
+from voxcore_domain.leadership import Fence
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
+    Contact,
     ContactState,
     Disposition,
     Lease,
@@ -39,19 +49,22 @@ from voxcore_domain.model import (
     SlotState,
 )
 from voxcore_domain.ports import (
+    AbandonMessages,
     AttachRequest,
     CallLog,
+    CallRooms,
     Campaigns,
     Clock,
     DialRequest,
+    FencedContactLeases,
     FleetClient,
-    LeaderLock,
-    LeasedContacts,
+    LeaderReissue,
     PauseSwitch,
     RateLimiter,
     SlotRegistry,
     Telephony,
     TelephonyError,
+    TelephonyRefused,
     Tenants,
     Trunks,
     TrunkThrottled,
@@ -60,6 +73,14 @@ from voxcore_domain.slots import DEFAULT_STALENESS, FleetCapacity, is_stale, sum
 from voxcore_domain.trunklimits import BreakerPolicy, TrunkLoad
 
 log = logging.getLogger(__name__)
+
+ROOM_PREFIX = "call-"
+"""The dialler's room scheme: `call-<call id>`. A new leader deletes rooms of this scheme that
+no call in flight owns."""
+
+
+def room_of(call_id: str) -> str:
+    return f"{ROOM_PREFIX}{call_id}"
 
 
 @attrs.define
@@ -100,14 +121,49 @@ class DiallerMetrics:
         )  # fmt: skip
         self.dials = Counter(
             "vox_dialler_dials",
-            "Dials by outcome: answered, attached, abandoned, throttled, refused, or the "
-            "disposition of a dial nobody answered.",
+            "Dials by outcome: answered, attached, abandoned, or the disposition of a dial "
+            "nobody answered. Dials the provider turned down before they reached anyone are in "
+            "vox_dialler_not_placed (a throttled one is also counted here as throttled).",
             ["outcome"],
             registry=self.registry,
         )
         self.failures = Counter(
             "vox_dialler_task_failures",
             "Dial tasks that ended on an unexpected error.",
+            registry=self.registry,
+        )
+        self.not_placed = Counter(
+            "vox_dialler_not_placed",
+            "Dials the provider turned down before they reached anyone, by reason: throttled, "
+            "refused (credentials, grants or trunk configuration), provider_error. No attempt is "
+            "counted for them.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.abandon_messages = Counter(
+            "vox_dialler_abandon_messages",
+            "Abandoned calls by what was said before the hang-up: played, failed (the message "
+            "could not be played), none (the campaign has no message).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.reconciled = Counter(
+            "vox_dialler_reconciled",
+            "Calls a previous leader left, by what the new leader did: released (never dialled), "
+            "closed (failed by the retry policy, room deleted), adopted (on a worker), "
+            "orphan_room (a room of the dialler's scheme no call owned, deleted).",
+            ["action"],
+            registry=self.registry,
+        )
+        self.store_errors = Counter(
+            "vox_dialler_store_unavailable",
+            "Steps skipped because a store (MongoDB or Redis) could not be reached, by step.",
+            ["step"],
+            registry=self.registry,
+        )
+        self.buffered = Gauge(
+            "vox_dialler_buffered_writes",
+            "Writes of calls in progress kept until MongoDB is back.",
             registry=self.registry,
         )
         self.in_flight = Gauge(
@@ -121,17 +177,18 @@ class DiallerMetrics:
 class Dialler:
     """The loop's state between ticks and the dial tasks it starts.
 
-    Stores (`leases`, `campaigns`, `call_log`) are synchronous, as the ports define them; the
-    rest are awaited. Not thread-safe: one event loop drives it.
+    Stores (`leases`, `campaigns`, `call_log`) are synchronous, as the ports define them, and are
+    called through `stores` (inline by default; see `apps.dialler.stores`); the rest are awaited.
+    Not thread-safe: one event loop drives it.
     """
 
     def __init__(
         self,
         *,
         campaigns: Campaigns,
-        leases: LeasedContacts,
+        leases: FencedContactLeases,
         slots: SlotRegistry,
-        lock: LeaderLock,
+        lock: LeaderReissue,
         telephony: Telephony,
         fleet: FleetClient,
         call_log: CallLog,
@@ -139,7 +196,7 @@ class Dialler:
         owner: str,
         shard: str = "0",
         leader_ttl: timedelta = timedelta(seconds=6),
-        lease_ttl: timedelta = timedelta(minutes=65),
+        lease_ttl: timedelta = timedelta(minutes=2),
         tick_s: float = 2.0,
         attach_budget_s: float = 2.0,
         staleness: timedelta = DEFAULT_STALENESS,
@@ -152,7 +209,22 @@ class Dialler:
         breaker: BreakerPolicy | None = None,
         trunk_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         trunk_limiter: RateLimiter | None = None,
+        stores: StoreCalls | None = None,
+        unavailable: tuple[type[BaseException], ...] = (),
+        rooms: CallRooms | None = None,
+        abandon_messages: AbandonMessages | None = None,
+        abandon_message_budget_s: float = 15.0,
+        outcome_grace: timedelta = timedelta(minutes=2),
+        recover_every: int = 30,
     ) -> None:
+        """`unavailable`: exceptions meaning Redis or the slot registry cannot be reached now
+        (the store's own are `stores.unavailable`). `rooms`: the provider's rooms, for closing
+        out a dead leader's calls (None: only the rooms of calls found in the store are
+        deleted). `abandon_messages`: says a campaign's abandon message (None: the abandon path
+        hangs up in silence and counts it so). `outcome_grace`: how long after its worker let
+        go of an attached call the dialler waits for its reported outcome before closing the
+        contact as failed. `recover_every`: ticks between sweeps for calls whose lease ran out
+        (`ContactLeases.recover_expired`)."""
         # Only the campaigns of this dialler's shard exist for it.
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
@@ -178,6 +250,18 @@ class Dialler:
         self._staleness = staleness
         self._new_call_id = new_call_id
         self.metrics = metrics or DiallerMetrics()
+        self._stores = stores or StoreCalls()
+        self._unavailable = unavailable
+        self._rooms = rooms
+        self._abandon_messages = abandon_messages
+        self._abandon_message_budget_s = abandon_message_budget_s
+        self._outcome_grace = outcome_grace
+        self._gate = WriteGate()
+        self._recover_every = recover_every
+        self._ticks_to_recovery = recover_every
+        self._running: list[Campaign] = []
+        """The running campaigns as last read: in-flight calls are followed from it while
+        MongoDB is down."""
         self.token: int | None = None
         """The leader lock's fencing token while this dialler leads its shard."""
         self._reconciled = False
@@ -201,6 +285,11 @@ class Dialler:
     def in_flight(self) -> int:
         return len(self._calls)
 
+    @property
+    def buffered_writes(self) -> int:
+        """Writes of calls in progress kept until MongoDB is back."""
+        return self._stores.buffered
+
     def stats(self, campaign: Campaign) -> CampaignStats:
         stats = self._stats.get(campaign.id)
         if stats is None:
@@ -222,23 +311,42 @@ class Dialler:
             self.metrics.in_flight.set(len(self._calls))
 
     async def _tick(self, now: datetime) -> TickReport:
-        took_over = await self._hold_lock()
-        self.metrics.ticks.labels("leader" if self.leader else "standby").inc()
-        if not self.leader:
+        # Writes kept while MongoDB was down go first: they are older than anything below.
+        self.metrics.buffered.set(await self._stores.flush())
+        try:
+            took_over = await self._hold_lock()
+        except self._unavailable as error:
+            # Leadership unknown: dial nothing (each dial asks the lock again, and fails too),
+            # but keep the calls in progress leased; the store refuses it if a standby has
+            # taken over meanwhile.
+            log.warning("leader lock unreachable: %s", error)
+            self.metrics.store_errors.labels("leader_lock").inc()
+            await self._renew_leases(now)
             return TickReport(leader=False)
+        self.metrics.ticks.labels("leader" if self.leader else "standby").inc()
         if took_over:
             self._reconciled = False
-        campaigns = self._campaigns.running()
-        if not self._reconciled:
-            # Calls a previous leader left mid-dial are closed out before anything is dialled;
-            # until that has succeeded once (the store may be down), every tick tries again.
-            for campaign in campaigns:
-                for contact in self._leases.recover_expired(campaign, now):
-                    log.info("recovered contact %s left in a call by a previous leader", contact.id)
-            self._reconciled = True
-        slots = await self._slots.slots()
+        if not self.leader:
+            await self._renew_leases(now)
+            return TickReport(leader=False)
+        campaigns = await self._running_campaigns()
+        if not self._reconciled and campaigns is not None:
+            # Calls a previous leader left are closed out or adopted before anything is
+            # dialled; until that has succeeded (the store may be down), every tick tries again.
+            self._reconciled = await self._reconcile(campaigns, now)
+        await self._renew_leases(now)
+        if not self._reconciled or campaigns is None:
+            return TickReport(leader=True)
+        await self._recover_now_and_then(campaigns, now)
+        try:
+            slots = await self._slots.slots()
+        except self._unavailable as error:
+            # No capacity data, so nothing to plan with: no new dials until Redis is back.
+            log.warning("slot registry unreachable: %s", error)
+            self.metrics.store_errors.labels("slots").inc()
+            return TickReport(leader=True)
         self._capacity = summarize(slots, now, self._staleness)
-        self._follow_attached(slots, now)
+        await self._follow_attached(slots, now)
         paused, tenants, trunks = await self._limits(now)
         loads = [self._load(campaign, now) for campaign in campaigns]
         plan = plan_tick(
@@ -256,15 +364,46 @@ class Dialler:
         leased: dict[str, int] = {}
         for campaign in campaigns:
             wanted = plan.dials.get(campaign.id, 0)
-            if wanted <= 0:
+            if wanted <= 0 or token is None:
                 continue
-            leases = self._leases.lease(campaign, wanted, self.owner, now, self._lease_ttl)
+            fence = Fence(self.shard, token)
+            try:
+                leases = await self._stores.run(
+                    partial(
+                        self._leases.lease,
+                        campaign,
+                        wanted,
+                        self.owner,
+                        now,
+                        self._lease_ttl,
+                        fence,
+                    )
+                )
+            except self._stores.unavailable as error:
+                log.warning("no new leases: the contact store is unreachable (%s)", error)
+                self.metrics.store_errors.labels("lease").inc()
+                break
+            except FencedOut as fenced:
+                log.warning("%s: a newer leader has taken over", fenced)
+                self.token = None
+                break
             leased[campaign.id] = len(leases)
             for lease in leases:
                 self._spawn(self._dial(campaign, lease, token))
         return TickReport(
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
+
+    async def _running_campaigns(self) -> list[Campaign] | None:
+        """The running campaigns; None if the store cannot be reached (then nothing new is
+        leased, and calls in flight are followed with the campaigns as last read)."""
+        try:
+            self._running = await self._stores.run(self._campaigns.running)
+        except self._stores.unavailable as error:
+            log.warning("campaigns unreadable: %s", error)
+            self.metrics.store_errors.labels("campaigns").inc()
+            return None
+        return self._running
 
     async def _hold_lock(self) -> bool:
         """Renew the shard's leader lock, or try to take it; whether it was just taken."""
@@ -333,7 +472,7 @@ class Dialler:
                 in_use[key] = in_use.get(key, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
-    def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
+    async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
         """Notice attached calls whose worker's slot no longer holds them, and feed the stats
         once their outcome is in the call log (the worker reports it, not the dialler)."""
         holding = {
@@ -355,24 +494,233 @@ class Dialler:
                 if not call.seen_busy and now - call.attached_at <= self._staleness:
                     continue
                 call.freed_at = now
-            self._settle_attached(call, call.attached_at, call.freed_at, now)
+            await self._settle_attached(call, call.attached_at, call.freed_at, now)
 
-    def _settle_attached(
+    async def _settle_attached(
         self, call: Call, attached_at: datetime, freed_at: datetime, now: datetime
     ) -> None:
-        recorded = next(
-            (a for a in self._call_log.for_contact(call.lease.contact_id) if a.id == call.id),
-            None,
-        )
+        try:
+            recorded = await self._stores.run(lambda: self._call_log.get(call.id))
+        except self._stores.unavailable:
+            return  # the next tick looks again
         if recorded is not None and recorded.disposition is not None:
             slot_s = (freed_at - attached_at).total_seconds()
             self.stats(call.campaign).call_ended(recorded.disposition, slot_s, now.timestamp())
-            del self._calls[call.id]
-        elif now >= call.lease.expires_at:
-            # Nobody reported the outcome within the lease: `recover_expired` closes the
-            # contact as failed, and a guess here would skew the abandon rate's denominator.
-            log.warning("call %s ended without a reported outcome", call.id)
-            del self._calls[call.id]
+            self._calls.pop(call.id, None)
+            return
+        if now - freed_at < self._outcome_grace:
+            return
+        # The worker let go of the call and nobody reported how it ended: its outcome is lost.
+        # Closed as failed by the retry policy; no stats are fed, since a guess would skew the
+        # abandon rate's denominator.
+        log.warning("call %s ended without a reported outcome; closing it as failed", call.id)
+        self._calls.pop(call.id, None)
+        try:
+            await self._finish(call, Disposition.FAILED, now)
+        except StaleLease as stale:
+            log.info("call %s was closed meanwhile: %s", call.id, stale)
+
+    # -- leases of calls in progress ---------------------------------------------------------------
+
+    async def _renew_leases(self, now: datetime) -> None:
+        """Extend the lease of every call in progress (ringing, waiting for a worker, attached),
+        fenced by its token, so a long call's contact never looks expired; if this dialler dies,
+        the leases run out within the lease TTL."""
+        await asyncio.gather(*(self._renew(call, now) for call in list(self._calls.values())))
+
+    async def _renew(self, call: Call, now: datetime) -> None:
+        async with self._gate.shared():
+            lease = call.lease
+            try:
+                renewed = await self._stores.run(
+                    lambda: self._leases.renew(lease, now, self._lease_ttl)
+                )
+            except self._stores.unavailable:
+                self.metrics.store_errors.labels("renew").inc()
+                return
+            except StaleLease as stale:
+                await self._lost(call, stale, now)
+                return
+            if call.lease == lease:
+                call.lease = renewed
+
+    async def _lost(self, call: Call, stale: StaleLease, now: datetime) -> None:
+        """The contact of a call in progress is no longer this dialler's: the API closed it with
+        the worker's reported outcome, or a newer leader took it over. An attached call is
+        settled from the call log if its outcome is there; a dial still running finds out at
+        its next write. Either way it is no longer this dialler's to renew or count."""
+        if call.attached_at is None:
+            log.info("call %s is no longer ours: %s", call.id, stale)
+            self._calls.pop(call.id, None)
+            return
+        freed_at = call.freed_at or now
+        try:
+            recorded = await self._stores.run(lambda: self._call_log.get(call.id))
+        except self._stores.unavailable:
+            return
+        if recorded is not None and recorded.disposition is not None:
+            slot_s = (freed_at - call.attached_at).total_seconds()
+            self.stats(call.campaign).call_ended(recorded.disposition, slot_s, now.timestamp())
+        else:
+            log.info("call %s is no longer ours: %s", call.id, stale)
+        self._calls.pop(call.id, None)
+
+    # -- taking a shard over -----------------------------------------------------------------------
+
+    async def _reconcile(self, campaigns: list[Campaign], now: datetime) -> bool:
+        """Make the store refuse the previous leader's writes, then deal with every contact the
+        shard's leases hold: this dialler's own calls keep going under the new stamp; contacts
+        leased but never dialled are given back; calls on a worker are adopted and followed;
+        calls ringing or waiting for a worker, whose dialler is gone, are closed out as failed
+        by the retry policy and their rooms deleted. Then rooms of the dialler's scheme that no
+        call owns are deleted. Whether it is done (False: try again next tick)."""
+        try:
+            async with self._gate.exclusive():
+                contacts = await self._take_over(now)
+            if contacts is None:
+                return False
+            by_id = {campaign.id: campaign for campaign in campaigns}
+            ours = {call.lease.token: call for call in self._calls.values()}
+            for contact in contacts:
+                await self._settle_left(contact, by_id, ours, now)
+            for campaign in campaigns:
+                # Contacts leased outside any shard's fence whose lease ran out mid-call.
+                for recovered in await self._stores.run(
+                    partial(self._leases.recover_expired, campaign, now)
+                ):
+                    log.info("recovered contact %s left in a call", recovered.id)
+        except self._stores.unavailable as error:
+            log.warning("taking shard %s over must wait for the store: %s", self.shard, error)
+            self.metrics.store_errors.labels("take_over").inc()
+            return False
+        await self._delete_orphan_rooms()
+        return True
+
+    async def _recover_now_and_then(self, campaigns: list[Campaign], now: datetime) -> None:
+        """Every `recover_every` ticks, close out calls whose lease ran out anyway (renewals
+        missed through a MongoDB outage longer than the lease TTL): nothing stays leased
+        forever, even while this dialler keeps the lead."""
+        self._ticks_to_recovery -= 1
+        if self._ticks_to_recovery > 0:
+            return
+        self._ticks_to_recovery = self._recover_every
+        try:
+            for campaign in campaigns:
+                for recovered in await self._stores.run(
+                    partial(self._leases.recover_expired, campaign, now)
+                ):
+                    log.warning("recovered contact %s whose lease ran out mid-call", recovered.id)
+        except self._stores.unavailable:
+            self.metrics.store_errors.labels("recover").inc()
+
+    async def _take_over(self, now: datetime) -> list[Contact] | None:
+        token = self.token
+        if token is None:
+            return None
+        try:
+            return await self._stores.run(
+                lambda: self._leases.take_over(Fence(self.shard, token), now)
+            )
+        except FencedOut as fenced:
+            # The store has seen this token or a newer one although this dialler holds the lock
+            # now (the lock's counter was lost, or a take-over's answer was): move past it.
+            reissued = await self._lock.reissue(
+                self.shard, self.owner, token, fenced.newest, self._leader_ttl
+            )
+            if reissued is None:
+                self.token = None
+                return None
+            log.info("shard %s: token %s reissued as %s", self.shard, token, reissued)
+            self.token = reissued
+            return await self._stores.run(
+                lambda: self._leases.take_over(Fence(self.shard, reissued), now)
+            )
+
+    async def _settle_left(
+        self,
+        contact: Contact,
+        campaigns: Mapping[str, Campaign],
+        ours: Mapping[str, Call],
+        now: datetime,
+    ) -> None:
+        lease = contact.lease
+        if lease is None:
+            return
+        call = ours.get(lease.token)
+        if call is not None:
+            call.lease = lease
+            return
+        if contact.state is ContactState.LEASED:
+            await self._stores.run(lambda: self._leases.release(lease, now))
+            self.metrics.reconciled.labels("released").inc()
+            return
+        campaign = campaigns.get(contact.campaign_id) or await self._stores.run(
+            lambda: self._campaigns.get(contact.campaign_id)
+        )
+        attempts = await self._stores.run(lambda: self._call_log.for_contact(contact.id))
+        attempt = next((a for a in reversed(attempts) if a.lease_token == lease.token), None)
+        if campaign is None:
+            log.error("contact %s: its campaign %s is gone", contact.id, contact.campaign_id)
+            return
+        if contact.state is ContactState.ATTACHED and attempt is not None:
+            adopted = Call(
+                attempt.id,
+                campaign,
+                lease,
+                attempt,
+                room=room_of(attempt.id),
+                answered=True,
+                attached_at=attempt.attached_at or now,
+            )
+            self._calls[adopted.id] = adopted
+            self.metrics.reconciled.labels("adopted").inc()
+            return
+        # Ringing or waiting for a worker when its dialler went away: nobody will finish it.
+        if attempt is not None:
+            try:
+                await self._telephony.hang_up(attempt.id, room_of(attempt.id))
+            except TelephonyError as error:
+                log.warning("call %s: could not delete its room: %s", attempt.id, error)
+        if attempt is None:
+            # Its dialler died between counting the attempt and recording it: the record says
+            # what is known, a dial of unknown fate.
+            attempt = CallAttempt(
+                id=f"lost-{lease.token}",
+                contact_id=contact.id,
+                campaign_id=campaign.id,
+                tenant_id=campaign.tenant_id,
+                number=contact.attempts,
+                lease_token=lease.token,
+                dialed_at=now,
+            )
+        await self._stores.run(
+            lambda: self._leases.complete(lease, campaign, Disposition.FAILED, now)
+        )
+        ended = attrs.evolve(
+            attempt, ended_at=attempt.ended_at or now, disposition=Disposition.FAILED
+        )
+        await self._stores.run(lambda: self._call_log.record(ended))
+        self.metrics.reconciled.labels("closed").inc()
+
+    async def _delete_orphan_rooms(self) -> None:
+        if self._rooms is None:
+            return
+        try:
+            names = await self._rooms.open_rooms(ROOM_PREFIX)
+        except TelephonyError as error:
+            log.warning("could not list the provider's rooms: %s", error)
+            return
+        owned = {call.room for call in self._calls.values()}
+        for name in names:
+            if name in owned:
+                continue
+            call_id = name.removeprefix(ROOM_PREFIX)
+            try:
+                await self._telephony.hang_up(call_id, name)
+            except TelephonyError as error:
+                log.warning("could not delete the orphan room %s: %s", name, error)
+                continue
+            self.metrics.reconciled.labels("orphan_room").inc()
 
     # -- one dial ----------------------------------------------------------------------------------
 
@@ -401,24 +749,32 @@ class Dialler:
     async def _dial(self, campaign: Campaign, lease: Lease, token: int | None) -> None:
         # The leader token is checked with the lock itself before every dial, not only each
         # tick: a leader paused (GC, SIGSTOP) between its tick and this task must not dial once
-        # a standby has taken over.
-        leading = (
-            token is not None
-            and self.token == token
-            and await self._lock.renew(self.shard, self.owner, token, self._leader_ttl)
-        )
+        # a standby has taken over. The store checks it again with the `dialing` write.
+        unreachable = False
+        try:
+            leading = (
+                token is not None
+                and self.token == token
+                and await self._lock.renew(self.shard, self.owner, token, self._leader_ttl)
+            )
+        except self._unavailable as error:
+            log.warning("leader lock unreachable before a dial: %s", error)
+            leading, unreachable = False, True
         now = self._clock.now()
         if not leading:
-            if self.token == token:
+            if self.token == token and not unreachable:
                 self.token = None
-            log.warning("no longer leading shard %s: giving back %s", self.shard, lease.contact_id)
-            self._leases.release(lease, now)
+            log.warning("not leading shard %s: giving back %s", self.shard, lease.contact_id)
+            await self._release(lease, now)
             return
-        contact = self._leases.get(lease.contact_id)
+        try:
+            contact = await self._stores.run(lambda: self._leases.get(lease.contact_id))
+        except self._stores.unavailable:
+            await self._release(lease, now)
+            return
         if contact is None:
             raise LookupError(f"leased contact {lease.contact_id} is not in the store")
         call_id = self._new_call_id()
-        self._leases.advance(lease, ContactState.DIALING, now)
         attempt = CallAttempt(
             id=call_id,
             contact_id=contact.id,
@@ -428,11 +784,22 @@ class Dialler:
             lease_token=lease.token,
             dialed_at=now,
         )
-        call = Call(call_id, campaign, lease, attempt, room=f"call-{call_id}")
+        call = Call(call_id, campaign, lease, attempt, room=room_of(call_id))
         self._calls[call_id] = call
-        self._call_log.record(attempt)
         try:
+            async with self._gate.shared():
+                # Made now or not at all: no dial goes out before its attempt is counted.
+                await self._stores.run(
+                    lambda: self._leases.advance(call.lease, ContactState.DIALING, now)
+                )
+            await self._record(call)
             await self._place(call, contact.phone, contact.variables)
+        except self._stores.unavailable as error:
+            log.warning(
+                "call %s not dialled: the contact store is unreachable (%s)", call_id, error
+            )
+            self._calls.pop(call_id, None)
+            await self._release(call.lease, now)
         except StaleLease as stale:
             # Another holder's token owns the contact now; nothing of ours may be written.
             log.warning("call %s lost its lease: %s", call_id, stale)
@@ -440,6 +807,27 @@ class Dialler:
         finally:
             if call.attached_at is None:
                 self._calls.pop(call_id, None)
+
+    async def _release(self, lease: Lease, now: datetime) -> None:
+        """Give back a contact leased and never dialled; a newer leader may have done so
+        already, or will (it releases what the shard leased and nobody dialled)."""
+        try:
+            await self._stores.write(
+                lease.contact_id,
+                f"release of {lease.contact_id}",
+                lambda: self._leases.release(lease, now),
+            )
+        except (StaleLease, InvalidTransition) as refused:
+            log.info("contact %s: %s", lease.contact_id, refused)
+
+    async def _write(self, call: Call, what: str, write: Callable[[], object]) -> None:
+        """A write of a call in progress: made now, or kept until the store is back."""
+        async with self._gate.shared():
+            await self._stores.write(call.lease.contact_id, f"{what} of call {call.id}", write)
+
+    async def _record(self, call: Call) -> None:
+        attempt = call.attempt
+        await self._write(call, "call log", lambda: self._call_log.record(attempt))
 
     async def _place(self, call: Call, phone: str, variables: Mapping[str, str]) -> None:
         campaign = call.campaign
@@ -459,12 +847,13 @@ class Dialler:
             now = self._clock.now()
             self.metrics.dials.labels("throttled").inc()
             log.warning("%s; backing off %.1f s", throttled, throttled.retry_after_s)
-            self._give_back(call, now)
+            await self._give_back(call, now)
             return
         except TelephonyError as error:
-            self.metrics.dials.labels("refused").inc()
-            log.error("dial %s refused by the provider: %s", call.id, error)
-            self._give_back(call, self._clock.now())
+            now = self._clock.now()
+            reason = "refused" if isinstance(error, TelephonyRefused) else "provider_error"
+            log.error("dial %s not placed (%s): %s", call.id, reason, error)
+            await self._not_placed(call, now, reason)
             return
         now = self._clock.now()
         ring_s = max(0.0, (now - call.attempt.dialed_at).total_seconds())
@@ -472,14 +861,16 @@ class Dialler:
             disposition = result.disposition or Disposition.FAILED
             stats.dial_resolved(False, ring_s, now.timestamp())
             self.metrics.dials.labels(disposition.value).inc()
-            self._finish(call, disposition, now)
+            await self._finish(call, disposition, now)
             return
         stats.dial_resolved(True, ring_s, now.timestamp())
         self.metrics.dials.labels("answered").inc()
         call.answered = True
-        self._leases.advance(call.lease, ContactState.ANSWERED, now)
+        await self._write(
+            call, "answer", lambda: self._leases.advance(call.lease, ContactState.ANSWERED, now)
+        )
         call.attempt = attrs.evolve(call.attempt, answered_at=result.answered_at)
-        self._call_log.record(call.attempt)
+        await self._record(call)
         await self._attach(call, variables)
 
     async def _attach(self, call: Call, variables: Mapping[str, str]) -> None:
@@ -507,34 +898,63 @@ class Dialler:
         if host is None:
             await self._abandon(call, now)
             return
-        self._leases.advance(call.lease, ContactState.ATTACHED, now)
         call.attached_at = now
+        await self._write(
+            call, "attach", lambda: self._leases.advance(call.lease, ContactState.ATTACHED, now)
+        )
         call.attempt = attrs.evolve(call.attempt, attached_at=now, worker=host)
-        self._call_log.record(call.attempt)
+        await self._record(call)
         self.metrics.dials.labels("attached").inc()
 
     async def _abandon(self, call: Call, now: datetime) -> None:
-        """No worker in time: end the call and count it; the retry policy keeps the number
-        from being dialled again for at least 72 hours."""
+        """No worker in time: say the campaign's abandon message, end the call and count it;
+        the retry policy keeps the number from being dialled again for at least 72 hours
+        (`RetryPolicy.abandoned_after`)."""
         self.metrics.dials.labels("abandoned").inc()
         try:
+            await self._say_abandon_message(call)
             await self._telephony.hang_up(call.id, call.room)
         finally:
             # Recorded even if the hang-up failed: the callee was abandoned either way.
             self.stats(call.campaign).call_ended(Disposition.ABANDONED, None, now.timestamp())
-            self._finish(call, Disposition.ABANDONED, now)
+            await self._finish(call, Disposition.ABANDONED, now)
 
-    def _finish(self, call: Call, disposition: Disposition, now: datetime) -> None:
-        self._leases.complete(call.lease, call.campaign, disposition, now)
+    async def _say_abandon_message(self, call: Call) -> None:
+        text = call.campaign.abandon_message
+        if not text or self._abandon_messages is None:
+            self.metrics.abandon_messages.labels("none").inc()
+            return
+        try:
+            async with asyncio.timeout(self._abandon_message_budget_s):
+                await self._abandon_messages.play(call.id, call.room, text)
+        except (TimeoutError, TelephonyError) as error:
+            log.error("call %s: the abandon message was not played: %r", call.id, error)
+            self.metrics.abandon_messages.labels("failed").inc()
+            return
+        self.metrics.abandon_messages.labels("played").inc()
+
+    async def _finish(self, call: Call, disposition: Disposition, now: datetime) -> None:
+        campaign = call.campaign
+        await self._write(
+            call,
+            f"{disposition.value} outcome",
+            lambda: self._leases.complete(call.lease, campaign, disposition, now),
+        )
         call.attempt = attrs.evolve(call.attempt, ended_at=now, disposition=disposition)
-        self._call_log.record(call.attempt)
+        await self._record(call)
 
-    def _give_back(self, call: Call, now: datetime) -> None:
-        """The provider turned the dial down before it reached the callee: the contact is ready
-        again with no attempt counted, and no stats are fed (nobody was dialled)."""
-        self._leases.undial(call.lease, now)
-        call.attempt = attrs.evolve(call.attempt, ended_at=now, disposition=Disposition.FAILED)
-        self._call_log.record(call.attempt)
+    async def _give_back(self, call: Call, now: datetime) -> None:
+        """The trunk was throttled: see `_not_placed`."""
+        await self._not_placed(call, now, "throttled")
+
+    async def _not_placed(self, call: Call, now: datetime, reason: str) -> None:
+        """The provider turned the dial down before it reached anyone: the contact is ready again
+        with the attempt taken back (`undial`), no stats are fed, and the call log says so
+        (`not_placed`, no disposition) instead of showing a failed attempt."""
+        self.metrics.not_placed.labels(reason).inc()
+        await self._write(call, "undial", lambda: self._leases.undial(call.lease, now))
+        call.attempt = attrs.evolve(call.attempt, ended_at=now, not_placed=reason)
+        await self._record(call)
 
     async def close(self) -> None:
         """Let every dial finish, then give up the leader lock so a standby need not wait for

@@ -17,15 +17,21 @@ from datetime import UTC, datetime
 
 import attrs
 import httpx
+import pymongo
 from litestar import Litestar, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
+from apps.dialler.stores import StoreCalls
 from voxcore_adapters import mongo, redis
 from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
+from voxcore_adapters.mongo.documents import Document
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,16 @@ class Wired:
 
 def build(settings: Settings) -> Wired:
     """The dialler on the real adapters the settings point at."""
-    db = mongo.connect(settings.mongo_url)
+    timeout_ms = int(settings.store_timeout_s * 1000)
+    mongo_client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        tzinfo=UTC,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+    )
+    db = mongo_client.get_default_database("voxbridge")
+    mongo.ensure_indexes(db)
     client = redis.connect(settings.redis_url)
     telephony = LiveKitTelephony(
         LiveKitSettings(
@@ -76,6 +91,16 @@ def build(settings: Settings) -> Wired:
         shards=settings.shards,
         # One calls-per-second bucket per trunk for every dialler of every shard.
         trunk_limiter=redis.RedisRateLimiter(client, settings.redis_prefix),
+        # pymongo blocks for a round trip: off the loop. A store that cannot be reached keeps
+        # the writes of calls in progress until it is back.
+        stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        unavailable=(RedisConnectionError, RedisTimeoutError),
+        rooms=telephony,
+        # Saying a message into a LiveKit room needs the RTC SDK (a participant publishing
+        # audio), which the dialler does not have: the abandon path hangs up in silence and
+        # counts it as `none` (docs/dialler.md).
+        abandon_messages=None,
+        outcome_grace=settings.outcome_grace,
     )
 
     async def close_mongo() -> None:
@@ -132,6 +157,7 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
             "last_tick_at": dialler.last_tick_at.isoformat() if dialler.last_tick_at else None,
             "tick_duration_s": dialler.last_tick_s,
             "in_flight_calls": dialler.in_flight,
+            "buffered_writes": dialler.buffered_writes,
         }
 
     @get("/metrics", sync_to_thread=False)

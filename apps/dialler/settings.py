@@ -51,10 +51,11 @@ class Settings:
     """The campaign shard this dialler competes for (one shard by default)."""
     leader_ttl_s: float = attrs.field(default=6.0, validator=_positive)
     """How long the leader lock lasts unrenewed: a standby takes over within this."""
-    lease_ttl_s: float = attrs.field(default=3900.0, validator=_positive)
-    """A contact lease must outlive the longest call (an hour) plus the ring time, because
-    nothing renews it while a worker holds the call; an expired in-call lease is recovered as
-    a failed attempt."""
+    lease_ttl_s: float = attrs.field(default=120.0, validator=_positive)
+    """How long a contact lease lasts unrenewed. Every tick renews the leases of the calls in
+    progress, so this only bounds how long a dead dialler's contacts stay held when no standby
+    takes over (a standby adopts or closes them out at once), and how long a MongoDB outage
+    may last before the calls in progress lose their leases."""
     attach_budget_s: float = attrs.field(default=2.0, validator=_positive)
     """From the answer to a worker holding the call; past it, the call is abandoned."""
     slot_staleness_s: float = attrs.field(default=10.0, validator=_positive)
@@ -68,6 +69,12 @@ class Settings:
     """Fleet host name → base URL of its `/attach`."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+    store_timeout_s: float = attrs.field(default=2.0, validator=_positive)
+    """How long a MongoDB call waits for a server before the store counts as down (pymongo's
+    server selection and connect timeouts): a down store costs a tick this much, not 30 s."""
+    outcome_grace_s: float = attrs.field(default=120.0, validator=_positive)
+    """How long after its worker let go of an attached call the dialler waits for the call's
+    reported outcome before closing the contact as failed."""
     shards: int = 1
     """How many shards the campaigns are split into (`shard_of`); with more than one, `shard`
     is this dialler's shard index, 0 to shards - 1."""
@@ -77,6 +84,10 @@ class Settings:
         if self.shards > 1:
             index = int(self.shard) if self.shard.isdigit() else -1
             check_shards(self.shards, index)
+
+    @property
+    def outcome_grace(self) -> timedelta:
+        return timedelta(seconds=self.outcome_grace_s)
 
     @property
     def leader_ttl(self) -> timedelta:
@@ -104,6 +115,8 @@ class Settings:
             "LEASE_TTL_SECONDS": "lease_ttl_s",
             "ATTACH_BUDGET_SECONDS": "attach_budget_s",
             "SLOT_STALENESS_SECONDS": "slot_staleness_s",
+            "STORE_TIMEOUT_SECONDS": "store_timeout_s",
+            "OUTCOME_GRACE_SECONDS": "outcome_grace_s",
         }
         for name, field in floats.items():
             raw = get(name)

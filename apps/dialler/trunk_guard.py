@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
+import attrs
+
 from voxcore_domain.ports import (
     Clock,
     DialRequest,
@@ -83,6 +85,9 @@ class TrunkGuard:
         trunk = self._trunks.get(key)
         if trunk is not None and self._shared is not None:
             await self._shared_token(self._shared, trunk)
+        if trunk is not None:
+            # Campaigns name the platform's trunk; the provider knows it by its own id.
+            request = attrs.evolve(request, trunk_id=trunk.livekit_trunk_id)
         try:
             result = await self._inner.place_call(request)
         except TrunkThrottled as throttled:

@@ -33,3 +33,14 @@ class StaleLease(DomainError):
         super().__init__(f"contact {contact_id}: stale lease ({reason})")
         self.contact_id = contact_id
         self.reason = reason
+
+
+class FencedOut(DomainError):
+    """A write carried a leader token older than the newest one the store has seen for the shard:
+    it comes from a dialler that has since been replaced as the shard's leader."""
+
+    def __init__(self, shard: str, token: int, newest: int) -> None:
+        super().__init__(f"shard {shard}: leader token {token} is fenced out by {newest}")
+        self.shard = shard
+        self.token = token
+        self.newest = newest

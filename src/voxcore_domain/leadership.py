@@ -88,3 +88,35 @@ def fenced_out(token: int, newest_seen: int) -> bool:
     """Whether a write carrying `token` must be refused by a store that has already accepted
     one carrying `newest_seen`: it comes from a holder that has since been replaced."""
     return token < newest_seen
+
+
+def reissue(
+    lock: ShardLock, owner: str, token: int, floor: int, now: datetime, ttl: timedelta
+) -> tuple[ShardLock, int | None]:
+    """Give the live holder `owner` with `token` a new token above both `floor` and every token
+    handed out, keeping the shard: for a holder whose store has seen a newer token than the
+    lock remembers (the lock's counter was lost). None (lock unchanged) if it does not hold it."""
+    check_ttl(ttl)
+    if lock.holder(now) != Leader(owner, token):
+        return lock, None
+    new = max(lock.last_token, floor) + 1
+    return ShardLock(new, Leader(owner, new), now + ttl), new
+
+
+@attrs.frozen
+class Fence:
+    """A shard's leader as the contact store knows it: writes stamped with an older token are
+    refused once this one has taken the shard over."""
+
+    shard: str = attrs.field()
+    token: int = attrs.field()
+    """The leader's fencing token from the `LeaderLock`."""
+
+    @shard.validator
+    def _named(self, attribute: attrs.Attribute[str], value: str) -> None:
+        check_name(attribute.name, value)
+
+    @token.validator
+    def _positive(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(attribute.name, f"must be a whole number above 0, got {value!r}")

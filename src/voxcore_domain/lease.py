@@ -18,7 +18,8 @@ from enum import StrEnum
 
 import attrs
 
-from voxcore_domain.errors import InvalidTransition, StaleLease, ValidationError
+from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease, ValidationError
+from voxcore_domain.leadership import Fence, fenced_out
 from voxcore_domain.model import Campaign, CampaignState, Contact, ContactState, Disposition, Lease
 from voxcore_domain.retry import next_step
 from voxcore_domain.schedule import contact_timezone, is_open
@@ -79,10 +80,23 @@ def ineligibility(
 
 
 def new_lease(
-    contact_id: str, owner: str, now: datetime, ttl: timedelta, rng: random.Random
+    contact_id: str,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    rng: random.Random,
+    fence: Fence | None = None,
 ) -> Lease:
-    """A lease of `contact_id` for `owner` until `now + ttl`, with a fresh 128-bit token."""
-    return Lease(contact_id, owner, f"{rng.getrandbits(128):032x}", now + _positive_ttl(ttl))
+    """A lease of `contact_id` for `owner` until `now + ttl`, with a fresh 128-bit token, stamped
+    with the leader's `fence` when one is given."""
+    return Lease(
+        contact_id,
+        owner,
+        f"{rng.getrandbits(128):032x}",
+        now + _positive_ttl(ttl),
+        shard=None if fence is None else fence.shard,
+        leader_token=None if fence is None else fence.token,
+    )
 
 
 def check_fence(contact: Contact, lease: Lease, now: datetime) -> None:
@@ -94,6 +108,10 @@ def check_fence(contact: Contact, lease: Lease, now: datetime) -> None:
         raise StaleLease(contact.id, "another lease holds the contact")
     if not is_live(held, now):
         raise StaleLease(contact.id, f"the lease expired at {held.expires_at.isoformat()}")
+    # A lease stamped by a leader is good only while no newer leader has taken the contact over;
+    # an unstamped one (the API closing a call by its token) is fenced by its token alone.
+    if lease.leader_token is not None and held.leader_token != lease.leader_token:
+        raise StaleLease(contact.id, "a newer leader of its shard has taken the contact over")
 
 
 def _positive_ttl(ttl: timedelta) -> timedelta:
@@ -116,6 +134,8 @@ class InMemoryContactLeases:
         self._contacts = {contact.id: contact for contact in contacts}
         self._dnc = {tenant: frozenset(phones) for tenant, phones in (dnc or {}).items()}
         self._rng = rng
+        self._fences: dict[str, int] = {}
+        """Each shard's newest leader token seen by `take_over`."""
 
     def add(self, contact: Contact) -> None:
         """Store `contact`, replacing any with its id; for setting up tests, fenced by nothing."""
@@ -129,14 +149,24 @@ class InMemoryContactLeases:
         return [self._contacts[key] for key in sorted(self._contacts)]
 
     def lease(
-        self, campaign: Campaign, n: int, owner: str, now: datetime, ttl: timedelta
+        self,
+        campaign: Campaign,
+        n: int,
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
     ) -> list[Lease]:
         """Lease up to `n` eligible contacts of `campaign`, earliest `next_attempt_at` first, then
         by id. Candidates are taken in that order until `n` are leased; a candidate refused only
-        because its number is on the tenant's DNC list on the way becomes DNC, for good."""
+        because its number is on the tenant's DNC list on the way becomes DNC, for good. With a
+        `fence`, the leases carry it, and `FencedOut` (nothing leased) if a newer leader of its
+        shard has taken over."""
         if n < 0:
             raise ValidationError("n", f"must be 0 or more, got {n}")
         _positive_ttl(ttl)
+        if fence is not None:
+            self._check_leader(fence)
         dnc = self._dnc.get(campaign.tenant_id, frozenset())
         leases: list[Lease] = []
         for contact in self._of_campaign(campaign.id):
@@ -148,7 +178,7 @@ class InMemoryContactLeases:
                     contact, state=ContactState.DNC, lease=None
                 )
             elif reason is None:
-                lease = new_lease(contact.id, owner, now, ttl, self._rng)
+                lease = new_lease(contact.id, owner, now, ttl, self._rng, fence)
                 self._contacts[contact.id] = attrs.evolve(
                     contact, state=ContactState.LEASED, lease=lease
                 )
@@ -208,6 +238,32 @@ class InMemoryContactLeases:
             for contact in self._of_campaign(campaign.id)
             if contact.state.in_call and not is_live(contact.lease, now)
         ]
+
+    def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
+        """Make `fence` its shard's leader: from now on every write stamped with an older token
+        of the shard is refused. Every contact leased under the shard (never dialled, or in a
+        call) is stamped with the new token and returned, ordered by id, for the new leader to
+        adopt or close out. `FencedOut` if the shard has seen this token or a newer one."""
+        newest = self._fences.get(fence.shard, 0)
+        if fence.token <= newest:
+            raise FencedOut(fence.shard, fence.token, newest)
+        self._fences[fence.shard] = fence.token
+        taken: list[Contact] = []
+        for key in sorted(self._contacts):
+            contact = self._contacts[key]
+            if contact.lease is None or contact.lease.shard != fence.shard:
+                continue
+            stamped = attrs.evolve(
+                contact, lease=attrs.evolve(contact.lease, leader_token=fence.token)
+            )
+            self._contacts[key] = stamped
+            taken.append(stamped)
+        return taken
+
+    def _check_leader(self, fence: Fence) -> None:
+        newest = self._fences.get(fence.shard, 0)
+        if fenced_out(fence.token, newest):
+            raise FencedOut(fence.shard, fence.token, newest)
 
     def _of_campaign(self, campaign_id: str) -> list[Contact]:
         """The campaign's contacts in lease order; a copy, so callers may write while walking."""

@@ -214,6 +214,9 @@ class Campaign:
     """Share of its tenant's slots against the tenant's other campaigns."""
     max_concurrency: int | None = attrs.field(default=None, validator=v.optional(v.positive_int))
     state: CampaignState = attrs.field(default=CampaignState.DRAFT, converter=_campaign_state)
+    abandon_message: str | None = None
+    """What the abandon path says before it hangs up (Ofcom: who called and how to call back);
+    None hangs up in silence."""
 
     def transition(self, wanted: CampaignState) -> Campaign:
         """This campaign in state `wanted`, or `InvalidTransition` if the lifecycle forbids it."""
@@ -296,6 +299,11 @@ class Lease:
     token: str
     """Fences every later write: a write with another token is refused."""
     expires_at: datetime = attrs.field(validator=v.aware)
+    shard: str | None = None
+    """The dialler shard whose leader took the lease; None for a lease taken outside one."""
+    leader_token: int | None = None
+    """That leader's fencing token. A write carrying it is refused once a newer leader of the
+    shard has taken the contact over (`ContactLeases.take_over`)."""
 
 
 def _variables(value: Mapping[str, str]) -> dict[str, str]:
@@ -341,6 +349,10 @@ class CallAttempt:
     disposition: Disposition | None = None
     worker: str | None = None
     """The fleet worker (host/slot) that took the call."""
+    not_placed: str | None = None
+    """Why the provider turned the dial down before it could reach anyone (`throttled`,
+    `refused`, `provider_error`); None for a dial that was placed. Such a record is no attempt:
+    the contact's attempt count is taken back and no rate counts it."""
 
 
 # -- call slots --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from voxcore_domain.callreports import CallReport
 from voxcore_domain.callstats import CallTally
 from voxcore_domain.errors import DomainError, ValidationError
 from voxcore_domain.inbound import InboundNumber
+from voxcore_domain.leadership import Fence
 from voxcore_domain.model import (
     CallAttempt,
     Campaign,
@@ -736,4 +737,63 @@ class PauseSwitch(Protocol):
 
     async def set_paused(self, paused: bool) -> None:
         """Turn the pause on or off; `ValidationError` unless `paused` is a bool."""
+
+
+# -- the dialler's leader fencing at the contact store ---------------------------------------------
+
+
+class FencedContactLeases(LeasedContacts, Protocol):
+    """`LeasedContacts` that refuses writes from a replaced leader.
+
+    The store keeps each shard's newest leader token (`take_over`). Leases a leader takes carry
+    its `Fence`; every later write with such a lease is refused (`StaleLease`) once a newer
+    leader has taken the contact over, and `lease` itself raises `FencedOut` for an older token.
+    A paused or partitioned old leader that wakes up after a standby took over can therefore
+    neither lease, dial (the `dialing` write comes first) nor write a contact.
+    """
+
+    def lease(
+        self,
+        campaign: Campaign,
+        n: int,
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
+    ) -> list[Lease]: ...
+
+    def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
+        """Make `fence` its shard's leader and stamp every contact leased under the shard with
+        its token; returns those contacts, ordered by id. `FencedOut` if the shard has already
+        seen that token or a newer one."""
+        ...
+
+
+class CallRooms(Protocol):
+    """The telephony provider's rooms, for a new leader closing out calls a dead one left."""
+
+    async def open_rooms(self, prefix: str) -> list[str]:
+        """Names of the rooms that exist now and start with `prefix`."""
+        ...
+
+
+class AbandonMessages(Protocol):
+    """Says a campaign's abandon message into an answered call nobody could take, before the
+    dialler hangs up (Ofcom: an abandoned call plays a short message naming the caller)."""
+
+    async def play(self, call_id: str, room: str, text: str) -> None:
+        """Say `text` into the call's room and return once it has been played;
+        `TelephonyError` if it could not be."""
+        ...
+
+
+class LeaderReissue(LeaderLock, Protocol):
+    """A `LeaderLock` that can hand its live holder a token above a floor, for when a contact
+    store has seen newer tokens than the lock remembers (e.g. Redis lost its counter)."""
+
+    async def reissue(
+        self, shard: str, owner: str, token: int, floor: int, ttl: timedelta
+    ) -> int | None:
+        """A new token above `floor` and every earlier one if `owner` with `token` still holds
+        the shard (it keeps holding it, for `ttl`); else None."""
         ...

@@ -158,10 +158,10 @@ async def test_a_failing_carrier_takes_its_trunk_down_and_other_trunks_keep_dial
                 SLOT_TTL,
             )
     await world.beat_all()
-    placed = len([p for p in world.telephony.placed if p.request.trunk_id == "trunk1"])
+    placed = len([p for p in world.telephony.placed if p.request.trunk_id == "ST_trunk1"])
     leased = await run_tick(dialler, world)
     assert leased.get("c1") == 1
-    after = len([p for p in world.telephony.placed if p.request.trunk_id == "trunk1"])
+    after = len([p for p in world.telephony.placed if p.request.trunk_id == "ST_trunk1"])
     assert after == placed + 1
     state = dialler.trunk_guard.states["trunk1"]
     assert state.circuit(world.clock.now().timestamp()) is Circuit.OPEN

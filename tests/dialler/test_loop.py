@@ -273,7 +273,7 @@ async def test_a_new_leader_closes_out_the_calls_a_dead_leader_left(world: World
 
 
 async def test_a_paused_leader_dials_nothing_once_a_standby_took_over(world: World) -> None:
-    world.add_contacts(3)
+    contacts = world.add_contacts(3)
     await world.add_workers(3)
     paused = world.dialler("paused")
     standby = world.dialler("standby")
@@ -283,14 +283,21 @@ async def test_a_paused_leader_dials_nothing_once_a_standby_took_over(world: Wor
     assert report.leased == {"c1": 3}
     world.advance(7)
     await world.beat_all()
+    # The standby takes over: it gives back what the paused leader leased, and dials it itself.
     assert (await standby.tick(world.clock.now())).leader
 
     await paused.wait_idle()
+    await standby.wait_idle()
     assert paused.failures == []
-    assert world.telephony.placed == []
+    assert standby.failures == []
     assert not paused.leader
-    assert {c.state for c in world.leases.contacts()} == {ContactState.READY}
-    assert all(c.attempts == 0 for c in world.leases.contacts())
-
-    await tick(standby, world)
-    assert len(world.telephony.placed) == 3
+    numbers = [placed.request.to for placed in world.telephony.placed]
+    assert sorted(numbers) == sorted(c.phone for c in contacts)
+    assert all(c.attempts == 1 for c in world.leases.contacts())
+    attempts = [a for c in contacts for a in world.call_log.for_contact(c.id)]
+    assert len(attempts) == 3
+    # Every call in progress is held under the standby's leader token.
+    assert {c.lease.leader_token for c in world.leases.contacts() if c.lease} == {standby.token}
+    assert {a.lease_token for a in attempts} == {
+        c.lease.token for c in world.leases.contacts() if c.lease
+    }

@@ -63,3 +63,20 @@ async def test_without_a_shared_bucket_each_guard_keeps_only_its_own() -> None:
     await guards[0].place_call(request(0))
     await guards[1].place_call(request(1))
     assert telephony.at[0] == telephony.at[1]
+
+
+async def test_the_provider_is_asked_for_the_trunks_own_id() -> None:
+    clock = ManualClock()
+    seen: list[str] = []
+
+    class Noting(FakeTelephony):
+        async def place_call(self, request: DialRequest) -> DialResult:
+            seen.append(request.trunk_id)
+            return await super().place_call(request)
+
+    guard = TrunkGuard(Noting(clock=clock), clock)
+    await guard.place_call(request(1))
+    guard.update([TRUNK])
+    await guard.place_call(request(2))
+    # Unknown to the store: passed on as named; known: the provider's `ST_…` id.
+    assert seen == ["tr1", "ST_1"]

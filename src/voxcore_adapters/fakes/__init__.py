@@ -9,7 +9,12 @@ from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
-from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony, InMemoryRecordingStore
+from voxcore_adapters.fakes.media_fakes import (
+    Callee,
+    FakeAbandonMessages,
+    FakeTelephony,
+    InMemoryRecordingStore,
+)
 from voxcore_adapters.fakes.pause import InMemoryPauseSwitch
 from voxcore_adapters.fakes.redis_fakes import (
     InMemoryCallEvents,
@@ -24,6 +29,7 @@ from voxcore_domain.lease import InMemoryContactLeases
 
 __all__ = [
     "Callee",
+    "FakeAbandonMessages",
     "FakeTelephony",
     "InMemoryAgents",
     "InMemoryCallEvents",

@@ -267,6 +267,10 @@ class FakeTelephony:
         self.placed.append(PlacedCall(request, result))
         return result
 
+    async def open_rooms(self, prefix: str) -> list[str]:
+        """The rooms of answered calls still up, as a provider lists them (`CallRooms`)."""
+        return sorted(room for room in self._live.values() if room.startswith(prefix))
+
     async def hang_up(self, call_id: str, room: str) -> None:
         outcomes.check_text("call_id", call_id, 128)
         outcomes.check_text("room", room)
@@ -302,3 +306,21 @@ class FakeTelephony:
     async def _wait(self, seconds: float) -> None:
         if self._time_scale > 0:
             await asyncio.sleep(seconds * self._time_scale)
+
+
+class FakeAbandonMessages:
+    """`AbandonMessages` in memory: records what it was asked to say, or, with `fail`, raises
+    `TelephonyError` as a room that cannot be reached would. `said` lists (call id, room, text)."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str, str]] = []
+        self.fail = False
+
+    async def play(self, call_id: str, room: str, text: str) -> None:
+        outcomes.check_text("call_id", call_id, 128)
+        outcomes.check_text("room", room)
+        if not text.strip():
+            raise ValidationError("text", "must not be empty")
+        if self.fail:
+            raise TelephonyError(f"cannot play into room {room}")
+        self.said.append((call_id, room, text))

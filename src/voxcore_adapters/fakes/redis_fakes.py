@@ -113,6 +113,24 @@ class InMemoryLeaderLock:
         lock = self._locks.get(shard, ShardLock())
         self._locks[shard] = leadership.release(lock, owner, token, self._clock.now())
 
+    async def reissue(
+        self, shard: str, owner: str, token: int, floor: int, ttl: timedelta
+    ) -> int | None:
+        require_text("shard", shard)
+        require_text("owner", owner)
+        _check_token(token)
+        _check_token(floor)
+        lock, new = leadership.reissue(
+            self._locks.get(shard, ShardLock()),
+            owner,
+            token,
+            floor,
+            self._clock.now(),
+            rounded_ttl(ttl),
+        )
+        self._locks[shard] = lock
+        return new
+
     async def holder(self, shard: str) -> Leader | None:
         require_text("shard", shard)
         return self._locks.get(shard, ShardLock()).holder(self._clock.now())

@@ -37,6 +37,7 @@ from livekit.api import (
     CreateRoomRequest,
     CreateSIPParticipantRequest,
     DeleteRoomRequest,
+    ListRoomsRequest,
     LiveKitAPI,
     ServerError,
     ServerErrorCode,
@@ -273,6 +274,16 @@ class LiveKitTelephony:
                 log.warning("dial %s: could not delete room: %s", request.call_id, error)
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("dial %s: could not delete room: %r", request.call_id, exc)
+
+    async def open_rooms(self, prefix: str) -> list[str]:
+        """Names of the server's rooms starting with `prefix` (`CallRooms`)."""
+        try:
+            response = await self._client().room.list_rooms(ListRoomsRequest())
+        except ServerError as error:
+            raise self._not_the_callee(error, "list rooms") from error
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TelephonyError(f"cannot reach LiveKit to list rooms: {exc!r}") from exc
+        return sorted(room.name for room in response.rooms if room.name.startswith(prefix))
 
     # -- in-call controls -------------------------------------------------------------------------
 

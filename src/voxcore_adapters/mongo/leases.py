@@ -26,11 +26,13 @@ from datetime import datetime, timedelta
 import attrs
 from pymongo import UpdateOne
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from voxcore_adapters.mongo.dnc import MongoDncList
 from voxcore_adapters.mongo.documents import Document, from_document, to_document, to_millis
-from voxcore_adapters.mongo.schema import CONTACTS, collection
-from voxcore_domain.errors import InvalidTransition, StaleLease, ValidationError
+from voxcore_adapters.mongo.schema import CONTACTS, LEADER_FENCES, collection
+from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease, ValidationError
+from voxcore_domain.leadership import Fence, fenced_out
 from voxcore_domain.lease import check_fence, new_lease
 from voxcore_domain.model import (
     Campaign,
@@ -104,12 +106,16 @@ def eligible_filter(campaign: Campaign, now: datetime) -> Document:
 
 
 def _fence(lease: Lease, now: datetime) -> Document:
-    """Matches the contact only while `lease` is its live lease."""
-    return {
+    """Matches the contact only while `lease` is its live lease and, for a lease a leader took,
+    no newer leader of its shard has stamped the contact (`take_over`)."""
+    guard: Document = {
         "_id": lease.contact_id,
         "lease.token": lease.token,
         "lease.expires_at": {"$gt": now},
     }
+    if lease.leader_token is not None:
+        guard["lease.leader_token"] = lease.leader_token
+    return guard
 
 
 class MongoContactLeases:
@@ -135,6 +141,7 @@ class MongoContactLeases:
                 "contention_rounds", f"must be a whole number above 0, got {contention_rounds!r}"
             )
         self._contacts = collection(db, CONTACTS)
+        self._fences = collection(db, LEADER_FENCES)
         self._dnc = MongoDncList(db)
         self._rng = rng or random.SystemRandom()
         self._rounds = contention_rounds
@@ -158,11 +165,22 @@ class MongoContactLeases:
     # -- the port ------------------------------------------------------------------------------
 
     def lease(
-        self, campaign: Campaign, n: int, owner: str, now: datetime, ttl: timedelta
+        self,
+        campaign: Campaign,
+        n: int,
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
     ) -> list[Lease]:
         """Lease up to `n` eligible contacts of `campaign`, earliest `next_attempt_at` first, then
         by id, as the reference does; a candidate on the tenant's DNC list met on the way becomes
-        DNC. Expiries are truncated to the millisecond."""
+        DNC. Expiries are truncated to the millisecond.
+
+        With a `fence` the leases are stamped with it, and the shard's fence document is read
+        after they are written: a newer leader's `take_over` raises it before it stamps the
+        shard's contacts, so leases written after that stamping see the raised fence here, are
+        given back and `FencedOut` is raised; leases written before it were stamped over."""
         if not isinstance(n, int) or n < 0:
             raise ValidationError("n", f"must be 0 or more, got {n!r}")
         _positive_ttl(ttl)
@@ -184,14 +202,55 @@ class MongoContactLeases:
             if not picked:
                 break
             offered = [
-                attrs.evolve(new_lease(c.id, owner, now, ttl, self._rng), expires_at=expires_at)
+                attrs.evolve(
+                    new_lease(c.id, owner, now, ttl, self._rng, fence), expires_at=expires_at
+                )
                 for c in picked
             ]
             won = self._take(campaign, offered, now)
             leased.extend(won)
             if len(won) == len(offered):
                 break  # nobody raced us, so nothing more is eligible than what we picked
+        if fence is not None and leased:
+            newest = self._newest(fence.shard)
+            if fenced_out(fence.token, newest):
+                self._contacts.update_many(
+                    {
+                        "lease.token": {"$in": [lease.token for lease in leased]},
+                        "lease.leader_token": fence.token,
+                        "state": ContactState.LEASED.value,
+                    },
+                    {"$set": {"state": ContactState.READY.value, "lease": None}},
+                )
+                raise FencedOut(fence.shard, fence.token, newest)
         return leased
+
+    def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
+        """Make `fence` its shard's leader, as the reference does: raise the shard's fence
+        document to its token (one guarded upsert: it matches only an older fence, and the
+        unique `_id` refuses a second document), then stamp every contact leased under the shard
+        with it, then read them back. Three round trips."""
+        _aware("now", now)
+        try:
+            self._fences.update_one(
+                {"_id": fence.shard, "token": {"$lt": fence.token}},
+                {"$set": {"token": fence.token, "at": now}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            raise FencedOut(fence.shard, fence.token, self._newest(fence.shard)) from None
+        self._contacts.update_many(
+            {"lease.shard": fence.shard, "lease.leader_token": {"$lt": fence.token}},
+            {"$set": {"lease.leader_token": fence.token}},
+        )
+        found = self._contacts.find(
+            {"lease.shard": fence.shard, "lease.leader_token": fence.token}
+        ).sort("_id", 1)
+        return [from_document(document, Contact) for document in found]
+
+    def _newest(self, shard: str) -> int:
+        document = self._fences.find_one({"_id": shard})
+        return 0 if document is None else int(document["token"])
 
     def renew(self, lease: Lease, now: datetime, ttl: timedelta) -> Lease:
         """Make the live `lease` expire `ttl` after `now`; the token stays the same."""
@@ -369,6 +428,8 @@ class MongoContactLeases:
                     "$set": {
                         "state": {"$literal": ContactState.LEASED.value},
                         "lease": {
+                            "shard": {"$literal": template.shard},
+                            "leader_token": {"$literal": template.leader_token},
                             "owner": {"$literal": template.owner},
                             "token": {
                                 "$arrayElemAt": [

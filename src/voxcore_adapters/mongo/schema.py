@@ -27,6 +27,7 @@ CALL_REPORTS = "call_reports"
 TRUNKS = "trunks"
 FLEET_HOSTS = "fleet_hosts"
 INBOUND_NUMBERS = "inbound_numbers"
+LEADER_FENCES = "leader_fences"
 
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 WRITE_CONCERN = WriteConcern("majority")
@@ -54,6 +55,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         # Reading a batch back by its tokens.
         IndexModel([("lease.token", ASCENDING)], name="lease_token"),
+        # A new leader stamping the contacts its shard holds (take_over).
+        IndexModel(
+            [("lease.shard", ASCENDING), ("lease.leader_token", ASCENDING)], name="lease_leader"
+        ),
     ],
     CAMPAIGNS: [
         IndexModel([("state", ASCENDING)], name="state"),
@@ -70,6 +75,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     TENANTS: [],
     AGENTS: [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")],
+    LEADER_FENCES: [],
 }
 INDEXES[TRUNKS] = [IndexModel([("tenant_id", ASCENDING), ("_id", ASCENDING)], name="tenant")]
 INDEXES[FLEET_HOSTS] = []

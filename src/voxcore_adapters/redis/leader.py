@@ -46,6 +46,22 @@ return 0
 """
 
 
+# Only the live holder may move the counter, so a token stays unique to one holding.
+_REISSUE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return false
+end
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+local floor = tonumber(ARGV[2])
+if current < floor then
+  redis.call('SET', KEYS[2], floor)
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token .. ' ' .. ARGV[3], 'PX', ARGV[4])
+return token
+"""
+
+
 def lock_key(prefix: str, shard: str) -> str:
     return f"{prefix}:leader:{{{part(shard)}}}"
 
@@ -66,6 +82,7 @@ class RedisLeaderLock:
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
+        self._reissue = client.register_script(_REISSUE)
 
     def _keys(self, shard: str) -> list[str]:
         key = lock_key(self._prefix, require_text("shard", shard))
@@ -91,6 +108,18 @@ class RedisLeaderLock:
         stale holder cannot free its successor's lock."""
         keys = self._keys(shard)
         await self._release(keys=keys[:1], args=[_value(owner, token)])
+
+    async def reissue(
+        self, shard: str, owner: str, token: int, floor: int, ttl: timedelta
+    ) -> int | None:
+        """A new token above `floor` and the counter if `owner` with `token` still holds the
+        shard, which it keeps for `ttl`; else None."""
+        keys = self._keys(shard)
+        value = _value(owner, token)
+        if isinstance(floor, bool) or not isinstance(floor, int) or floor < 0:
+            raise ValidationError("floor", f"must be a whole number, got {floor!r}")
+        new = await self._reissue(keys=keys, args=[value, floor, owner, ttl_millis(ttl)])
+        return None if new is None else int(new)
 
     async def holder(self, shard: str) -> Leader | None:
         """Who holds the shard now, for operators and tests."""

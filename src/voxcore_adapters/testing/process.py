@@ -63,13 +63,16 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self._dir = Path(tempfile.mkdtemp(prefix=f"vox-{self.name}-"))
-        log = (self._dir / "server.log").open("wb")
+        return self._launch()
+
+    def _launch(self) -> ServerProcess:
+        log = (self.data_dir / "server.log").open("ab")
         self._process = subprocess.Popen(
-            list(self._command(self._dir)),
+            list(self._command(self.data_dir)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=self._dir,
+            cwd=self.data_dir,
             env=self._env,
             start_new_session=True,
         )
@@ -85,6 +88,20 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"{self.name} did not answer within {self._timeout_s:.0f} s: {tail}")
 
+    def halt(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL) but keep its data directory and port, for
+        outage tests; `restart` starts it again on both."""
+        process, self._process = self._process, None
+        if process is not None:
+            _end(process)
+
+    def restart(self) -> ServerProcess:
+        """Start the halted server again on its port and data directory; whatever it persisted
+        there (a Redis started without persistence: nothing) is what it comes back with."""
+        if self._process is not None:
+            raise RuntimeError(f"{self.name} is running")
+        return self._launch()
+
     def pause(self) -> None:
         """Freeze the process (SIGSTOP), for fault tests; `resume` thaws it."""
         if self._process is not None:
@@ -96,15 +113,8 @@ class ServerProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)
-                process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            _end(process)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -125,3 +135,15 @@ class ServerProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,11 +12,11 @@ from pymongo.database import Database
 from voxcore_adapters.mongo import MongoContactImport, MongoDncList, ensure_indexes
 from voxcore_adapters.mongo.documents import Document
 from voxcore_domain.model import Contact
-from voxcore_domain.ports import LeasedContacts
+from voxcore_domain.ports import FencedContactLeases
 
 
-class LeaseStore(LeasedContacts, Protocol):
-    """`LeasedContacts` with the set-up and inspection both implementations offer."""
+class LeaseStore(FencedContactLeases, Protocol):
+    """`FencedContactLeases` with the set-up and inspection both implementations offer."""
 
     def add(self, contact: Contact) -> None: ...
 

@@ -108,6 +108,9 @@ def test_documents_read_well_in_the_mongo_shell() -> None:
         "owner": "dialler-a",
         "token": "ab" * 16,
         "expires_at": AT + timedelta(seconds=30),
+        # Taken outside a dialler shard's leadership: no leader stamp.
+        "shard": None,
+        "leader_token": None,
     }
     assert contact["last_disposition"] == "no_answer"
 

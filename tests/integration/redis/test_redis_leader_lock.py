@@ -133,3 +133,28 @@ async def test_a_token_must_be_a_whole_number(lock: Lock) -> None:
     with pytest.raises(ValidationError) as refused:
         await lock.release("shard-0", "dialler-a", True)
     assert refused.value.field == "token"
+
+
+async def test_reissue_gives_the_holder_a_token_above_the_floor_and_keeps_it_leading(
+    lock: Lock,
+) -> None:
+    token = await lock.acquire("shard-0", "dialler-a", TTL)
+    assert token == 1
+    # A store has seen token 7 (the lock's counter was lost since): the holder moves past it.
+    assert await lock.reissue("shard-0", "dialler-a", 1, 7, TTL) == 8
+    assert await lock.holder("shard-0") == Leader("dialler-a", 8)
+    assert not await lock.renew("shard-0", "dialler-a", 1, TTL)
+    assert await lock.renew("shard-0", "dialler-a", 8, TTL)
+    # Below the counter, the floor changes nothing: the next token is still the next one.
+    assert await lock.reissue("shard-0", "dialler-a", 8, 2, TTL) == 9
+    await lock.release("shard-0", "dialler-a", 9)
+    assert await lock.acquire("shard-0", "dialler-b", TTL) == 10
+
+
+async def test_only_the_live_holder_gets_a_reissued_token(lock: Lock, advance: Advance) -> None:
+    assert await lock.acquire("shard-0", "dialler-a", TTL) == 1
+    assert await lock.reissue("shard-0", "dialler-b", 1, 5, TTL) is None
+    assert await lock.reissue("shard-0", "dialler-a", 2, 5, TTL) is None
+    assert await lock.holder("shard-0") == Leader("dialler-a", 1)
+    with pytest.raises(ValidationError):
+        await lock.reissue("shard-0", "dialler-a", 1, True, TTL)

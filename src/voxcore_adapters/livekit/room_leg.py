@@ -289,6 +289,31 @@ class RoomLeg:
 # -- a real room ----------------------------------------------------------------------------------
 
 
+class RoomJoiner(Protocol):
+    """`join_room`'s signature: how a worker gets a `RoomLeg` for a call's room."""
+
+    async def __call__(
+        self,
+        url: str,
+        token: str,
+        *,
+        caller: str | None,
+        caller_wait_s: float,
+        connect_timeout_s: float = 10.0,
+        end_call: EndCall | None = None,
+        transfer: Transfer | None = None,
+    ) -> RoomLeg: ...
+
+
+def signal_url(url: str) -> str:
+    """The server's WebSocket signalling URL: the API's `https://` is the room's `wss://`."""
+    if url.startswith("https://"):
+        return "wss://" + url.removeprefix("https://")
+    if url.startswith("http://"):
+        return "ws://" + url.removeprefix("http://")
+    return url
+
+
 class _SourceOutput:
     """`RoomOutput` on a connected room's published `AudioSource`."""
 
@@ -364,7 +389,9 @@ async def join_room(
     room.on("disconnected", lambda reason: leg.disconnected(str(reason)))
     try:
         await room.connect(
-            url, token, rtc.RoomOptions(auto_subscribe=True, connect_timeout=connect_timeout_s)
+            signal_url(url),
+            token,
+            rtc.RoomOptions(auto_subscribe=True, connect_timeout=connect_timeout_s),
         )
     except rtc.ConnectError as error:
         await source.aclose()

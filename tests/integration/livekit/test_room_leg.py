@@ -22,6 +22,7 @@ from voxcore_adapters.livekit.room_leg import (
     TelephoneAudio,
     downmix,
     join_room,
+    signal_url,
 )
 from voxcore_adapters.livekit.tokens import agent_token
 from voxcore_domain.errors import ValidationError
@@ -299,3 +300,15 @@ def test_the_agent_token_refuses_an_empty_room() -> None:
     with pytest.raises(ValidationError) as refused:
         agent_token("APIkey", "secret", " ", "agent-1")
     assert refused.value.field == "room"
+
+
+@pytest.mark.parametrize(
+    ("url", "signal"),
+    [
+        ("https://lk.example.com", "wss://lk.example.com"),
+        ("http://127.0.0.1:7880", "ws://127.0.0.1:7880"),
+        ("wss://lk.example.com", "wss://lk.example.com"),
+    ],
+)
+def test_the_signal_url_is_the_servers_websocket(url: str, signal: str) -> None:
+    assert signal_url(url) == signal

@@ -266,8 +266,9 @@ class LiveKitCalls:
         else:
             log.error("call %s: its LiveKit setup failed", call.call_id, exc_info=error)
             reason = f"its setup failed: {type(error).__name__}"
-        self._runner.abandon(call.call_id, "failed", reason)
+        # The room first: once the slot shows idle, nothing of the call is left behind.
         await self._end_room(call, room)
+        self._runner.abandon(call.call_id, "failed", reason)
 
     async def _end_room(self, call: CallSetup, room: str) -> None:
         if self._telephony is None:

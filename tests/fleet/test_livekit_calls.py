@@ -29,7 +29,10 @@ from voxcore_adapters.livekit.room_leg import EndCall, RoomJoinFailed, RoomLeg, 
 from voxcore_adapters.livekit.telephony import LiveKitTelephony
 from voxcore_adapters.testing.carrier import quiet, voice
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
+from voxcore_adapters.voice.scripted import ScriptedAgent
+from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.ports import CallPipeline
+from voxcore_domain.voice.script import Script
 
 TRUNK = "ST_vox"
 PHONE = "+14155550123"
@@ -485,3 +488,80 @@ async def test_a_worker_without_a_livekit_key_needs_a_token_to_attach(
     async with AsyncTestClient(livekit_app(settings, joiner)) as client:
         answer = await client.post("/attach", json=attach({"kind": "livekit", "room": "r9"}))
         assert answer.status_code == 503
+
+
+# -- transfers ------------------------------------------------------------------------------------
+
+DESK = "+14155550199"
+
+
+def transferring_agent() -> ScriptedAgent:
+    return ScriptedAgent(Script(transfer_to=DESK), ToneSynth())
+
+
+async def greeted(joiner: RoomJoin) -> tuple[RoomLeg, RecordedOutput]:
+    await until(lambda: len(joiner.joins) == 1)
+    leg = joiner.joins[0].leg
+    output = leg._output
+    assert isinstance(output, RecordedOutput)
+    say(leg, voice(600) + quiet(700))
+    await until(lambda: len(output.frames) > 0)
+    return leg, output
+
+
+async def test_pressing_zero_transfers_the_phone_leg_through_livekit(
+    lk_settings: Settings, double: LiveKitDouble, joiner: RoomJoin
+) -> None:
+    async with AsyncTestClient(livekit_app(lk_settings, joiner, transferring_agent())) as client:
+        assert (await client.post("/livekit/dialout", json=dialout())).status_code == 202
+        leg, output = await greeted(joiner)
+        leg.dtmf("sip-call-1", "0")
+        assert await idle(client)
+        assert await metric(client, 'vox_fleet_calls_total{disposition="transferred"} 1.0')
+    (transfer,) = double.calls_to("SIP/TransferSIPParticipant")
+    request: Any = transfer.request
+    assert (request.participant_identity, request.room_name, request.transfer_to) == (
+        "sip-call-1",
+        "call-call-1",
+        f"tel:{DESK}",
+    )
+    assert transfer.status == 200
+    assert transfer.claims is not None
+    assert transfer.claims["video"]["roomAdmin"] is True
+    # The phone leg went to the desk; the agent left, and ended nothing behind it.
+    assert output.left == 1
+    assert double.calls_to("RoomService/DeleteRoom") == []
+
+
+async def test_a_failed_transfer_is_said_and_the_call_goes_on(
+    lk_settings: Settings, double: LiveKitDouble, joiner: RoomJoin
+) -> None:
+    double.script(DESK, Callee.busy())
+    async with AsyncTestClient(livekit_app(lk_settings, joiner, transferring_agent())) as client:
+        assert (await client.post("/livekit/dialout", json=dialout())).status_code == 202
+        leg, output = await greeted(joiner)
+        leg.dtmf("sip-call-1", "0")
+        await until(lambda: len(double.calls_to("SIP/TransferSIPParticipant")) == 1)
+        spoken = len(output.frames)
+        await until(lambda: len(output.frames) > spoken)  # "I could not transfer you"
+        assert (await client.get("/health")).json()["slot"]["state"] == "busy"
+        leg.participant_left("sip-call-1")
+        assert await idle(client)
+        assert await metric(client, 'vox_fleet_calls_total{disposition="hung_up"} 1.0')
+    assert double.calls_to("SIP/TransferSIPParticipant")[0].error_code == "resource_exhausted"
+
+
+async def test_a_browser_cannot_be_transferred_and_hears_so(
+    lk_settings: Settings, double: LiveKitDouble, joiner: RoomJoin
+) -> None:
+    async with AsyncTestClient(livekit_app(lk_settings, joiner, transferring_agent())) as client:
+        widget = await client.post("/livekit/widget", json={"agent_id": "a", "tenant_id": "t"})
+        assert widget.status_code == 202
+        leg, output = await greeted(joiner)
+        leg.dtmf(None, "0")
+        spoken = len(output.frames)
+        await until(lambda: len(output.frames) > spoken + 50)  # hold prompt, then the apology
+        leg.participant_left(widget.json()["identity"])
+        assert await idle(client)
+        assert await metric(client, 'vox_fleet_calls_total{disposition="hung_up"} 1.0')
+    assert double.calls_to("SIP/TransferSIPParticipant") == []

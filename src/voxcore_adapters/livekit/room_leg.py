@@ -153,6 +153,7 @@ class RoomLeg:
         self._outbound: deque[tuple[bytes, str]] = deque()
         self._speaker: asyncio.Task[None] | None = None
         self._hung_up = False
+        self._left = False
         self._transferred = False
 
     @property
@@ -250,7 +251,7 @@ class RoomLeg:
             return
         self._hung_up = True
         self._end("the agent hung up")
-        await self._output.leave()
+        await self._leave()
         # After a transfer the phone leg has left for its new party: ending the room would not
         # touch it, and a browser has no phone leg to end.
         if self._end_call is not None and not self._transferred:
@@ -269,7 +270,12 @@ class RoomLeg:
     async def close(self) -> None:
         """Stop speaking and leave the room, whatever state the call is in."""
         self._end("the call is over")
-        await self._output.leave()
+        await self._leave()
+
+    async def _leave(self) -> None:
+        if not self._left:
+            self._left = True
+            await self._output.leave()
 
     async def _speak(self) -> None:
         while self._outbound:

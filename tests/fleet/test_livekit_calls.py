@@ -499,6 +499,13 @@ def transferring_agent() -> ScriptedAgent:
     return ScriptedAgent(Script(transfer_to=DESK), ToneSynth())
 
 
+def hold_and_apology() -> int:
+    """20 ms frames of the hold prompt and the failed transfer's apology."""
+    script, synth = Script(), ToneSynth()
+    texts = (script.transfer_prompt, script.transfer_failed)
+    return sum(-(-len(synth.tones(text)) // 320) for text in texts)
+
+
 async def greeted(joiner: RoomJoin) -> tuple[RoomLeg, RecordedOutput]:
     await until(lambda: len(joiner.joins) == 1)
     leg = joiner.joins[0].leg
@@ -540,10 +547,11 @@ async def test_a_failed_transfer_is_said_and_the_call_goes_on(
     async with AsyncTestClient(livekit_app(lk_settings, joiner, transferring_agent())) as client:
         assert (await client.post("/livekit/dialout", json=dialout())).status_code == 202
         leg, output = await greeted(joiner)
+        before = len(output.frames)
         leg.dtmf("sip-call-1", "0")
         await until(lambda: len(double.calls_to("SIP/TransferSIPParticipant")) == 1)
-        spoken = len(output.frames)
-        await until(lambda: len(output.frames) > spoken)  # "I could not transfer you"
+        # The hold prompt, then "I could not transfer you", all of it.
+        await until(lambda: len(output.frames) >= before + hold_and_apology())
         assert (await client.get("/health")).json()["slot"]["state"] == "busy"
         leg.participant_left("sip-call-1")
         assert await idle(client)
@@ -558,9 +566,9 @@ async def test_a_browser_cannot_be_transferred_and_hears_so(
         widget = await client.post("/livekit/widget", json={"agent_id": "a", "tenant_id": "t"})
         assert widget.status_code == 202
         leg, output = await greeted(joiner)
+        before = len(output.frames)
         leg.dtmf(None, "0")
-        spoken = len(output.frames)
-        await until(lambda: len(output.frames) > spoken + 50)  # hold prompt, then the apology
+        await until(lambda: len(output.frames) >= before + hold_and_apology())
         leg.participant_left(widget.json()["identity"])
         assert await idle(client)
         assert await metric(client, 'vox_fleet_calls_total{disposition="hung_up"} 1.0')

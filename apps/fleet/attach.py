@@ -4,27 +4,40 @@ stream arrives."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 from litestar import post
 from litestar.params import JSONBody
 
 from apps.fleet.calls import checked
 from apps.fleet.errors import RESPONSES
-from apps.fleet.params import RunnerArg, SettingsArg
+from apps.fleet.params import RoomsArg, RunnerArg, SettingsArg
 from voxcore_adapters.carriers import CODECS
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.voice.call import CallSetup
 
 
-class StreamMedia(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The call's audio comes as a carrier media stream to `/media/<carrier>`, whose custom
-    parameters carry `call_id`."""
+class StreamMedia(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="stream"
+):
+    """`"kind": "stream"`: the call's audio comes as a carrier media stream to
+    `/media/<carrier>`, whose custom parameters carry `call_id`."""
 
-    kind: Literal["stream"]
     carrier: str
     """`twilio`, `exotel`, `plivo` or `telnyx`."""
+
+
+class LiveKitMedia(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag="livekit"
+):
+    """`"kind": "livekit"`: the call is in a LiveKit room on the worker's LiveKit server; the
+    agent joins it."""
+
+    room: str
+    token: str | None = None
+    """A token to join `room` with; None: the worker makes its own with its LiveKit key."""
+    caller_identity: str | None = None
+    """The caller's participant; None: the phone leg LiveKit dialled for the call
+    (`sip-<call_id>`)."""
 
 
 class AttachBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -36,7 +49,7 @@ class AttachBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     agent_id: str
     lease_token: str
     """The dialler's lease on the contact; fences the outcome report."""
-    media: StreamMedia
+    media: StreamMedia | LiveKitMedia
     variables: dict[str, str] = msgspec.field(default_factory=dict)
     """The contact's values for the agent's script (name, amount due, …)."""
 
@@ -53,8 +66,43 @@ class Attached(msgspec.Struct, frozen=True):
     """How long the worker waits for it before the call fails."""
 
 
+class AttachedRoom(msgspec.Struct, frozen=True):
+    call_id: str
+    host: str
+    worker: str
+    state: str
+    """The slot's state now: `busy`."""
+    room: str
+    """The LiveKit room the agent is joining."""
+    join_wait_s: float
+    """How long the agent waits for the caller in the room before the call fails."""
+
+
 @post("/attach", status_code=202, responses=RESPONSES, summary="Hand an answered call over")
-async def attach(data: JSONBody[AttachBody], runner: RunnerArg, settings: SettingsArg) -> Attached:
+async def attach(
+    data: JSONBody[AttachBody], runner: RunnerArg, rooms: RoomsArg, settings: SettingsArg
+) -> Attached | AttachedRoom:
+    if isinstance(data.media, LiveKitMedia):
+        call = checked(
+            CallSetup(
+                data.call_id,
+                data.tenant_id,
+                data.campaign_id,
+                data.agent_id,
+                data.lease_token,
+                data.variables,
+            )
+        )
+        media = data.media
+        room = rooms.attach(call, media.room, media.token, media.caller_identity)
+        return AttachedRoom(
+            call_id=call.call_id,
+            host=settings.host,
+            worker=settings.worker,
+            state="busy",
+            room=room,
+            join_wait_s=settings.livekit_join_wait_s,
+        )
     if data.media.carrier not in CODECS:
         raise ValidationError(
             "media.carrier", f"{data.media.carrier!r} is not one of {', '.join(sorted(CODECS))}"

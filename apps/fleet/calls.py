@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 import attrs
 
@@ -195,6 +196,24 @@ class CallRunner:
             log.warning(
                 "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s
             )
+
+    def claim(self, call_id: str, route: str) -> None:
+        """Take the slot for a call that reaches the worker by `route` (a LiveKit room);
+        `SlotTaken` if the worker cannot take it. `run` or `abandon` frees it."""
+        self._claim(call_id, route)
+
+    def abandon(self, call_id: str, disposition: str, reason: str) -> None:
+        """Free the slot of a claimed call that never ran: its dial was not answered, or its
+        room could not be joined."""
+        self._guard.free(call_id)
+        self._metrics.calls.labels(disposition).inc()
+        log.warning("call %s ended before it ran: %s (%s)", call_id, disposition, reason)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (a call's setup and the call) in the background, held until done."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._watches.add(task)
+        task.add_done_callback(self._watches.discard)
 
     def _claim(self, call_id: str, route: str) -> None:
         try:

@@ -11,6 +11,8 @@ import attrs
 from apps.fleet.settings import Backend, Settings
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
+from voxcore_adapters.livekit.room_leg import RoomJoiner, join_room
+from voxcore_adapters.livekit.telephony import LiveKitTelephony
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
 from voxcore_adapters.voice.scripted import ScriptedAgent
@@ -36,6 +38,10 @@ class Deps:
     clock: Clock = attrs.field(factory=UtcClock)
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
     """Run at shutdown, in order."""
+    livekit: LiveKitTelephony | None = None
+    """Rooms, dials and transfers on the configured LiveKit server; None without its key."""
+    join_room: RoomJoiner = join_room
+    """How the agent joins a call's LiveKit room (tests join a room without a server)."""
 
 
 def default_pipeline() -> CallPipeline:
@@ -48,12 +54,17 @@ def build_deps(settings: Settings) -> Deps:
     """The adapters `settings` ask for. Nothing connects yet: Redis on the first heartbeat, S3
     on the first upload, so a worker starts even while either is down."""
     clock = UtcClock()
+    livekit_settings = settings.livekit
+    livekit = None if livekit_settings is None else LiveKitTelephony(livekit_settings, clock=clock)
+    livekit_closers = () if livekit is None else (livekit.aclose,)
     if settings.backend is Backend.MEMORY:
         return Deps(
             slots=InMemorySlotRegistry(clock),
             recordings=InMemoryRecordingStore(settings.s3_bucket, clock),
             pipeline=default_pipeline(),
             clock=clock,
+            closers=livekit_closers,
+            livekit=livekit,
         )
     redis = connect(settings.redis_url)
     # `Settings` requires both keys for the real backend; S3Connection refuses empty ones too.
@@ -69,5 +80,6 @@ def build_deps(settings: Settings) -> Deps:
         recordings=S3RecordingStore(connection, settings.s3_bucket),
         pipeline=default_pipeline(),
         clock=clock,
-        closers=(redis.aclose,),
+        closers=(redis.aclose, *livekit_closers),
+        livekit=livekit,
     )

@@ -23,8 +23,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
-from voxcore_domain.errors import ValidationError
+from voxcore_domain.errors import DomainError, ValidationError
 from voxcore_domain.model import Slot, SlotState
+from voxcore_domain.ports import TelephonyError
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -35,6 +36,10 @@ class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     message: str
     field: str | None = None
     """The input at fault, dotted for nested fields (`media.kind`), when there is one."""
+
+
+class LiveKitNotConfigured(DomainError):
+    """This worker has no LiveKit server or key for what was asked (503)."""
 
 
 class SlotTaken(Exception):
@@ -91,11 +96,24 @@ def _slot_taken(_: Request[Any, Any, Any], error: SlotTaken) -> Response[ErrorBo
     )
 
 
+def _livekit_not_configured(
+    _: Request[Any, Any, Any], error: LiveKitNotConfigured
+) -> Response[ErrorBody]:
+    return _response(503, ErrorBody("livekit_not_configured", str(error)))
+
+
+def _telephony_error(_: Request[Any, Any, Any], error: TelephonyError) -> Response[ErrorBody]:
+    # LiveKit refused or could not be reached: not the request's fault, nor this worker's.
+    return _response(502, ErrorBody("livekit", str(error)))
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _schema_error,
     HTTPException: _http_error,
     ValidationError: _validation_error,
     SlotTaken: _slot_taken,
+    LiveKitNotConfigured: _livekit_not_configured,
+    TelephonyError: _telephony_error,
 }
 
 RESPONSES: dict[int, ResponseSpec] = {

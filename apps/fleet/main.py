@@ -27,9 +27,11 @@ from apps.fleet.deps import Deps, build_deps
 from apps.fleet.drain import Drain, stop_worker
 from apps.fleet.errors import EXCEPTION_HANDLERS
 from apps.fleet.health import Started, health
+from apps.fleet.livekit_routes import livekit_dialout, livekit_widget
 from apps.fleet.media import media_stream
 from apps.fleet.metrics import FleetMetrics, metrics
 from apps.fleet.recordings import RecordingArchive
+from apps.fleet.rooms import LiveKitCalls
 from apps.fleet.settings import Settings
 from apps.fleet.slot import SlotGuard, report_slot
 from apps.fleet.version import VERSION
@@ -68,6 +70,7 @@ def create_app(
         max_call_s=settings.max_call_s,
         retry_after_s=settings.retry_after_s,
     )
+    rooms = LiveKitCalls(runner, deps.livekit, deps.join_room, settings)
     drain = Drain(guard, stop)
     started = Started(time.monotonic())
 
@@ -106,11 +109,12 @@ def create_app(
                 await close()
 
     return Litestar(
-        route_handlers=[attach, media_stream, health, metrics],
+        route_handlers=[attach, media_stream, health, metrics, livekit_dialout, livekit_widget],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "guard": Provide(lambda: guard, sync_to_thread=False),
             "runner": Provide(lambda: runner, sync_to_thread=False),
+            "rooms": Provide(lambda: rooms, sync_to_thread=False),
             "fleet_metrics": Provide(lambda: fleet_metrics, sync_to_thread=False),
             "started": Provide(lambda: started, sync_to_thread=False),
         },

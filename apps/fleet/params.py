@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from apps.fleet.calls import CallRunner
 from apps.fleet.health import Started
 from apps.fleet.metrics import FleetMetrics
+from apps.fleet.rooms import LiveKitCalls
 from apps.fleet.settings import Settings
 from apps.fleet.slot import SlotGuard
 
@@ -19,5 +20,6 @@ GuardArg: TypeAlias = NamedDependency[SlotGuard]
 RunnerArg: TypeAlias = NamedDependency[CallRunner]
 MetricsArg: TypeAlias = NamedDependency[FleetMetrics]
 StartedArg: TypeAlias = NamedDependency[Started]
+RoomsArg: TypeAlias = NamedDependency[LiveKitCalls]
 PathName: TypeAlias = FromPath[str]
 """A name in the path."""

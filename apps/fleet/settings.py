@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 
@@ -47,6 +48,13 @@ def _optional_secret(_: Any, attribute: attrs.Attribute[str | None], value: str 
 def _http_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if not value.startswith(("http://", "https://")):
         raise ValidationError(attribute.name, f"{value!r} must be an http(s) URL")
+
+
+def _optional_livekit_url(
+    _: Any, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is not None and not value.startswith(("ws://", "wss://", "http://", "https://")):
+        raise ValidationError(attribute.name, f"{value!r} must be a ws(s):// or http(s):// URL")
 
 
 def _worker(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -100,6 +108,20 @@ class Settings:
     upload_attempts: int = attrs.field(default=3, validator=v.positive_int)
     upload_backoff_s: float = attrs.field(default=0.5, validator=v.positive)
     """Wait before the second upload attempt; doubled before each later one."""
+    livekit_url: str | None = attrs.field(default=None, validator=_optional_livekit_url)
+    """The LiveKit server whose rooms carry LiveKit calls (`wss://…` or `https://…`); None: this
+    worker takes no LiveKit calls."""
+    livekit_api_key: str | None = None
+    livekit_api_secret: str | None = attrs.field(default=None, repr=False)
+    """With the key: mints the worker's own room tokens and places calls (CreateRoom,
+    CreateSIPParticipant, TransferSIPParticipant, DeleteRoom)."""
+    livekit_ring_timeout_s: float = attrs.field(default=30.0, validator=v.positive)
+    """How long `/livekit/dialout` lets the phone ring before the call counts as no answer."""
+    livekit_join_wait_s: float = attrs.field(default=30.0, validator=v.positive)
+    """How long the caller (the phone leg, the widget's browser) has to be in the room once the
+    agent joined it; the call fails after it."""
+    realtime_api_key: str | None = attrs.field(default=None, repr=False)
+    """The API key of the speech-to-speech provider (an agent with `provider: realtime`)."""
 
     def __attrs_post_init__(self) -> None:
         if self.backend is Backend.REAL and not (self.s3_access_key and self.s3_secret_key):
@@ -108,6 +130,19 @@ class Settings:
             )
         if self.heartbeat_s >= self.slot_ttl_s:
             raise ValidationError("slot_ttl_s", "must be longer than heartbeat_s")
+        if bool(self.livekit_api_key) != bool(self.livekit_api_secret):
+            raise ValidationError(
+                "livekit_api_secret", "the LiveKit API key and secret are set together"
+            )
+        if self.livekit_api_key and not self.livekit_url:
+            raise ValidationError("livekit_url", "must be set with the LiveKit API key")
+
+    @property
+    def livekit(self) -> LiveKitSettings | None:
+        """The LiveKit server with the worker's key, when both are configured."""
+        if not (self.livekit_url and self.livekit_api_key and self.livekit_api_secret):
+            return None
+        return LiveKitSettings(self.livekit_url, self.livekit_api_key, self.livekit_api_secret)
 
     @property
     def socket(self) -> str:
@@ -168,5 +203,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_FLEET_MAX_CALL_S": ("max_call_s", float, _NUMBER),
     "VOX_FLEET_UPLOAD_ATTEMPTS": ("upload_attempts", int, _WHOLE),
     "VOX_FLEET_UPLOAD_BACKOFF_S": ("upload_backoff_s", float, _NUMBER),
+    "VOX_FLEET_LIVEKIT_URL": ("livekit_url", str, _TEXT),
+    "VOX_FLEET_LIVEKIT_API_KEY": ("livekit_api_key", str, _TEXT),
+    "VOX_FLEET_LIVEKIT_API_SECRET": ("livekit_api_secret", str, _TEXT),
+    "VOX_FLEET_LIVEKIT_RING_TIMEOUT_S": ("livekit_ring_timeout_s", float, _NUMBER),
+    "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": ("livekit_join_wait_s", float, _NUMBER),
+    "VOX_FLEET_REALTIME_API_KEY": ("realtime_api_key", str, _TEXT),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""

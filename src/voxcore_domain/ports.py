@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -113,6 +113,7 @@ class DialRequest:
     trunk_id: str
     to: str
     caller_id: str
+    """E.164, or empty for the trunk's own number."""
     ring_timeout_s: float
     room: str
     """Where the answered call's media meets the voice agent."""
@@ -509,6 +510,21 @@ class CallLeg(Protocol):
 
     async def hang_up(self) -> None:
         """End the leg from our side; idempotent."""
+        ...
+
+
+@runtime_checkable
+class TransferringLeg(CallLeg, Protocol):
+    """A leg whose caller can be handed to another number (a LiveKit room's phone leg)."""
+
+    @property
+    def can_transfer(self) -> bool:
+        """False for a caller no transfer can reach (a browser, a leg without telephony)."""
+        ...
+
+    async def transfer(self, to: str) -> TransferResult:
+        """Hand the caller to `to` (E.164 or `sip:`) and wait until the target answers or
+        fails; after a completed transfer the leg has ended."""
         ...
 
 

@@ -79,6 +79,8 @@ def check_dial(request: DialRequest) -> DialRequest:
     check_text("trunk_id", request.trunk_id, 128)
     check_text("room", request.room)
     for field, number in (("to", request.to), ("caller_id", request.caller_id)):
+        if field == "caller_id" and number == "":
+            continue  # the trunk's own number
         if not isinstance(number, str) or not E164.match(number):
             raise ValidationError(field, f"{number!r} is not an E.164 number like +14155550123")
     check_ring_timeout("ring_timeout_s", request.ring_timeout_s)

@@ -197,17 +197,27 @@ class LiveKitTelephony:
         return DialResult(request.call_id, answered)
 
     async def _create_room(self, api: LiveKitAPI, request: DialRequest) -> None:
+        await self._room(api, request.room, request.call_id)
+
+    async def create_room(self, room: str, call_id: str) -> None:
+        """Create the call's room ahead of the call (a widget's, or a dial's to answer with it
+        at once); an existing room is kept. `TelephonyError` if LiveKit refuses or is down."""
+        outcomes.check_text("room", room)
+        outcomes.check_text("call_id", call_id, 128)
+        await self._room(self._client(), room, call_id)
+
+    async def _room(self, api: LiveKitAPI, room: str, call_id: str) -> None:
         try:
             await api.room.create_room(
                 CreateRoomRequest(
-                    name=request.room,
+                    name=room,
                     empty_timeout=int(self._settings.room_empty_timeout_s),
                     departure_timeout=int(self._settings.room_departure_timeout_s),
-                    metadata=json.dumps({"call_id": request.call_id}),
+                    metadata=json.dumps({"call_id": call_id}),
                 )
             )
         except ServerError as error:
-            raise self._not_the_callee(error, f"create room for call {request.call_id}") from error
+            raise self._not_the_callee(error, f"create room for call {call_id}") from error
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise TelephonyError(f"cannot reach LiveKit: {exc!r}") from exc
 

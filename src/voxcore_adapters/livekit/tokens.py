@@ -57,6 +57,43 @@ def widget_token(
     return token.to_jwt()
 
 
+AGENT_TOKEN_TTL = timedelta(hours=2)
+"""Long enough for the longest call to reconnect with it; it grants one room only."""
+
+
+def agent_token(
+    api_key: str,
+    api_secret: str,
+    room: str,
+    identity: str,
+    *,
+    ttl: timedelta = AGENT_TOKEN_TTL,
+) -> str:
+    """The worker's own token for a call's room: join it as an agent participant, publish its
+    voice and hear the caller; no data messages, no room creation or admin rights."""
+    check_text("room", room)
+    check_text("identity", identity)
+    if not isinstance(ttl, timedelta) or not timedelta(0) < ttl <= MAX_WIDGET_TTL:
+        raise ValidationError("ttl", f"must be above 0 and at most 24 hours, got {ttl!r}")
+    grants = VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=False,
+        can_publish_sources=["microphone"],
+        agent=True,
+    )
+    return (
+        AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_kind("agent")
+        .with_ttl(ttl)
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
 class WebhookVerifier:
     """Checks LiveKit's webhook requests: the `Authorization` header is a JWT signed with the API
     secret whose `sha256` claim is the base64 SHA-256 of the exact body."""

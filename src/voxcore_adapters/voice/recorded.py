@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from voxcore_domain.ports import CallLeg
+from voxcore_domain.errors import DomainError
+from voxcore_domain.ports import CallLeg, TransferResult, TransferringLeg
 from voxcore_domain.voice.call import Audio, LegEvent
 from voxcore_domain.voice.recording import Recording
 
 
 class RecordedLeg:
-    """`leg`, with the caller's audio and the agent's prompts written to `recording`."""
+    """`leg`, with the caller's audio and the agent's prompts written to `recording`. It can
+    transfer when `leg` can."""
 
     def __init__(self, leg: CallLeg, recording: Recording) -> None:
         self._leg = leg
@@ -30,3 +32,12 @@ class RecordedLeg:
 
     async def hang_up(self) -> None:
         await self._leg.hang_up()
+
+    @property
+    def can_transfer(self) -> bool:
+        return isinstance(self._leg, TransferringLeg) and self._leg.can_transfer
+
+    async def transfer(self, to: str) -> TransferResult:
+        if not isinstance(self._leg, TransferringLeg):
+            raise DomainError("this call's leg cannot be transferred")
+        return await self._leg.transfer(to)

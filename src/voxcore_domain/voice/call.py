@@ -96,6 +96,9 @@ class StepKind(StrEnum):
     MACHINE = "machine"
     """The callee's greeting was long enough to be an answering machine's."""
     HANGUP = "hangup"
+    TRANSFER = "transfer"
+    """The agent handed the caller on (`detail`: the target) or tried and failed (`detail`:
+    why)."""
 
 
 @attrs.frozen

@@ -66,7 +66,14 @@ class Finish:
     outcome: CallOutcome
 
 
-Action = Say | Clear | Finish
+@attrs.frozen
+class Transfer:
+    """Hand the caller to `to`; report back with `Conversation.transferred`."""
+
+    to: str
+
+
+Action = Say | Clear | Finish | Transfer
 
 
 class Phase(StrEnum):
@@ -82,6 +89,10 @@ class Phase(StrEnum):
     """The agent's voicemail message is playing."""
     CLOSING = "closing"
     """The goodbye is playing; nothing the caller does changes the end now."""
+    HANDOFF = "handoff"
+    """The transfer prompt is playing; the transfer starts once it has played."""
+    TRANSFERRING = "transferring"
+    """The transfer is under way; the caller waits for its result."""
     DONE = "done"
 
 
@@ -145,6 +156,10 @@ class Conversation:
             return []
         self._digits += digit
         self._log(StepKind.DTMF, digit)
+        if self._wants_person(digit):
+            barge = self._barge_in() if self._phase is Phase.TALKING else []
+            self._turns += 1
+            return [*barge, *self._hand_off()]
         if self._phase is Phase.ANSWER:
             # Only a person presses keys: greet them, as after a short "hello".
             return self._say_greeting()
@@ -167,6 +182,18 @@ class Conversation:
             return []
         del self._pending[mark]
         return [] if self._pending else self._playout_done()
+
+    def transferred(self, completed: bool, detail: str) -> list[Action]:
+        """The transfer asked for ended: `completed` (the caller is with `detail`, the target)
+        or failed for the reason `detail`; then the agent says so and the conversation goes
+        on."""
+        if self._phase is not Phase.TRANSFERRING:
+            return []
+        self._log(StepKind.TRANSFER, detail)
+        if completed:
+            return self._finish(Disposition.TRANSFERRED, f"transferred to {detail}")
+        self._phase = Phase.TALKING
+        return [self._say("transfer-failed", self._script.transfer_failed)]
 
     def hangup(self, reason: str) -> list[Action]:
         """The leg ended."""
@@ -233,8 +260,21 @@ class Conversation:
             self._replies += 1
             self._phase = Phase.TALKING
             return [self._say("reply", text)]
+        if self._script.transfer_at_end and self._script.transfer_to is not None:
+            return self._hand_off()
         self._phase = Phase.CLOSING
         return [self._say("closing", self._script.closing)]
+
+    def _wants_person(self, digit: str) -> bool:
+        return (
+            self._script.transfer_to is not None
+            and digit == self._script.transfer_digit
+            and self._phase in (Phase.ANSWER, Phase.TALKING, Phase.LISTENING)
+        )
+
+    def _hand_off(self) -> list[Action]:
+        self._phase = Phase.HANDOFF
+        return [self._say("transfer", self._script.transfer_prompt)]
 
     def _say_greeting(self) -> list[Action]:
         self._phase = Phase.TALKING
@@ -267,6 +307,9 @@ class Conversation:
             return self._finish(Disposition.VOICEMAIL, "left a message on the machine")
         if self._phase is Phase.CLOSING:
             return self._finish(Disposition.COMPLETED)
+        if self._phase is Phase.HANDOFF and self._script.transfer_to is not None:
+            self._phase = Phase.TRANSFERRING
+            return [Transfer(self._script.transfer_to)]
         return []
 
     def _finish(self, disposition: Disposition, reason: str = "") -> list[Action]:

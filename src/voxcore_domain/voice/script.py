@@ -10,6 +10,7 @@ import attrs
 
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
+from voxcore_domain.voice.call import DTMF_DIGITS
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`{variable}` in a prompt; nothing else is interpreted, so a contact's values cannot inject
@@ -40,6 +41,21 @@ def _each_prompt(
         raise ValidationError(attribute.name, "each reply must have words besides placeholders")
 
 
+_SIP_URI = re.compile(r"^sips?:[^\s@]+@[^\s@]+$")
+
+
+def _transfer_target(_: object, attribute: attrs.Attribute[str | None], value: str) -> None:
+    if not isinstance(value, str) or not (v.E164.match(value) or _SIP_URI.match(value)):
+        raise ValidationError(
+            attribute.name, f"{value!r} is neither an E.164 number nor a sip: URI"
+        )
+
+
+def _dtmf_key(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not DTMF_DIGITS.match(value):
+        raise ValidationError(attribute.name, f"{value!r} is not a DTMF key (0-9, *, #, A-D)")
+
+
 @attrs.frozen
 class Script:
     """The prompts of one scripted conversation."""
@@ -63,6 +79,19 @@ class Script:
         validator=v.optional(_prompt),
     )
     """Left on an answering machine after its greeting; None hangs up on machines."""
+    transfer_to: str | None = attrs.field(default=None, validator=v.optional(_transfer_target))
+    """Where a caller who asks for a person goes (E.164 or a `sip:` URI); None: no transfers."""
+    transfer_digit: str = attrs.field(default="0", validator=_dtmf_key)
+    """The key that asks for a person."""
+    transfer_at_end: bool = False
+    """Transfer instead of closing once the replies run out (the script's transfer step)."""
+    transfer_prompt: str = attrs.field(
+        default="Please hold while I transfer you.", validator=_prompt
+    )
+    transfer_failed: str = attrs.field(
+        default="I am sorry, I could not transfer you. Let us continue.", validator=_prompt
+    )
+    """Said when the transfer failed; the conversation then goes on."""
 
     def render(self, variables: Mapping[str, str]) -> Script:
         """The script with each `{variable}` replaced by its value; an unknown one is left out,
@@ -72,9 +101,12 @@ class Script:
             text = PLACEHOLDER.sub(lambda found: variables.get(found.group(1), ""), prompt)
             return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
 
-        return Script(
-            fill(self.greeting),
-            tuple(fill(reply) for reply in self.replies),
-            fill(self.closing),
-            None if self.voicemail is None else fill(self.voicemail),
+        return attrs.evolve(
+            self,
+            greeting=fill(self.greeting),
+            replies=tuple(fill(reply) for reply in self.replies),
+            closing=fill(self.closing),
+            voicemail=None if self.voicemail is None else fill(self.voicemail),
+            transfer_prompt=fill(self.transfer_prompt),
+            transfer_failed=fill(self.transfer_failed),
         )

@@ -214,3 +214,9 @@ async def test_a_bad_transfer_is_refused_naming_the_field(
     with pytest.raises(ValidationError) as refused:
         await phone.telephony.transfer("call-1", "room-call-1", to, ring)
     assert refused.value.field == field
+
+
+async def test_an_empty_caller_id_dials_with_the_trunks_own_number(phone: Phone) -> None:
+    result = await phone.telephony.place_call(dial(caller_id=""))
+    assert result.disposition is None
+    assert phone.live("call-1", "room-call-1")

@@ -1,0 +1,118 @@
+"""`POST /livekit/dialout` and `POST /livekit/widget`: calls whose media is a LiveKit room.
+
+Both claim the slot at once (429 with `Retry-After` when busy or draining), create the call's
+room (502 when LiveKit refuses or is down, 503 when this worker has no LiveKit key) and answer
+202; the call is set up and run in the background (`apps.fleet.rooms`).
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import post
+from litestar.params import JSONBody
+
+from apps.fleet.calls import checked
+from apps.fleet.errors import RESPONSES
+from apps.fleet.params import RoomsArg, SettingsArg
+from apps.fleet.rooms import NO_CAMPAIGN, DialOut, new_call_id
+from voxcore_domain.voice.call import CallSetup
+
+
+class DialoutBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A phone call for the worker to place through LiveKit and then talk on."""
+
+    phone: str
+    """The callee, E.164."""
+    trunk_id: str
+    """The LiveKit outbound SIP trunk (`ST_…`)."""
+    agent_id: str
+    tenant_id: str
+    campaign_id: str | None = None
+    """None for a call outside any campaign (filed under `adhoc`)."""
+    call_id: str | None = None
+    """None: the worker names the call."""
+    caller_id: str | None = None
+    """The number shown to the callee, E.164; None: the trunk's own."""
+    variables: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class WidgetBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A browser call with the agent."""
+
+    agent_id: str
+    tenant_id: str
+    campaign_id: str | None = None
+    call_id: str | None = None
+    variables: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Dialling(msgspec.Struct, frozen=True):
+    call_id: str
+    room: str
+    host: str
+    worker: str
+    state: str
+    """The slot's state now: `busy`."""
+    ring_timeout_s: float
+
+
+class WidgetJoin(msgspec.Struct, frozen=True):
+    call_id: str
+    room: str
+    url: str
+    """The LiveKit server the browser connects to."""
+    token: str
+    """The browser's token: it may join this room, and nothing more."""
+    identity: str
+    join_wait_s: float
+    """How long the agent waits for the browser to join before the call fails."""
+
+
+def _call(
+    call_id: str | None,
+    tenant_id: str,
+    campaign_id: str | None,
+    agent_id: str,
+    variables: dict[str, str],
+) -> CallSetup:
+    return checked(
+        CallSetup(
+            call_id=new_call_id() if call_id is None else call_id,
+            tenant_id=tenant_id,
+            campaign_id=NO_CAMPAIGN if campaign_id is None else campaign_id,
+            agent_id=agent_id,
+            variables=variables,
+        )
+    )
+
+
+@post("/livekit/dialout", status_code=202, responses=RESPONSES, summary="Place a call and talk")
+async def livekit_dialout(
+    data: JSONBody[DialoutBody], rooms: RoomsArg, settings: SettingsArg
+) -> Dialling:
+    call = _call(data.call_id, data.tenant_id, data.campaign_id, data.agent_id, data.variables)
+    room = await rooms.dial_out(DialOut(call, data.phone, data.trunk_id, data.caller_id or ""))
+    return Dialling(
+        call_id=call.call_id,
+        room=room,
+        host=settings.host,
+        worker=settings.worker,
+        state="busy",
+        ring_timeout_s=settings.livekit_ring_timeout_s,
+    )
+
+
+@post("/livekit/widget", status_code=202, responses=RESPONSES, summary="Start a browser call")
+async def livekit_widget(
+    data: JSONBody[WidgetBody], rooms: RoomsArg, settings: SettingsArg
+) -> WidgetJoin:
+    call = _call(data.call_id, data.tenant_id, data.campaign_id, data.agent_id, data.variables)
+    session = await rooms.widget(call)
+    return WidgetJoin(
+        call_id=session.call_id,
+        room=session.room,
+        url=session.url,
+        token=session.token,
+        identity=session.identity,
+        join_wait_s=settings.livekit_join_wait_s,
+    )

@@ -9,13 +9,26 @@ from datetime import UTC, datetime
 import attrs
 
 from apps.fleet.settings import Backend, Settings
+from voxcore_adapters.fakes.fleet_api import InMemoryCallReports
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
+from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpCallReports
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.ports import CallPipeline, CallRecordings, Clock, WorkerSlots
+from voxcore_domain.ports import (
+    AgentConfigs,
+    CallPipeline,
+    CallRecordings,
+    CallReports,
+    Clock,
+    ReportAnswer,
+    ReportUndelivered,
+    WorkerSlots,
+)
+from voxcore_domain.voice.agent_config import AgentConfig
+from voxcore_domain.voice.report import CallReport
 from voxcore_domain.voice.script import Script
 
 
@@ -36,6 +49,28 @@ class Deps:
     clock: Clock = attrs.field(factory=UtcClock)
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
     """Run at shutdown, in order."""
+    reports: CallReports = attrs.field(factory=InMemoryCallReports)
+    """Where call reports go: the API, or an in-memory list for the memory backend."""
+    configs: AgentConfigs | None = None
+    """Where agents' runtime configs come from; None: every call runs on `pipeline`."""
+    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(
+        factory=lambda: scripted_pipeline
+    )
+    """The pipeline a call runs on, from its agent's runtime config."""
+
+
+class NoApi:
+    """`CallReports` of a worker without `VOX_FLEET_API_TOKEN`: nothing can reach the API, so
+    every report stays in the spool until the worker starts with a token."""
+
+    async def send(self, report: CallReport) -> ReportAnswer:
+        raise ReportUndelivered("VOX_FLEET_API_TOKEN is not set: the report waits in the spool")
+
+
+def scripted_pipeline(config: AgentConfig) -> CallPipeline:
+    """The scripted agent with the agent's own script, speaking in tones. The realtime
+    speech-to-speech pipeline, when an agent's provider names it, plugs in here."""
+    return ScriptedAgent(config.script(), ToneSynth())
 
 
 def default_pipeline() -> CallPipeline:
@@ -64,10 +99,24 @@ def build_deps(settings: Settings) -> Deps:
         region=settings.s3_region,
         timeout_s=settings.s3_timeout_s,
     )
+    if settings.api_token is None:
+        # Without the token the API refuses the worker: calls run on the default script and
+        # their reports are kept until a start with the token sends them.
+        return Deps(
+            slots=RedisSlotRegistry(redis, settings.redis_prefix),
+            recordings=S3RecordingStore(connection, settings.s3_bucket),
+            pipeline=default_pipeline(),
+            clock=clock,
+            closers=(redis.aclose,),
+            reports=NoApi(),
+        )
+    api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)
     return Deps(
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
         recordings=S3RecordingStore(connection, settings.s3_bucket),
         pipeline=default_pipeline(),
         clock=clock,
-        closers=(redis.aclose,),
+        closers=(redis.aclose, api.aclose),
+        reports=HttpCallReports(api),
+        configs=HttpAgentConfigs(api),
     )

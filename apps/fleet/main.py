@@ -22,7 +22,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from apps.fleet.attach import attach
-from apps.fleet.calls import CallRunner
+from apps.fleet.calls import CallRunner, Configured, Reporting
+from apps.fleet.configs import ConfigBook
 from apps.fleet.deps import Deps, build_deps
 from apps.fleet.drain import Drain, stop_worker
 from apps.fleet.errors import EXCEPTION_HANDLERS
@@ -30,11 +31,15 @@ from apps.fleet.health import Started, health
 from apps.fleet.media import media_stream
 from apps.fleet.metrics import FleetMetrics, metrics
 from apps.fleet.recordings import RecordingArchive
-from apps.fleet.settings import Settings
+from apps.fleet.reports import ReportOutbox
+from apps.fleet.settings import Backend, Settings
 from apps.fleet.slot import SlotGuard, report_slot
 from apps.fleet.version import VERSION
 
 log = logging.getLogger(__name__)
+
+REPORT_GRACE_S = 5.0
+"""At shutdown, how long the reports in flight may take to reach the API."""
 
 SHUTDOWN_GRACE_S = 60.0
 """At shutdown without a drain (SIGINT), how long the call that was cut may take to keep its
@@ -59,6 +64,15 @@ def create_app(
         attempts=settings.upload_attempts,
         backoff_s=settings.upload_backoff_s,
     )
+    outbox = ReportOutbox(
+        deps.reports,
+        Path(settings.reports_spool),
+        deps.clock,
+        fleet_metrics,
+        attempts=settings.report_attempts,
+        backoff_s=settings.report_backoff_s,
+        max_age_s=settings.report_max_age_s,
+    )
     runner = CallRunner(
         guard,
         deps.pipeline,
@@ -67,6 +81,12 @@ def create_app(
         media_wait_s=settings.media_wait_s,
         max_call_s=settings.max_call_s,
         retry_after_s=settings.retry_after_s,
+        reporting=Reporting(outbox, deps.clock, f"{settings.host}/{settings.worker}"),
+        configured=None
+        if deps.configs is None
+        else Configured(
+            ConfigBook(deps.configs, deps.clock, settings.config_ttl_s), deps.pipeline_for
+        ),
     )
     drain = Drain(guard, stop)
     started = Started(time.monotonic())
@@ -85,6 +105,9 @@ def create_app(
             )
         )
         resend = loop.create_task(archive.resend())
+        resend_reports = loop.create_task(outbox.resend_every(settings.report_resend_s))
+        if settings.api_token is None and settings.backend is Backend.REAL:
+            log.warning("VOX_FLEET_API_TOKEN is not set: default script, reports kept in spool")
         log.info("worker %s on %s ready at %s", settings.worker, settings.host, settings.socket)
         try:
             yield
@@ -97,7 +120,10 @@ def create_app(
                     await guard.wait_free()
             except TimeoutError:
                 log.error("stopping with call %s still running", guard.slot.call_id)
-            for task in (heartbeat, resend):
+            # Every report is spooled before it is sent: one still in flight after this wait
+            # is sent again at the next start.
+            await outbox.settle(REPORT_GRACE_S)
+            for task in (heartbeat, resend, resend_reports):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

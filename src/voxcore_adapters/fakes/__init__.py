@@ -9,6 +9,7 @@ from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.fleet_api import InMemoryAgentConfigs, InMemoryCallReports
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony, InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import (
     InMemoryCallEvents,
@@ -24,9 +25,11 @@ from voxcore_domain.lease import InMemoryContactLeases
 __all__ = [
     "Callee",
     "FakeTelephony",
+    "InMemoryAgentConfigs",
     "InMemoryAgents",
     "InMemoryCallEvents",
     "InMemoryCallLog",
+    "InMemoryCallReports",
     "InMemoryCampaigns",
     "InMemoryContactImport",
     "InMemoryContactLeases",

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from datetime import timedelta
+from enum import Enum
 from pathlib import Path
 
 from apps.fleet.metrics import FleetMetrics
@@ -25,6 +26,15 @@ from voxcore_domain.ports import CallReports, Clock, ReportRejected, ReportUndel
 from voxcore_domain.voice.report import CallReport
 
 log = logging.getLogger(__name__)
+
+
+class _Fate(Enum):
+    TAKEN = "taken"
+    """The API has it: it left the spool."""
+    KEPT = "kept"
+    """Not delivered, or refused while young enough to try again: still spooled."""
+    DROPPED = "dropped"
+    """Refused and too old: removed from the spool, logged."""
 
 
 class ReportOutbox:
@@ -80,7 +90,7 @@ class ReportOutbox:
                 log.error("spooled report %s is unreadable: %r", name, error)
                 self._metrics.reports.labels("unreadable").inc()
                 continue
-            if await self._send_once(name, report, resend=True):
+            if await self._send_once(name, report, resend=True) is _Fate.TAKEN:
                 sent += 1
         if sent:
             log.info("resent %d spooled call report(s)", sent)
@@ -101,7 +111,7 @@ class ReportOutbox:
             await asyncio.to_thread(self._write, name, report)
             delay = self._backoff_s
             for attempt in range(1, self._attempts + 1):
-                if await self._send_once(name, report, resend=False):
+                if await self._send_once(name, report, resend=False) is not _Fate.KEPT:
                     return
                 if attempt < self._attempts:
                     await asyncio.sleep(delay)
@@ -115,8 +125,8 @@ class ReportOutbox:
         finally:
             self._in_flight.discard(name)
 
-    async def _send_once(self, name: str, report: CallReport, *, resend: bool) -> bool:
-        """One send; True once the report has left the spool (taken, or too old to keep)."""
+    async def _send_once(self, name: str, report: CallReport, *, resend: bool) -> _Fate:
+        """One send, and what became of the report."""
         try:
             answer = await self._reports.send(report)
         except ReportUndelivered as error:
@@ -124,7 +134,7 @@ class ReportOutbox:
                 "report %s of call %s not delivered: %s", report.sequence, report.call_id, error
             )
             self._metrics.reports.labels("undelivered").inc()
-            return False
+            return _Fate.KEPT
         except ReportRejected as error:
             self._metrics.reports.labels("rejected").inc()
             if self._clock.now() - report.at < self._max_age:
@@ -134,7 +144,7 @@ class ReportOutbox:
                     report.call_id,
                     error,
                 )
-                return False
+                return _Fate.KEPT
             log.error(
                 "report %s of call %s refused (%s) and older than %s: dropped from the spool: %s",
                 report.sequence,
@@ -145,10 +155,10 @@ class ReportOutbox:
             )
             await asyncio.to_thread(self._remove, name)
             self._metrics.reports.labels("dropped").inc()
-            return True
+            return _Fate.DROPPED
         await asyncio.to_thread(self._remove, name)
         self._metrics.reports.labels("resent" if resend else answer.value).inc()
-        return True
+        return _Fate.TAKEN
 
     def _spooled(self) -> list[str]:
         if not self._spool.is_dir():

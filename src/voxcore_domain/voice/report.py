@@ -86,8 +86,6 @@ def ended(
             {"at_ms": step.at_ms, "kind": step.kind.value, "detail": step.detail}
             for step in outcome.steps
         ],
-        "digits": outcome.digits,
-        "turns": outcome.turns,
     }
     if outcome.reason:
         detail["reason"] = outcome.reason

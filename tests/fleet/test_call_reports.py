@@ -15,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
 from apps.fleet.metrics import FleetMetrics
 from apps.fleet.reports import ReportOutbox
+from apps.fleet.settings import Settings
 from tests.fleet.served import served, url
+from tests.fleet.support import wait_idle, worker_app
 from voxcore_adapters.fakes.fleet_api import InMemoryCallReports
 from voxcore_adapters.fakes.redis_fakes import ManualClock
 from voxcore_adapters.internal_api import ApiConnection, HttpCallReports, report_from_body
@@ -243,3 +246,29 @@ async def test_a_refused_report_is_kept_until_it_is_too_old_then_dropped_and_log
     assert list(tmp_path.iterdir()) == []
     assert "call-9" in caplog.text
     assert "dropped" in caplog.text
+
+
+# -- the worker ------------------------------------------------------------------------------------
+
+
+def test_an_attached_call_whose_stream_never_comes_is_reported_failed(settings: Settings) -> None:
+    reports = InMemoryCallReports()
+    with TestClient(worker_app(settings, reports=reports)) as client:
+        body = {
+            "call_id": "call-late",
+            "tenant_id": "tenant-1",
+            "campaign_id": "campaign-1",
+            "agent_id": "agent-1",
+            "lease_token": "lease-9",
+            "media": {"kind": "stream", "carrier": "twilio"},
+        }
+        assert client.post("/attach", json=body).status_code == 202
+        assert wait_idle(client)
+    attached, ended_ = reports.of_call("call-late")
+    assert (attached.kind.value, attached.sequence, attached.lease_token) == (
+        "attached",
+        1,
+        "lease-9",
+    )
+    assert (ended_.sequence, ended_.disposition) == (2, Disposition.FAILED)
+    assert ended_.detail == {"transcript": [], "reason": "no media stream within 0.5 s"}

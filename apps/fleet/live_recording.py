@@ -94,7 +94,9 @@ class LiveRecording:
             path.unlink(missing_ok=True)
 
 
-def tracks_to_wav(caller: Path, agent: Path, wav_path: Path) -> None:
+def tracks_to_wav(
+    caller: Path, agent: Path, wav_path: Path, *, chunk_samples: int = CHUNK_SAMPLES
+) -> None:
     """Write the stereo WAV of two track files to `wav_path` (through a `.partial` file, so a
     crash never leaves half a WAV under the final name); a missing track is silence."""
     partial = wav_path.with_name(wav_path.name + ".partial")
@@ -107,8 +109,8 @@ def tracks_to_wav(caller: Path, agent: Path, wav_path: Path) -> None:
         wav.setsampwidth(SAMPLE_BYTES)
         wav.setframerate(SAMPLE_RATE)
         while True:
-            left = samples(left_file.read(CHUNK_SAMPLES * SAMPLE_BYTES))
-            right = samples(right_file.read(CHUNK_SAMPLES * SAMPLE_BYTES))
+            left = samples(left_file.read(chunk_samples * SAMPLE_BYTES))
+            right = samples(right_file.read(chunk_samples * SAMPLE_BYTES))
             length = max(len(left), len(right))
             if length == 0:
                 break

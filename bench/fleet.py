@@ -228,7 +228,7 @@ async def frame_time(frames: int, directory: Path) -> float:
     codec = CODECS["twilio"]
     start = await open_stream(codec, receive, 5.0)
     leg = StreamLeg(codec, start, receive, send, 5.0)
-    call = CallSetup("frames", **CALL)
+    call = CallSetup("frames", CALL["tenant_id"], CALL["campaign_id"], CALL["agent_id"])
     recording = LiveRecording(directory, call)
     agent = ScriptedAgent(Script(), ToneSynth())
     started = time.perf_counter()

@@ -108,7 +108,14 @@ class ReportOutbox:
 
     async def _deliver(self, name: str, report: CallReport) -> None:
         try:
-            await asyncio.to_thread(self._write, name, report)
+            try:
+                await asyncio.to_thread(self._write, name, report)
+            except OSError as error:
+                # The disk refused it (full, read-only): the send below is the report's only
+                # chance, so it is logged with the report itself.
+                log.error(
+                    "report %s not spooled (%r): %s", name, error, json.dumps(report_body(report))
+                )
             delay = self._backoff_s
             for attempt in range(1, self._attempts + 1):
                 if await self._send_once(name, report, resend=False) is not _Fate.KEPT:

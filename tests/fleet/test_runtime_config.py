@@ -20,14 +20,14 @@ from apps.fleet.configs import ConfigBook, NoConfig
 from apps.fleet.settings import Settings
 from tests.fleet.served import served, url
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, wait_idle, worker_app
-from voxcore_adapters.fakes.fleet_api import InMemoryCallReports
+from voxcore_adapters.fakes.fleet_api import InMemoryAgentConfigs, InMemoryCallReports
 from voxcore_adapters.fakes.redis_fakes import ManualClock
 from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs
 from voxcore_adapters.testing.carrier import TwilioCarrier
 from voxcore_adapters.testing.process import ServerProcess
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.model import Disposition
-from voxcore_domain.ports import AgentConfigNotFound, ConfigUnavailable
+from voxcore_domain.ports import AgentConfigNotFound, AgentConfigs, ConfigUnavailable
 from voxcore_domain.voice.report import ReportKind
 
 ADMIN_KEY = "admin-" + "a" * 40
@@ -101,6 +101,21 @@ async def test_the_agents_config_comes_from_the_api(api: Api, connection: ApiCon
     with pytest.raises(ConfigUnavailable, match="401"):
         await HttpAgentConfigs(wrong).get(api.agent_id)
     await wrong.aclose()
+
+
+@pytest.mark.parametrize("backend", ["memory", "http"])
+async def test_the_agent_configs_contract(
+    backend: str, api: Api, connection: ApiConnection
+) -> None:
+    """`AgentConfigs`: the in-memory fake holds what the API serves, and both answer alike."""
+    served = await HttpAgentConfigs(connection).get(api.agent_id)
+    configs: AgentConfigs = (
+        InMemoryAgentConfigs([served]) if backend == "memory" else HttpAgentConfigs(connection)
+    )
+    assert await configs.get(api.agent_id) == served
+    with pytest.raises(AgentConfigNotFound) as missing:
+        await configs.get("agent-nobody-knows")
+    assert missing.value.agent_id == "agent-nobody-knows"
 
 
 async def test_a_config_is_cached_for_its_ttl_then_the_last_known_serves_while_the_api_is_down(

@@ -192,16 +192,7 @@ class CallRunner:
             # Also when the call's task is cancelled (the worker stopping without a drain):
             # what was recorded is kept, and the slot is freed either way.
             try:
-                if recording is None:
-                    pass
-                elif recording.empty:
-                    recording.discard()
-                    self._archive.forget(call.call_id)
-                else:
-                    recording_key = layout.recording_key(
-                        call.tenant_id, call.call_id, RECORDING_NAME
-                    )
-                    await self._archive.keep_live(recording)
+                recording_key = await self._keep(call, recording)
             finally:
                 self._guard.free(call.call_id)
                 self._report_ended(call, outcome, recording_key)
@@ -214,6 +205,18 @@ class CallRunner:
             outcome.reason,
         )
         return outcome
+
+    async def _keep(self, call: CallSetup, recording: LiveRecording | None) -> str | None:
+        """Keep what `call` recorded (uploaded, or spooled); the key its recording is filed
+        under, None when nothing was recorded."""
+        if recording is None:
+            return None
+        if recording.empty:
+            recording.discard()
+            self._archive.forget(call.call_id)
+            return None
+        await self._archive.keep_live(recording)
+        return layout.recording_key(call.tenant_id, call.call_id, RECORDING_NAME)
 
     async def _pipeline_of(self, call: CallSetup) -> CallPipeline | CallOutcome:
         """The pipeline for `call` from its agent's runtime config, or the failed outcome when

@@ -163,6 +163,12 @@ class ReportOutbox:
             await asyncio.to_thread(self._remove, name)
             self._metrics.reports.labels("dropped").inc()
             return _Fate.DROPPED
+        except Exception as error:
+            # Not the port's own failures: a bug, logged with its traceback. The report stays
+            # spooled and the outbox (and its periodic resend) goes on.
+            log.error("report %s: sending failed", name, exc_info=error)
+            self._metrics.reports.labels("undelivered").inc()
+            return _Fate.KEPT
         await asyncio.to_thread(self._remove, name)
         self._metrics.reports.labels("resent" if resend else answer.value).inc()
         return _Fate.TAKEN

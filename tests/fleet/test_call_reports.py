@@ -272,3 +272,21 @@ def test_an_attached_call_whose_stream_never_comes_is_reported_failed(settings: 
     )
     assert (ended_.sequence, ended_.disposition) == (2, Disposition.FAILED)
     assert ended_.detail == {"transcript": [], "reason": "no media stream within 0.5 s"}
+
+
+class BrokenReports(InMemoryCallReports):
+    """An adapter with a bug: it raises something the port does not name."""
+
+    async def send(self, report: CallReport) -> ReportAnswer:
+        raise RuntimeError("a bug")
+
+
+async def test_a_broken_adapter_is_logged_and_the_report_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    box = outbox(BrokenReports(), tmp_path, ManualClock())
+    box.post(report.attached(CALL, 1, AT, "h/1"))
+    await box.settle(5)
+    assert await box.resend() == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["call-1.1.json"]
+    assert "a bug" in caplog.text

@@ -112,6 +112,7 @@ def create_app(
         try:
             yield
         finally:
+            log.info("worker %s stopping", settings.worker)
             if signals:
                 drain.uninstall(loop)
             guard.drain()
@@ -130,6 +131,7 @@ def create_app(
             await _remove_slot(deps, settings)
             for close in deps.closers:
                 await close()
+            log.info("worker %s stopped", settings.worker)
 
     return Litestar(
         route_handlers=[attach, media_stream, health, metrics],

@@ -9,12 +9,12 @@ Run one per slot under Granian, each on its own Unix socket (docs/fleet.md):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -37,6 +37,9 @@ from apps.fleet.slot import SlotGuard, report_slot
 from apps.fleet.version import VERSION
 
 log = logging.getLogger(__name__)
+
+CANCEL_WAIT_S = 5.0
+"""At shutdown, how long a cancelled background task may take to end."""
 
 REPORT_GRACE_S = 5.0
 """At shutdown, how long the reports in flight may take to reach the API."""
@@ -124,10 +127,7 @@ def create_app(
             # Every report is spooled before it is sent: one still in flight after this wait
             # is sent again at the next start.
             await outbox.settle(REPORT_GRACE_S)
-            for task in (heartbeat, resend, resend_reports):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await _cancel({"heartbeat": heartbeat, "resend": resend, "reports": resend_reports})
             await _remove_slot(deps, settings)
             for close in deps.closers:
                 await close()
@@ -156,3 +156,17 @@ async def _remove_slot(deps: Deps, settings: Settings) -> None:
         # The slot then expires with its last heartbeat's TTL: a few seconds of a draining
         # entry, which the dialler does not count.
         log.warning("could not remove slot %s/%s: %r", settings.host, settings.worker, error)
+
+
+async def _cancel(tasks: dict[str, asyncio.Task[Any]]) -> None:
+    """Cancel the worker's background tasks and wait for them, but not forever: a task that
+    does not end within `CANCEL_WAIT_S` (a client library that swallowed the cancellation) is
+    logged and left behind, so the worker still stops."""
+    for task in tasks.values():
+        task.cancel()
+    _, pending = await asyncio.wait(tasks.values(), timeout=CANCEL_WAIT_S)
+    for name, task in tasks.items():
+        if task in pending:
+            log.error("background task %s did not stop when cancelled: %r", name, task)
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", name, exc_info=task.exception())

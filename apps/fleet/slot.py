@@ -74,12 +74,14 @@ class SlotGuard:
 
     async def wait_changed(self, timeout_s: float) -> None:
         """Return when the slot changes, or after `timeout_s`."""
+        # `asyncio.wait`, not `asyncio.timeout`: on Python 3.11 a cancel that lands as the
+        # timeout expires comes out as TimeoutError, and the heartbeat outlived the worker's
+        # stop (seen in tests/fleet/test_granian.py's drain).
+        changed = asyncio.ensure_future(self._changed.wait())
         try:
-            async with asyncio.timeout(timeout_s):
-                await self._changed.wait()
-        except TimeoutError:
-            return
+            await asyncio.wait({changed}, timeout=timeout_s)
         finally:
+            changed.cancel()
             self._changed.clear()
 
 

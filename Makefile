@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api bench-dialler
+.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api bench-dialler bench-fleet
 
 demo:
 	$(RUN) python -m bench.pacing --demo
@@ -20,6 +20,9 @@ bench-pacing:
 
 bench-adapters:
 	$(RUN) python -m bench.adapters
+
+bench-fleet:
+	$(RUN) python -m bench.fleet
 
 notebook:
 	$(RUN) python docs/notebooks/pacing.py --out build/notebook

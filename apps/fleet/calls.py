@@ -9,8 +9,11 @@ Two ways in, one slot:
 - A carrier's media stream that no attach announced hands over its call itself: the stream's
   parameters carry the call's identity, and the slot is claimed when its `start` frame comes.
 
-Either way the call runs here: the pipeline talks on the leg, both sides are recorded, the
-recording is kept (S3 or the spool), and the slot is freed whatever happened.
+Either way the call runs here: the agent's runtime config is read (cached; the last known one
+while the API is down), the pipeline talks on the leg, both sides are recorded to disk as the
+call runs, the recording is kept (S3 or the spool), and the slot is freed whatever happened.
+The API hears of the call twice (`attached` when the slot is claimed, `ended` with the outcome)
+through the report outbox, which never makes the call wait.
 """
 
 from __future__ import annotations
@@ -18,22 +21,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import attrs
 
+from apps.fleet.configs import ConfigBook, NoConfig
 from apps.fleet.errors import SlotTaken
+from apps.fleet.live_recording import LiveRecording
 from apps.fleet.metrics import FleetMetrics
-from apps.fleet.recordings import RecordingArchive
+from apps.fleet.recordings import RECORDING_NAME, RecordingArchive
+from apps.fleet.reports import ReportOutbox
 from apps.fleet.slot import SlotGuard
 from voxcore_adapters.carriers.frames import CloseCode, FrameError, Start
 from voxcore_adapters.s3 import layout
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_domain.errors import InvalidTransition, ValidationError
-from voxcore_domain.ports import CallLeg, CallPipeline
+from voxcore_domain.ports import CallLeg, CallPipeline, Clock
+from voxcore_domain.voice import report
+from voxcore_domain.voice.agent_config import AgentConfig
 from voxcore_domain.voice.call import CallOutcome, CallSetup
-from voxcore_domain.voice.recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,24 @@ def call_from_parameters(parameters: Mapping[str, str]) -> CallSetup:
 
 
 @attrs.frozen
+class Reporting:
+    """Where and as whom a runner reports its calls."""
+
+    outbox: ReportOutbox
+    clock: Clock
+    worker: str
+    """`<host>/<worker>`, as the reports name who ran the call."""
+
+
+@attrs.frozen
+class Configured:
+    """How a runner picks each call's pipeline from its agent's runtime config."""
+
+    book: ConfigBook
+    pipeline_for: Callable[[AgentConfig], CallPipeline]
+
+
+@attrs.frozen
 class _Expected:
     """An attached call whose media stream has not arrived yet."""
 
@@ -86,8 +111,15 @@ class CallRunner:
         media_wait_s: float,
         max_call_s: float,
         retry_after_s: int,
+        reporting: Reporting | None = None,
+        configured: Configured | None = None,
     ) -> None:
+        """Without `reporting` no call is reported; without `configured` every call runs on
+        `pipeline` (the memory backend, and tests of the runner itself)."""
         self._guard = guard
+        self._reporting = reporting
+        self._configured = configured
+        self._sequences: dict[str, int] = {}
         self._pipeline = pipeline
         self._archive = archive
         self._metrics = metrics
@@ -101,6 +133,7 @@ class CallRunner:
         """Hold the slot for `call` until its media stream arrives on `/media/<carrier>`;
         `SlotTaken` if the worker cannot take it."""
         self._claim(call.call_id, "attach")
+        self._report_attached(call)
         expected = _Expected(call, carrier, asyncio.Event())
         self._expected[call.call_id] = expected
         watch = asyncio.get_running_loop().create_task(self._await_media(expected))
@@ -131,24 +164,39 @@ class CallRunner:
                 CloseCode.POLICY, f"start: parameter {error.field}: {error.message}"
             ) from None
         self._claim(call.call_id, "media")
+        self._report_attached(call)
         return call
 
     async def run(self, call: CallSetup, leg: CallLeg) -> CallOutcome:
         """Run `call`, whose slot this worker holds, to its end: talk, keep the recording, free
-        the slot. Never raises for the call's own failures: they are its outcome."""
+        the slot, report the end. Never raises for the call's own failures: they are its
+        outcome."""
         started = time.monotonic()
-        recording = Recording()
         outcome = CallOutcome.failed("the worker stopped during the call")
+        recording: LiveRecording | None = None
+        recording_key: str | None = None
         try:
-            outcome = await self._talk(call, RecordedLeg(leg, recording))
+            try:
+                recording = self._archive.start(call)
+            except OSError as error:
+                log.error("call %s: cannot record it", call.call_id, exc_info=error)
+                outcome = CallOutcome.failed(f"the recording could not start: {error.strerror}")
+                await leg.hang_up()
+                return outcome
+            pipeline = await self._pipeline_of(call)
+            if isinstance(pipeline, CallOutcome):
+                outcome = pipeline
+                await leg.hang_up()
+            else:
+                outcome = await self._talk(call, RecordedLeg(leg, recording), pipeline)
         finally:
             # Also when the call's task is cancelled (the worker stopping without a drain):
             # what was recorded is kept, and the slot is freed either way.
             try:
-                if recording.caller or recording.agent:
-                    await self._archive.keep(call, recording.stereo_wav())
+                recording_key = await self._keep(call, recording)
             finally:
                 self._guard.free(call.call_id)
+                self._report_ended(call, outcome, recording_key)
                 self._metrics.calls.labels(outcome.disposition.value).inc()
                 self._metrics.call_seconds.observe(time.monotonic() - started)
         log.info(
@@ -159,11 +207,55 @@ class CallRunner:
         )
         return outcome
 
-    async def _talk(self, call: CallSetup, leg: CallLeg) -> CallOutcome:
+    async def _keep(self, call: CallSetup, recording: LiveRecording | None) -> str | None:
+        """Keep what `call` recorded (uploaded, or spooled); the key its recording is filed
+        under, None when nothing was recorded."""
+        if recording is None:
+            return None
+        if recording.empty:
+            recording.discard()
+            self._archive.forget(call.call_id)
+            return None
+        await self._archive.keep_live(recording)
+        return layout.recording_key(call.tenant_id, call.call_id, RECORDING_NAME)
+
+    async def _pipeline_of(self, call: CallSetup) -> CallPipeline | CallOutcome:
+        """The pipeline for `call` from its agent's runtime config, or the failed outcome when
+        there is no config to run it with."""
+        if self._configured is None:
+            return self._pipeline
+        try:
+            config = await self._configured.book.get(call.agent_id)
+        except NoConfig as missing:
+            log.error("call %s: %s", call.call_id, missing.reason)
+            return CallOutcome.failed(missing.reason)
+        if config.tenant_id != call.tenant_id:
+            return CallOutcome.failed(f"agent {call.agent_id} is not the call's tenant's")
+        return self._configured.pipeline_for(config)
+
+    def _report_attached(self, call: CallSetup) -> None:
+        if self._reporting is None:
+            return
+        self._sequences[call.call_id] = 1
+        self._reporting.outbox.post(
+            report.attached(call, 1, self._reporting.clock.now(), self._reporting.worker)
+        )
+
+    def _report_ended(self, call: CallSetup, outcome: CallOutcome, key: str | None) -> None:
+        if self._reporting is None:
+            return
+        sequence = self._sequences.pop(call.call_id, 0) + 1
+        self._reporting.outbox.post(
+            report.ended(
+                call, outcome, sequence, self._reporting.clock.now(), self._reporting.worker, key
+            )
+        )
+
+    async def _talk(self, call: CallSetup, leg: CallLeg, pipeline: CallPipeline) -> CallOutcome:
         limit = asyncio.timeout(self._max_call_s)
         try:
             async with limit:
-                return await self._pipeline.run(call, leg)
+                return await pipeline.run(call, leg)
         except TimeoutError as error:
             if not limit.expired():
                 return self._broken(call, error)
@@ -192,6 +284,11 @@ class CallRunner:
                 return
             self._expected.pop(call_id, None)
             self._guard.free(call_id)
+            self._report_ended(
+                expected.call,
+                CallOutcome.failed(f"no media stream within {self._media_wait_s:g} s"),
+                None,
+            )
             self._metrics.calls.labels("failed").inc()
             log.warning(
                 "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s

@@ -9,15 +9,28 @@ from datetime import UTC, datetime
 import attrs
 
 from apps.fleet.settings import Backend, Settings
+from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
+from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpReportSender
 from voxcore_adapters.livekit.room_leg import RoomJoiner, join_room
 from voxcore_adapters.livekit.telephony import LiveKitTelephony
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.ports import CallPipeline, CallRecordings, Clock, WorkerSlots
+from voxcore_domain.ports import (
+    AgentConfigs,
+    CallPipeline,
+    CallRecordings,
+    Clock,
+    ReportAnswer,
+    ReportSender,
+    ReportUndelivered,
+    WorkerSlots,
+)
+from voxcore_domain.voice.agent_config import AgentConfig
+from voxcore_domain.voice.report import WorkerReport
 from voxcore_domain.voice.script import Script
 
 
@@ -42,6 +55,28 @@ class Deps:
     """Rooms, dials and transfers on the configured LiveKit server; None without its key."""
     join_room: RoomJoiner = join_room
     """How the agent joins a call's LiveKit room (tests join a room without a server)."""
+    reports: ReportSender = attrs.field(factory=InMemoryReportSender)
+    """Where call reports go: the API, or an in-memory list for the memory backend."""
+    configs: AgentConfigs | None = None
+    """Where agents' runtime configs come from; None: every call runs on `pipeline`."""
+    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(
+        factory=lambda: scripted_pipeline
+    )
+    """The pipeline a call runs on, from its agent's runtime config."""
+
+
+class NoApi:
+    """`ReportSender` of a worker without `VOX_FLEET_API_TOKEN`: nothing can reach the API, so
+    every report stays in the spool until the worker starts with a token."""
+
+    async def send(self, report: WorkerReport) -> ReportAnswer:
+        raise ReportUndelivered("VOX_FLEET_API_TOKEN is not set: the report waits in the spool")
+
+
+def scripted_pipeline(config: AgentConfig) -> CallPipeline:
+    """The scripted agent with the agent's own script, speaking in tones. The realtime
+    speech-to-speech pipeline, when an agent's provider names it, plugs in here."""
+    return ScriptedAgent(config.script(), ToneSynth())
 
 
 def default_pipeline() -> CallPipeline:
@@ -75,11 +110,25 @@ def build_deps(settings: Settings) -> Deps:
         region=settings.s3_region,
         timeout_s=settings.s3_timeout_s,
     )
+    if settings.api_token is None:
+        # Without the token the API refuses the worker: calls run on the default script and
+        # their reports are kept until a start with the token sends them.
+        return Deps(
+            slots=RedisSlotRegistry(redis, settings.redis_prefix),
+            recordings=S3RecordingStore(connection, settings.s3_bucket),
+            pipeline=default_pipeline(),
+            clock=clock,
+            closers=(redis.aclose,),
+            reports=NoApi(),
+        )
+    api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)
     return Deps(
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
         recordings=S3RecordingStore(connection, settings.s3_bucket),
         pipeline=default_pipeline(),
         clock=clock,
-        closers=(redis.aclose, *livekit_closers),
+        closers=(redis.aclose, api.aclose, *livekit_closers),
         livekit=livekit,
+        reports=HttpReportSender(api),
+        configs=HttpAgentConfigs(api),
     )

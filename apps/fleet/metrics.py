@@ -56,6 +56,14 @@ class FleetMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.reports = Counter(
+            "vox_fleet_reports",
+            "Call reports to the API by result: accepted, duplicate, resent (from the spool), "
+            "undelivered (kept to send again), rejected (404/400, kept until too old), dropped "
+            "(refused and too old), unreadable (a spool file left for an operator).",
+            ["result"],
+            registry=self.registry,
+        )
         self.heartbeat_failures = Counter(
             "vox_fleet_heartbeat_failures",
             "Slot heartbeats the registry (Redis) refused or did not answer.",

@@ -14,6 +14,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
+from apps.fleet.live_recording import LiveRecording, tracks_to_wav
 from apps.fleet.metrics import FleetMetrics
 from voxcore_domain.ports import CallRecordings
 from voxcore_domain.voice.call import CallSetup
@@ -46,6 +47,8 @@ class RecordingArchive:
         self._metrics = metrics
         self._attempts = attempts
         self._backoff_s = backoff_s
+        self._live: set[str] = set()
+        """Calls whose recording is being written now: not orphans."""
 
     async def keep(self, call: CallSetup, wav: bytes) -> Kept:
         """Upload `wav` as `call`'s recording, or spool it if every attempt fails."""
@@ -61,8 +64,78 @@ class RecordingArchive:
         self._metrics.recordings.labels(Kept.UPLOADED.value).inc()
         return Kept.UPLOADED
 
+    @property
+    def live_dir(self) -> Path:
+        """Where the recordings of calls in progress are written."""
+        return self._spool / "live"
+
+    def start(self, call: CallSetup) -> LiveRecording:
+        """A recording of `call`, written to disk as the call runs."""
+        live = LiveRecording(self.live_dir, call)
+        self._live.add(call.call_id)
+        return live
+
+    def forget(self, call_id: str) -> None:
+        """`call_id`'s recording was discarded (nothing was recorded)."""
+        self._live.discard(call_id)
+
+    async def keep_live(self, live: LiveRecording) -> Kept:
+        """Make `live`'s stereo WAV and upload it, or leave it spooled if every attempt fails.
+        Each step leaves a complete spool entry behind it, so a crash loses nothing."""
+        call = live.call
+        live.close()
+        try:
+            wav_path = self._spool / f"{call.call_id}.wav"
+            await asyncio.to_thread(self._spool_live, live, wav_path)
+        finally:
+            self._live.discard(call.call_id)
+        try:
+            wav = await asyncio.to_thread(wav_path.read_bytes)
+            await self._upload(call.tenant_id, call.campaign_id, call.call_id, wav)
+        except Exception as error:
+            # As in `keep`: whatever the store's failure, the recording waits on disk.
+            log.error("recording of call %s not uploaded, spooled: %r", call.call_id, error)
+            self._metrics.recordings.labels(Kept.SPOOLED.value).inc()
+            return Kept.SPOOLED
+        await asyncio.to_thread(_remove_entry, self._spool / f"{call.call_id}.json", wav_path)
+        self._metrics.recordings.labels(Kept.UPLOADED.value).inc()
+        return Kept.UPLOADED
+
+    def _spool_live(self, live: LiveRecording, wav_path: Path) -> None:
+        tracks_to_wav(live.caller_path, live.agent_path, wav_path)
+        _write_atomically(wav_path.with_suffix(".json"), live.meta_path.read_bytes())
+        live.discard()
+
+    async def recover(self) -> int:
+        """Spool the recordings of calls a previous run of the worker left unfinished (killed
+        mid-call): their tracks become WAVs that `resend` sends. How many were found."""
+        found = 0
+        for meta_path in sorted(await asyncio.to_thread(self._live_entries)):
+            call_id = meta_path.name.removesuffix(".json")
+            if call_id in self._live:
+                continue
+            directory = meta_path.parent
+            try:
+                await asyncio.to_thread(
+                    _spool_orphan, directory, call_id, self._spool / f"{call_id}.wav"
+                )
+            except OSError as error:
+                log.error("unfinished recording %s could not be spooled: %r", call_id, error)
+                self._metrics.recordings.labels("failed").inc()
+                continue
+            log.warning("recording of call %s was left unfinished: spooled", call_id)
+            found += 1
+        return found
+
+    def _live_entries(self) -> list[Path]:
+        if not self.live_dir.is_dir():
+            return []
+        return list(self.live_dir.glob("*.json"))
+
     async def resend(self) -> int:
-        """Send every spooled recording again; each sent one leaves the spool. How many went."""
+        """Send every spooled recording again (with those of calls a killed worker left
+        unfinished); each sent one leaves the spool. How many went."""
+        await self.recover()
         sent = 0
         for entry in sorted(await asyncio.to_thread(self._entries)):
             wav_path = entry.with_suffix(".wav")
@@ -142,3 +215,18 @@ def _read_entry(entry: Path, wav_path: Path) -> tuple[dict[str, str], bytes]:
         raise ValueError("not a JSON object")
     ids = {key: str(meta[key]) for key in ("tenant_id", "campaign_id", "call_id")}
     return ids, wav_path.read_bytes()
+
+
+def _remove_entry(meta_path: Path, wav_path: Path) -> None:
+    meta_path.unlink(missing_ok=True)
+    wav_path.unlink(missing_ok=True)
+
+
+def _spool_orphan(directory: Path, call_id: str, wav_path: Path) -> None:
+    caller = directory / f"{call_id}.caller.pcm"
+    agent = directory / f"{call_id}.agent.pcm"
+    meta = directory / f"{call_id}.json"
+    tracks_to_wav(caller, agent, wav_path)
+    _write_atomically(wav_path.with_suffix(".json"), meta.read_bytes())
+    for path in (caller, agent, meta):
+        path.unlink(missing_ok=True)

@@ -122,6 +122,20 @@ class Settings:
     agent joined it; the call fails after it."""
     realtime_api_key: str | None = attrs.field(default=None, repr=False)
     """The API key of the speech-to-speech provider (an agent with `provider: realtime`)."""
+    api_timeout_s: float = attrs.field(default=5.0, validator=v.positive)
+    """How long one request to the API (runtime config, call report) may take."""
+    config_ttl_s: float = attrs.field(default=30.0, validator=v.positive)
+    """How long an agent's runtime config is used before the API is asked again (while the API
+    is unreachable, the last known one is used past it)."""
+    report_attempts: int = attrs.field(default=3, validator=v.positive_int)
+    """Sends of a call report before it waits in the spool for the next resend."""
+    report_backoff_s: float = attrs.field(default=0.5, validator=v.positive)
+    """Wait before the second send of a report; doubled before each later one."""
+    report_resend_s: float = attrs.field(default=30.0, validator=v.positive)
+    """How often the spooled reports are sent again (and once at start)."""
+    report_max_age_s: float = attrs.field(default=86400.0, validator=v.positive)
+    """How long a report the API refuses (404, 400) is kept and tried again before it is
+    dropped from the spool with an error in the log."""
 
     def __attrs_post_init__(self) -> None:
         if self.backend is Backend.REAL and not (self.s3_access_key and self.s3_secret_key):
@@ -151,6 +165,11 @@ class Settings:
     @property
     def spool(self) -> str:
         return self.spool_dir or f"/var/spool/voxcore/{self.worker}"
+
+    @property
+    def reports_spool(self) -> str:
+        """Where call reports wait until the API has them."""
+        return os.path.join(self.spool, "reports")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -209,5 +228,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_FLEET_LIVEKIT_RING_TIMEOUT_S": ("livekit_ring_timeout_s", float, _NUMBER),
     "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": ("livekit_join_wait_s", float, _NUMBER),
     "VOX_FLEET_REALTIME_API_KEY": ("realtime_api_key", str, _TEXT),
+    "VOX_FLEET_API_TIMEOUT_S": ("api_timeout_s", float, _NUMBER),
+    "VOX_FLEET_CONFIG_TTL_S": ("config_ttl_s", float, _NUMBER),
+    "VOX_FLEET_REPORT_ATTEMPTS": ("report_attempts", int, _WHOLE),
+    "VOX_FLEET_REPORT_BACKOFF_S": ("report_backoff_s", float, _NUMBER),
+    "VOX_FLEET_REPORT_RESEND_S": ("report_resend_s", float, _NUMBER),
+    "VOX_FLEET_REPORT_MAX_AGE_S": ("report_max_age_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""

@@ -101,4 +101,9 @@ async def report_slot(
             # the next beat retries. The dialler meanwhile counts the slot stale: the safe side.
             log.warning("slot heartbeat failed: %r", error)
             on_failure(error)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # Cancelled during the heartbeat, and the Redis client swallowed it (seen at the
+            # drain in tests/fleet/test_granian.py): stop as the cancel asked.
+            raise asyncio.CancelledError
         await guard.wait_changed(interval_s)

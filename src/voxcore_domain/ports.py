@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -34,7 +35,9 @@ from voxcore_domain.model import (
 )
 from voxcore_domain.ratelimit import Admission, TokenBucket
 from voxcore_domain.trunks import FleetHost, Trunk
+from voxcore_domain.voice.agent_config import AgentConfig
 from voxcore_domain.voice.call import CallOutcome, CallSetup, LegEvent
+from voxcore_domain.voice.report import WorkerReport
 
 
 class Clock(Protocol):
@@ -812,4 +815,57 @@ class LeaderReissue(LeaderLock, Protocol):
     ) -> int | None:
         """A new token above `floor` and every earlier one if `owner` with `token` still holds
         the shard (it keeps holding it, for `ttl`); else None."""
+
+
+# -- fleet worker → API: call reports and runtime config -------------------------------------------
+
+
+class ReportAnswer(StrEnum):
+    ACCEPTED = "accepted"
+    """A new report: the API recorded it (202)."""
+    DUPLICATE = "duplicate"
+    """The API already had this (`call_id`, `sequence`): nothing changed (200)."""
+
+
+class ReportUndelivered(DomainError):
+    """The report did not reach the API, or the API could not take it now (down, timing out,
+    5xx, 429, a token it refuses): sending it again later may succeed."""
+
+
+class ReportRejected(DomainError):
+    """The API refused the report itself: no attempt for its call (404), or a bad body (400).
+    `status` is the HTTP status; `field` names the refused field for a 400."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class ReportSender(Protocol):
+    """Where a fleet worker sends the reports of its calls (the API's call-event endpoint)."""
+
+    async def send(self, report: WorkerReport) -> ReportAnswer:
+        """Deliver `report`; `ReportUndelivered` or `ReportRejected` when it was not taken."""
+        ...
+
+
+class ConfigUnavailable(DomainError):
+    """The runtime config could not be read now (the API is down, slow or failing)."""
+
+
+class AgentConfigNotFound(DomainError):
+    """The API has no agent with this id (404)."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"no agent {agent_id!r}")
+        self.agent_id = agent_id
+
+
+class AgentConfigs(Protocol):
+    """Where a fleet worker reads an agent's runtime config (the API's runtime-config route)."""
+
+    async def get(self, agent_id: str) -> AgentConfig:
+        """The agent's config now; `AgentConfigNotFound` or `ConfigUnavailable` otherwise."""
         ...

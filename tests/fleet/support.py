@@ -13,10 +13,17 @@ from litestar.testing import TestClient, WebSocketTestSession
 from apps.fleet.deps import Deps, UtcClock, default_pipeline
 from apps.fleet.main import create_app
 from apps.fleet.settings import Settings
+from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
-from voxcore_domain.ports import CallPipeline, CallRecordings, WorkerSlots
+from voxcore_domain.ports import (
+    AgentConfigs,
+    CallPipeline,
+    CallRecordings,
+    ReportSender,
+    WorkerSlots,
+)
 
 PARAMETERS = {
     "call_id": "call-1",
@@ -36,6 +43,8 @@ def worker_app(
     slots: WorkerSlots | None = None,
     pipeline: CallPipeline | None = None,
     stop: Callable[[], None] = lambda: None,
+    reports: ReportSender | None = None,
+    configs: AgentConfigs | None = None,
 ) -> Litestar:
     clock = UtcClock()
     deps = Deps(
@@ -43,6 +52,8 @@ def worker_app(
         recordings=recordings or InMemoryRecordingStore(settings.s3_bucket, clock),
         pipeline=pipeline or default_pipeline(),
         clock=clock,
+        reports=reports or InMemoryReportSender(),
+        configs=configs,
     )
     return create_app(settings, deps, stop=stop)
 

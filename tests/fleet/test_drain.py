@@ -3,16 +3,22 @@ refuses new calls with 429, reports itself draining, and stops once its call has
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from datetime import timedelta
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from apps.fleet.deps import UtcClock
 from apps.fleet.drain import Drain
 from apps.fleet.settings import Settings
+from apps.fleet.slot import SlotGuard, report_slot
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, worker_app
 from tests.fleet.test_attach import body
+from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
 from voxcore_adapters.testing.carrier import TwilioCarrier
+from voxcore_domain.model import Slot
 
 
 def begin_drain(client: TestClient[Litestar]) -> None:
@@ -60,3 +66,30 @@ def test_an_idle_worker_stops_at_once(settings: Settings) -> None:
     with TestClient(worker_app(settings, stop=stopped.set)) as client:
         begin_drain(client)
         assert stopped.wait(2)
+
+
+class SwallowingRegistry(InMemorySlotRegistry):
+    """A registry whose client swallows a cancellation that lands during a heartbeat, as the
+    Redis client was seen to at a worker's stop."""
+
+    def __init__(self) -> None:
+        super().__init__(UtcClock())
+        self.entered = asyncio.Event()
+
+    async def heartbeat(self, slot: Slot, ttl: timedelta) -> None:
+        self.entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return
+
+
+async def test_the_heartbeat_stops_when_cancelled_even_if_the_registry_swallows_it() -> None:
+    registry = SwallowingRegistry()
+    guard = SlotGuard("host", "w1", UtcClock())
+    task = asyncio.create_task(report_slot(guard, registry, 0.01, 1.0, lambda _: None))
+    await registry.entered.wait()
+    task.cancel()
+    # `asyncio.wait`: awaiting the task itself would pass a timeout's cancel on to it.
+    await asyncio.wait({task}, timeout=1)
+    assert task.cancelled()

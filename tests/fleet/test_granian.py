@@ -319,3 +319,51 @@ async def _recording(store: S3RecordingStore, tenant_id: str, call_id: str) -> b
         while not (found := await asyncio.to_thread(store.for_call, tenant_id, call_id)):
             await asyncio.sleep(0.05)
     return await asyncio.to_thread(store.get, found[0].key)
+
+
+def _worker_pid(main_pid: int) -> int:
+    """The pid of the worker process Granian's main process runs (its only child)."""
+    children = Path(f"/proc/{main_pid}/task/{main_pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+async def test_a_worker_killed_mid_call_leaves_its_recording_and_the_next_start_uploads_it(
+    start_worker: Callable[[], Worker],
+    tmp_path: Path,
+    s3_connection: S3Connection,
+    bucket: str,
+) -> None:
+    worker = start_worker()
+    caller_track = tmp_path / "spool" / "live" / "call-g1.caller.pcm"
+    async with (
+        media_session(worker) as session,
+        session.ws_connect("http://fleet/media/twilio") as ws,
+    ):
+        stream = Stream(ws, TwilioCarrier(PARAMETERS))
+        await stream.answer()
+        await stream.send(stream.carrier.say(quiet(400)))
+        async with asyncio.timeout(5):
+            while not caller_track.exists() or caller_track.stat().st_size < len(
+                stream.carrier.sent
+            ):
+                await asyncio.sleep(0.02)
+        os.kill(_worker_pid(worker.process.pid), signal.SIGKILL)
+        # The unit goes down with it (systemd kills the rest of the control group).
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(worker.process.wait, 10)
+    store = S3RecordingStore(s3_connection, bucket)
+    assert await asyncio.to_thread(store.for_call, "tenant-g", "call-g1") == []
+    left = sorted(path.name for path in caller_track.parent.iterdir())
+    assert left == ["call-g1.agent.pcm", "call-g1.caller.pcm", "call-g1.json"]
+    # systemd's ExecStartPre removes the socket a killed worker leaves behind.
+    worker.socket.unlink()
+    start_worker()
+    caller, agent = read_stereo_wav(await _recording(store, "tenant-g", "call-g1"))
+    # Everything the caller said before the kill; then silence as long as the agent's track
+    # (its greeting was queued past the caller's present).
+    sent = bytes(stream.carrier.sent)
+    assert caller[: len(sent)] == sent
+    assert set(caller[len(sent) :]) <= {0}
+    assert agent.find(stream.carrier.prompts["greeting-1"]) > 0
+    assert list(caller_track.parent.iterdir()) == []

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from litestar.testing import TestClient
 
+from apps.fleet.live_recording import LiveRecording, tracks_to_wav
 from apps.fleet.metrics import FleetMetrics
 from apps.fleet.recordings import Kept, RecordingArchive
 from apps.fleet.settings import Settings
@@ -102,3 +104,75 @@ def test_the_next_start_sends_the_spool_to_s3(
     assert s3_recordings.get(info.key) == wav()
     # The unreadable entry stays for an operator to look at.
     assert sorted(path.name for path in spool.iterdir()) == ["broken.json"]
+
+
+# -- recordings written to disk as the call runs -------------------------------------------------
+
+
+def test_a_live_recording_on_disk_makes_the_same_wav_as_the_domains_recording(
+    tmp_path: Path,
+) -> None:
+    memory = Recording()
+    live = LiveRecording(tmp_path / "live", CALL)
+    steps: tuple[Callable[[Recording | LiveRecording], None], ...]
+    # A prompt, the caller barging in over it, a longer caller turn, a last prompt past the end.
+    steps = (
+        lambda r: r.hear(b"\x01\x00" * 800),
+        lambda r: r.say(b"\x02\x00" * 2000),
+        lambda r: r.hear(b"\x03\x00" * 300),
+        lambda r: r.cut(),
+        lambda r: r.hear(b"\x04\x00" * 3001),
+        lambda r: r.say(b"\x05\x00" * 500),
+        lambda r: r.say(b"\x06\x00" * 500),
+    )
+    for step in steps:
+        step(memory)
+        step(live)
+    live.close()
+    # Smaller chunks than the tracks, so the interleaving crosses chunk boundaries.
+    tracks_to_wav(live.caller_path, live.agent_path, tmp_path / "call.wav", chunk_samples=700)
+    assert (tmp_path / "call.wav").read_bytes() == memory.stereo_wav()
+    assert live.caller_path.stat().st_size == len(memory.caller)
+
+
+async def test_a_live_recording_is_uploaded_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = FlakyStore(failures=0)
+    kept = archive(store, tmp_path)
+    live = kept.start(CALL)
+    live.hear(b"\x01\x00" * 800)
+    live.say(b"\x02\x00" * 400)
+    assert await kept.keep_live(live) is Kept.UPLOADED
+    assert store.get("tenant-1/call.1/call.wav") == wav()
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+async def test_a_live_recording_s3_refuses_is_spooled_and_resent(tmp_path: Path) -> None:
+    store = FlakyStore(failures=3)
+    kept = archive(store, tmp_path)
+    live = kept.start(CALL)
+    live.hear(b"\x01\x00" * 800)
+    live.say(b"\x02\x00" * 400)
+    assert await kept.keep_live(live) is Kept.SPOOLED
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "call.1.json",
+        "call.1.wav",
+    ]
+    assert await archive(store, tmp_path).resend() == 1
+    assert store.get("tenant-1/call.1/call.wav") == wav()
+
+
+async def test_the_recording_of_a_call_a_killed_worker_left_is_spooled_and_sent(
+    tmp_path: Path,
+) -> None:
+    store = FlakyStore(failures=0)
+    live = archive(store, tmp_path).start(CALL)
+    live.hear(b"\x01\x00" * 800)
+    live.say(b"\x02\x00" * 400)
+    # The process dies here: the files stay as they were written. The next start:
+    restarted = archive(store, tmp_path)
+    in_progress = restarted.start(CallSetup("call.2", "tenant-1", "campaign-1", "agent-1"))
+    assert await restarted.resend() == 1
+    assert store.get("tenant-1/call.1/call.wav") == wav()
+    # The call running now is not mistaken for an orphan.
+    assert in_progress.caller_path.exists()
+    assert not live.caller_path.exists()

@@ -9,6 +9,7 @@ from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
+from voxcore_adapters.fakes.fleet_api import InMemoryAgentConfigs, InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import (
     Callee,
     FakeAbandonMessages,
@@ -31,6 +32,7 @@ __all__ = [
     "Callee",
     "FakeAbandonMessages",
     "FakeTelephony",
+    "InMemoryAgentConfigs",
     "InMemoryAgents",
     "InMemoryCallEvents",
     "InMemoryCallLog",
@@ -42,6 +44,7 @@ __all__ = [
     "InMemoryPauseSwitch",
     "InMemoryRateLimiter",
     "InMemoryRecordingStore",
+    "InMemoryReportSender",
     "InMemoryRuntimeConfigCache",
     "InMemorySlotRegistry",
     "InMemoryTenants",

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from voxcore_domain.errors import DomainError
 from voxcore_domain.ports import CallLeg, TransferResult, TransferringLeg
 from voxcore_domain.voice.call import Audio, LegEvent
-from voxcore_domain.voice.recording import Recording
+
+
+class Tracks(Protocol):
+    """Where a call's two tracks are written: `voxcore_domain.voice.recording.Recording` in
+    memory, or a file-backed recording with the same placement rules."""
+
+    def hear(self, pcm: bytes) -> None: ...
+
+    def say(self, pcm: bytes) -> None: ...
+
+    def cut(self) -> None: ...
 
 
 class RecordedLeg:
     """`leg`, with the caller's audio and the agent's prompts written to `recording`. It can
     transfer when `leg` can."""
 
-    def __init__(self, leg: CallLeg, recording: Recording) -> None:
+    def __init__(self, leg: CallLeg, recording: Tracks) -> None:
         self._leg = leg
         self._recording = recording
 

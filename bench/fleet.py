@@ -1,0 +1,282 @@
+"""One fleet worker, measured: resident memory idle and in a call, attach-to-first-audio
+latency, and the processing time of one 20 ms media frame.
+
+    make bench-fleet                 # 50 calls; --calls N for more
+
+The worker is the real thing: `granian --interface asgi --workers 1 --uds <socket> --factory
+apps.fleet.main:create_app` (docs/fleet.md), on the memory backend (no Redis, S3 or API
+behind it, so their round trips are not in the figures), with its spool in a temporary
+directory. Each call: `POST /attach` over the Unix socket, then a Twilio media stream
+(`/media/twilio`) that opens, says "hello" (600 ms of voice, 700 ms of quiet, sent as fast as
+the socket takes it) and waits for the agent's first `media` frame; then `stop`. The agent's
+time is the caller's audio, so sending it faster than real time measures the worker, not the
+conversation's waits. "Model time" is the scripted agent's tone synthesizer rendering the
+greeting (a real agent's text-to-speech), timed here in-process and subtracted.
+
+Resident memory (VmRSS of the worker process) is read idle after start, in each call after its
+first audio, and `--long-s` seconds into a long call (once the worker has written all of it to
+its caller track): with the recording streamed to disk, a longer call costs no more memory.
+(After a call the memory backend's store holds the uploaded WAV in memory, so RSS is not read
+then.)
+
+Frame processing is measured in-process on the same pieces a worker runs per frame: Twilio
+frame decode (JSON, base64, μ-law), the recorded leg (spooled to disk), the scripted agent's
+framing, level and turn rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+from apps.fleet.live_recording import LiveRecording
+from voxcore_adapters.carriers import CODECS
+from voxcore_adapters.carriers.leg import StreamLeg, open_stream
+from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
+from voxcore_adapters.voice.recorded import RecordedLeg
+from voxcore_adapters.voice.scripted import ScriptedAgent
+from voxcore_adapters.voice.tones import ToneSynth
+from voxcore_domain.voice.call import CallSetup
+from voxcore_domain.voice.script import Script
+
+REPO = Path(__file__).resolve().parents[1]
+CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
+
+
+class Worker:
+    """A Granian fleet worker on a Unix socket in `directory`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.socket = directory / "w.sock"
+        self.spool = directory / "spool"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "VOX_FLEET_WORKER": "bench",
+            "VOX_FLEET_HOST": "bench",
+            "VOX_FLEET_BACKEND": "memory",
+            "VOX_FLEET_SOCKET": str(self.socket),
+            "VOX_FLEET_SPOOL_DIR": str(self.spool),
+        }
+        self.log = (directory / "granian.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--workers",
+                "1",
+                "--uds",
+                str(self.socket),
+                "--uds-permissions",
+                "0660",
+                "--factory",
+                "apps.fleet.main:create_app",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while not self._answers():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"the worker did not start; see {directory / 'granian.log'}")
+            time.sleep(0.05)
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        self.pid = int(children.split()[0])
+
+    def _answers(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
+                return client.get("http://fleet/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+async def one_call(
+    worker: Worker, http: httpx.AsyncClient, session: aiohttp.ClientSession, n: int, long_s: float
+) -> tuple[float, float]:
+    """One attached call: (seconds from the attach to the agent's first audio, the worker's
+    RSS in MB then). With `long_s`, the caller then talks on for that long before the end."""
+    call_id = f"bench-{n}"
+    started = time.perf_counter()
+    answer = await http.post(
+        "/attach",
+        json={
+            **CALL,
+            "call_id": call_id,
+            "lease_token": "bench",
+            "media": {"kind": "stream", "carrier": "twilio"},
+        },
+    )
+    assert answer.status_code == 202, answer.text
+    carrier = TwilioCarrier({"call_id": call_id})
+    async with session.ws_connect("http://fleet/media/twilio") as ws:
+        for frame in carrier.opening() + carrier.say(voice(600) + quiet(700)):
+            await ws.send_str(frame)
+        while True:
+            message = await ws.receive()
+            assert message.type is aiohttp.WSMsgType.TEXT, message
+            if '"event":"media"' in message.data.replace(" ", ""):
+                break
+        first_audio = time.perf_counter() - started
+        rss = worker.rss_mb()
+        if long_s:
+            # A caller who keeps talking (long utterances are a machine's greeting: the agent
+            # waits for it to end), sent in 1 s batches.
+            for _ in range(int(long_s)):
+                for frame in carrier.say(voice(1000)):
+                    await ws.send_str(frame)
+            # Late in the call: once the worker has taken every frame (its caller track on
+            # disk is as long as what was sent), before the recording is kept.
+            track = worker.spool / "live" / f"{call_id}.caller.pcm"
+            while track.stat().st_size < len(carrier.sent):
+                await asyncio.sleep(0.01)
+            rss = worker.rss_mb()
+        for frame in carrier.stop():
+            await ws.send_str(frame)
+        while (await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+            pass
+    # The slot is freed once the recording is kept: wait for it before the next attach.
+    while (await http.get("/health")).json()["slot"]["state"] != "idle":
+        await asyncio.sleep(0.001)
+    return first_audio, rss
+
+
+async def run_calls(worker: Worker, calls: int, long_s: float) -> dict[str, object]:
+    transport = httpx.AsyncHTTPTransport(uds=str(worker.socket))
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://fleet") as http,
+        aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(worker.socket))) as session,
+    ):
+        idle = worker.rss_mb()
+        await one_call(worker, http, session, -1, 0)  # warm-up: imports, first allocations
+        latencies: list[float] = []
+        in_call: list[float] = []
+        for n in range(calls):
+            latency, rss = await one_call(worker, http, session, n, 0)
+            latencies.append(latency)
+            in_call.append(rss)
+        _, late_in_long = await one_call(worker, http, session, calls, long_s)
+    return {
+        "idle": idle,
+        "in_call": max(in_call),
+        "late_in_long": late_in_long,
+        "latencies": latencies,
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def synth_time(repeats: int) -> float:
+    """Median seconds the tone synthesizer takes to render the default greeting."""
+    synth = ToneSynth()
+    greeting = Script().render({}).greeting
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await synth.render(greeting)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+async def frame_time(frames: int, directory: Path) -> float:
+    """Seconds per 20 ms Twilio media frame through decode, the recorded leg and the scripted
+    agent, in this process."""
+    carrier = TwilioCarrier({"call_id": "frames", **CALL})
+    wire = carrier.opening() + carrier.say(voice(frames * 20))
+    feed = iter(wire)
+
+    async def receive() -> str | None:
+        return next(feed, None)
+
+    async def send(frame: str) -> None:
+        return None
+
+    codec = CODECS["twilio"]
+    start = await open_stream(codec, receive, 5.0)
+    leg = StreamLeg(codec, start, receive, send, 5.0)
+    call = CallSetup("frames", CALL["tenant_id"], CALL["campaign_id"], CALL["agent_id"])
+    recording = LiveRecording(directory, call)
+    agent = ScriptedAgent(Script(), ToneSynth())
+    started = time.perf_counter()
+    await agent.run(call, RecordedLeg(leg, recording))
+    elapsed = time.perf_counter() - started
+    recording.discard()
+    return elapsed / frames
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--long-s", type=float, default=120.0)
+    parser.add_argument("--frames", type=int, default=15000)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vox-bench-fleet-") as tmp:
+        directory = Path(tmp)
+        worker = Worker(directory)
+        try:
+            measured = asyncio.run(run_calls(worker, args.calls, args.long_s))
+        finally:
+            worker.stop()
+        synth = asyncio.run(synth_time(20))
+        per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
+    latencies: list[float] = measured["latencies"]  # type: ignore[assignment]
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    rows = [
+        ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
+        ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
+        (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
+        ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),
+        ("attach → first audio p99", f"{p99 * 1000:.1f} ms", ""),
+        ("  model time (tone synth, greeting)", f"{synth * 1000:.2f} ms", ""),
+        ("attach → first audio p99 − model time", f"{(p99 - synth) * 1000:.1f} ms", "≤ 50 ms"),
+        ("processing per 20 ms frame", f"{per_frame * 1e6:.0f} µs", ""),
+    ]
+    width = max(len(row[0]) for row in rows)
+    print(f"fleet worker: {args.calls} calls over its Unix socket (Twilio stream, memory backend)")
+    print(f"{'measure':<{width}}  {'value':>10}  target")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>10}  {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""A call report as JSON: the body of `POST /v1/internal/call-events`, also the form a report
+waits in on a worker's spool."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from voxcore_domain.model import Disposition
+from voxcore_domain.voice.report import ReportKind, WorkerReport
+
+
+def _timestamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def report_body(report: WorkerReport) -> dict[str, Any]:
+    """The contract's JSON body of `report` (docs/repository-map.md)."""
+    body: dict[str, Any] = {
+        "call_id": report.call_id,
+        "sequence": report.sequence,
+        "kind": report.kind.value,
+        "at": _timestamp(report.at),
+        "tenant_id": report.tenant_id,
+        "campaign_id": report.campaign_id,
+        "lease_token": report.lease_token,
+        "worker": report.worker,
+    }
+    if report.disposition is not None:
+        body["disposition"] = report.disposition.value
+    if report.detail:
+        body["detail"] = dict(report.detail)
+    return body
+
+
+def report_from_body(body: dict[str, Any]) -> WorkerReport:
+    """The report `report_body` made; `KeyError`, `ValueError` (`ValidationError` included) or
+    `TypeError` for anything else."""
+    disposition = body.get("disposition")
+    return WorkerReport(
+        call_id=str(body["call_id"]),
+        sequence=int(body["sequence"]),
+        kind=ReportKind(body["kind"]),
+        at=datetime.fromisoformat(str(body["at"])),
+        tenant_id=str(body["tenant_id"]),
+        campaign_id=str(body["campaign_id"]),
+        lease_token=None if body.get("lease_token") is None else str(body["lease_token"]),
+        worker=str(body["worker"]),
+        disposition=None if disposition is None else Disposition(disposition),
+        detail=dict(body.get("detail") or {}),
+    )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Debian packages the infra tests run for real: nginx and HAProxy. Installs only what is
+# The Debian packages the infra tests run for real: nginx and HAProxy, and systemd for
+# `systemd-analyze verify` of the units (systemd itself need not run). Installs only what is
 # missing, so a machine that has them is left alone; `apt-get update` runs only when the first
 # install attempt fails (empty or stale package lists). Quiet unless something goes wrong.
 #
@@ -13,6 +14,7 @@ missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have nginx || missing+=(nginx)
 have haproxy || missing+=(haproxy)
+have systemd-analyze || missing+=(systemd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Debian packages the infra tests run for real: nginx and HAProxy, and systemd for
-# `systemd-analyze verify` of the units (systemd itself need not run). Installs only what is
-# missing, so a machine that has them is left alone; `apt-get update` runs only when the first
-# install attempt fails (empty or stale package lists). Quiet unless something goes wrong.
+# `systemd-analyze verify` of the units (systemd itself need not run), openssl for a test
+# certificate. Installs only what is missing, so a machine that has them is left alone;
+# `apt-get update` runs only when the first install attempt fails (empty or stale package
+# lists). Quiet unless something goes wrong.
 #
 # CI runs as root with no terminal; elsewhere it uses `sudo -n` when that works, else it says
 # which command to run. Debian's packages start their service on install unless a policy-rc.d
@@ -15,6 +16,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have nginx || missing+=(nginx)
 have haproxy || missing+=(haproxy)
 have systemd-analyze || missing+=(systemd)
+have openssl || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -223,3 +223,33 @@ def test_add_fleet_refuses_a_config_that_does_not_check(tmp_path: Path) -> None:
     twice = run([str(INFRA / "haproxy" / "add-fleet.sh"), "host-a", "127.0.0.1:8002"], env=env)
     assert twice.returncode == 1
     assert "already" in twice.stderr
+
+
+def test_a_tls_bind_renders_into_a_config_haproxy_accepts(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=fleet.test", "-keyout", str(key), "-out", str(cert)),
+        ]
+    )
+    assert made.returncode == 0, made.stderr
+    pem = tmp_path / "fleet.pem"
+    pem.write_text(cert.read_text() + key.read_text())
+    hosts = tmp_path / "hosts"
+    hosts.write_text("host-a 127.0.0.1:8001\n")
+    config = tmp_path / "haproxy.cfg"
+    rendered = run(
+        [
+            *(str(INFRA / "haproxy" / "render.sh"), "--hosts", str(hosts), "--run-as", "none"),
+            *("--maxconn", "100", "--stats-socket", str(tmp_path / "s.sock")),
+            *("--bind", "127.0.0.1:8443", "--tls-cert", str(pem), "--out", str(config)),
+        ]
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert f"bind 127.0.0.1:8443 ssl crt {pem} alpn http/1.1" in config.read_text()
+    checked = run([binary("haproxy"), "-c", "-f", str(config)])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The same config with a certificate that is not there is refused by the check.
+    pem.unlink()
+    assert run([binary("haproxy"), "-c", "-f", str(config)]).returncode != 0

@@ -3,10 +3,12 @@
 #
 #   infra/nginx/render.sh --workers 16 [--socket /tmp/voxcore_%i.sock] [--listen 80]
 #       [--server-name _] [--console-root /var/www/voxbridge-console] [--call-timeout 3700s]
-#       [--retry-after 1] [--tries N] [--next-timeout 3s] [--out FILE]
+#       [--retry-after 1] [--tries N] [--next-timeout 3s] [--tls-cert PEM --tls-key PEM]
+#       [--out FILE]
 #
 # Worker i (1..N) is voxcore@i.service on the socket --socket with %i replaced by i. The output
-# goes to --out (written whole, then moved into place) or stdout. Check it with `nginx -t`
+# With --tls-cert and --tls-key nginx terminates TLS itself (WSS straight from the carriers, no
+# HAProxy in front). The output goes to --out (written whole, then moved into place) or stdout. Check it with `nginx -t`
 # before a reload (infra/fleet/scale.sh does both).
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
@@ -14,7 +16,7 @@ shopt -u patsub_replacement 2>/dev/null || true
 here=$(cd "$(dirname "$0")" && pwd)
 workers="" socket="/tmp/voxcore_%i.sock" listen="80" server_name="_"
 console_root="/var/www/voxbridge-console" call_timeout="3700s" retry_after="1"
-tries="" next_timeout="3s" out=""
+tries="" next_timeout="3s" tls_cert="" tls_key="" out=""
 
 die() { echo "render.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -29,6 +31,8 @@ while [ $# -gt 0 ]; do
         --retry-after) retry_after=$2 ;;
         --tries) tries=$2 ;;
         --next-timeout) next_timeout=$2 ;;
+        --tls-cert) tls_cert=$2 ;;
+        --tls-key) tls_key=$2 ;;
         --out) out=$2 ;;
         *) die "unknown option $1" ;;
     esac
@@ -46,6 +50,17 @@ for value in "$listen" "$server_name" "$console_root" "$call_timeout" "$next_tim
     [[ $value =~ ^[^[:space:]\;\{\}\'\"]+$ ]] || die "'$value' must be one word without ; { } or quotes"
 done
 
+listen_ssl="" tls=""
+if [ -n "$tls_cert$tls_key" ]; then
+    [ -n "$tls_cert" ] && [ -n "$tls_key" ] || die "--tls-cert and --tls-key go together"
+    for value in "$tls_cert" "$tls_key"; do
+        [[ $value =~ ^/[^[:space:]\;\{\}\'\"]+$ ]] || die "'$value' must be an absolute path"
+    done
+    listen_ssl=" ssl"
+    tls="    ssl_certificate ${tls_cert};"$'\n'"    ssl_certificate_key ${tls_key};"$'\n'
+    tls+="    ssl_protocols TLSv1.2 TLSv1.3;"
+fi
+
 servers="" locations=""
 for ((i = 1; i <= workers; i++)); do
     path=${socket//%i/$i}
@@ -60,6 +75,11 @@ done
 config=$(<"$here/voxcore-fleet.conf.template")
 config=${config//@UPSTREAM_SERVERS@/${servers%$'\n'}}
 config=${config//@WORKER_LOCATIONS@/${locations%$'\n'}}
+if [ -z "$tls" ]; then
+    config=${config//$'@TLS@\n'/}
+fi
+config=${config//@TLS@/$tls}
+config=${config//@LISTEN_SSL@/$listen_ssl}
 config=${config//@LISTEN@/$listen}
 config=${config//@SERVER_NAME@/$server_name}
 config=${config//@CONSOLE_ROOT@/$console_root}

@@ -310,3 +310,16 @@ def json_body(text: str) -> dict[str, Any]:
 def port_closed(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((LOOPBACK, port)) != 0
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate and key for `CN=fleet.test` (openssl)."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    made = run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=fleet.test", "-keyout", str(key), "-out", str(cert)),
+        ]
+    )
+    assert made.returncode == 0, made.stderr
+    return cert, key

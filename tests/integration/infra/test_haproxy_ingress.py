@@ -25,6 +25,7 @@ from tests.integration.infra.support import (
     greeted_stream,
     hang_up,
     run,
+    self_signed,
     shared_dir,
     wait_idle,
 )
@@ -226,14 +227,7 @@ def test_add_fleet_refuses_a_config_that_does_not_check(tmp_path: Path) -> None:
 
 
 def test_a_tls_bind_renders_into_a_config_haproxy_accepts(tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    made = run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=fleet.test", "-keyout", str(key), "-out", str(cert)),
-        ]
-    )
-    assert made.returncode == 0, made.stderr
+    cert, key = self_signed(tmp_path)
     pem = tmp_path / "fleet.pem"
     pem.write_text(cert.read_text() + key.read_text())
     hosts = tmp_path / "hosts"

@@ -15,11 +15,14 @@ import pytest
 
 from tests.integration.infra.conftest import WORKERS, FleetHost
 from tests.integration.infra.support import (
+    INFRA,
     Nginx,
     attach_body,
     greeted_stream,
     hang_up,
     json_body,
+    run,
+    self_signed,
     shared_dir,
     wait_idle,
 )
@@ -205,3 +208,40 @@ def test_the_rendered_config_passes_nginx_t_and_never_hard_codes_connection_upgr
         shutil.rmtree(prefix)
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr
+
+
+async def test_with_a_certificate_nginx_terminates_tls_itself() -> None:
+    home = shared_dir("vox-nginx-tls-")
+    try:
+        cert, key = self_signed(home)
+        (home / "console").mkdir()
+        (home / "console").chmod(0o755)
+        site = home / "voxcore-fleet.conf"
+        nginx = Nginx(site)
+        rendered = run(
+            [
+                *(str(INFRA / "nginx" / "render.sh"), "--workers", "1"),
+                *(
+                    "--socket",
+                    str(home / "voxcore_%i.sock"),
+                    "--console-root",
+                    str(home / "console"),
+                ),
+                *("--listen", f"127.0.0.1:{nginx.port}", "--out", str(site)),
+                *("--tls-cert", str(cert), "--tls-key", str(key)),
+            ]
+        )
+        assert rendered.returncode == 0, rendered.stderr
+        nginx.start()
+        try:
+            # A throwaway self-signed certificate: the point is that nginx speaks TLS.
+            async with httpx.AsyncClient(verify=False, timeout=10) as client:
+                answer = await client.get(f"https://127.0.0.1:{nginx.port}/w/1/health")
+        finally:
+            nginx.stop()
+        # No worker runs behind the socket: the template's own JSON answer, over TLS.
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "fleet_unavailable"
+        assert answer.headers["Retry-After"] == "1"
+    finally:
+        shutil.rmtree(home)

@@ -105,7 +105,7 @@ def ingress() -> Iterator[Ingress]:
         port = free_port()
         pidfile = home / "haproxy.pid"
         options = [
-            *("--bind", f"{LOOPBACK}:{port}", "--run-as", "none", "--maxconn", "1000"),
+            *("--bind", f"{LOOPBACK}:{port}", "--run-as", "none", "--maxconn", "200"),
             *("--stats-socket", str(stats), "--check-interval", "200ms"),
         ]
         render = str(INFRA / "haproxy" / "render.sh")

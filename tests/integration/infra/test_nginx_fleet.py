@@ -200,7 +200,7 @@ def test_the_rendered_config_passes_nginx_t_and_never_hard_codes_connection_upgr
     assert text.count("max_conns=1 max_fails=0;") == WORKERS
     assert "zone voxcore_fleet" in text
     assert "least_conn;" in text
-    assert "http_429 non_idempotent" in text
+    assert "proxy_next_upstream error http_429 non_idempotent;" in text
     prefix = shared_dir("vox-nginx-t-")
     try:
         checked = Nginx(site).check(prefix)

@@ -61,10 +61,11 @@ if [ -n "$tls_cert$tls_key" ]; then
     tls+="    ssl_protocols TLSv1.2 TLSv1.3;"
 fi
 
-servers="" locations=""
+servers="" health_servers="" locations=""
 for ((i = 1; i <= workers; i++)); do
     path=${socket//%i/$i}
     servers+="    server unix:${path} max_conns=1 max_fails=0;"$'\n'
+    health_servers+="    server unix:${path} max_fails=0;"$'\n'
     locations+="    location /w/${i}/ {"$'\n'
     locations+="        proxy_pass http://unix:${path}:/;"$'\n'
     locations+="        proxy_read_timeout ${call_timeout};"$'\n'
@@ -74,6 +75,7 @@ done
 
 config=$(<"$here/voxcore-fleet.conf.template")
 config=${config//@UPSTREAM_SERVERS@/${servers%$'\n'}}
+config=${config//@HEALTH_SERVERS@/${health_servers%$'\n'}}
 config=${config//@WORKER_LOCATIONS@/${locations%$'\n'}}
 if [ -z "$tls" ]; then
     config=${config//$'@TLS@\n'/}

@@ -198,6 +198,8 @@ def test_the_rendered_config_passes_nginx_t_and_never_hard_codes_connection_upgr
     assert not re.search(r"Connection\s+\"?upgrade", directives, re.IGNORECASE)
     assert "proxy_set_header Connection $connection_upgrade;" in text
     assert text.count("max_conns=1 max_fails=0;") == WORKERS
+    # Health checks have their own upstream with no max_conns.
+    assert text.count(".sock max_fails=0;") == WORKERS
     assert "zone voxcore_fleet" in text
     assert "least_conn;" in text
     assert "proxy_next_upstream error http_429 non_idempotent;" in text

@@ -7,9 +7,11 @@ RUN = $(UV) run --locked --no-sync
 .PHONY: demo test bench-pacing bench-adapters notebook clean bench-api bench-dialler bench-fleet
 
 demo:
+	@scripts/system-deps.sh
 	$(RUN) python -m bench.pacing --demo
 
 test:
+	@scripts/system-deps.sh
 	@uv_bin="$(UV)"; set -e; \
 	echo "== ruff"; $$uv_bin run --no-sync ruff check .; $$uv_bin run --no-sync ruff format --check .; \
 	echo "== mypy"; $$uv_bin run --no-sync mypy; \

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Render voxcore-fleet.conf.template for N worker sockets.
+#
+#   infra/nginx/render.sh --workers 16 [--socket /tmp/voxcore_%i.sock] [--listen 80]
+#       [--server-name _] [--console-root /var/www/voxbridge-console] [--call-timeout 3700s]
+#       [--retry-after 1] [--tries N] [--next-timeout 3s] [--tls-cert PEM --tls-key PEM]
+#       [--out FILE]
+#
+# Worker i (1..N) is voxcore@i.service on the socket --socket with %i replaced by i. The output
+# With --tls-cert and --tls-key nginx terminates TLS itself (WSS straight from the carriers, no
+# HAProxy in front). The output goes to --out (written whole, then moved into place) or stdout. Check it with `nginx -t`
+# before a reload (infra/fleet/scale.sh does both).
+set -euo pipefail
+shopt -u patsub_replacement 2>/dev/null || true
+
+here=$(cd "$(dirname "$0")" && pwd)
+workers="" socket="/tmp/voxcore_%i.sock" listen="80" server_name="_"
+console_root="/var/www/voxbridge-console" call_timeout="3700s" retry_after="1"
+tries="" next_timeout="3s" tls_cert="" tls_key="" out=""
+
+die() { echo "render.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || die "$1 needs a value"
+    case "$1" in
+        --workers) workers=$2 ;;
+        --socket) socket=$2 ;;
+        --listen) listen=$2 ;;
+        --server-name) server_name=$2 ;;
+        --console-root) console_root=$2 ;;
+        --call-timeout) call_timeout=$2 ;;
+        --retry-after) retry_after=$2 ;;
+        --tries) tries=$2 ;;
+        --next-timeout) next_timeout=$2 ;;
+        --tls-cert) tls_cert=$2 ;;
+        --tls-key) tls_key=$2 ;;
+        --out) out=$2 ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift 2
+done
+
+[[ $workers =~ ^[1-9][0-9]*$ ]] || die "--workers must be a whole number above 0, got '$workers'"
+[[ $socket == *%i* ]] || die "--socket must contain %i (the worker number), got '$socket'"
+[[ $socket == /* ]] || die "--socket must be an absolute path, got '$socket'"
+[[ $retry_after =~ ^[1-9][0-9]*$ ]] || die "--retry-after must be whole seconds above 0"
+tries=${tries:-$workers}
+[[ $tries =~ ^[1-9][0-9]*$ ]] || die "--tries must be a whole number above 0"
+for value in "$listen" "$server_name" "$console_root" "$call_timeout" "$next_timeout" "$socket"; do
+    # One token each: a space or ';' would smuggle a directive into the config.
+    [[ $value =~ ^[^[:space:]\;\{\}\'\"]+$ ]] || die "'$value' must be one word without ; { } or quotes"
+done
+
+listen_ssl="" tls=""
+if [ -n "$tls_cert$tls_key" ]; then
+    [ -n "$tls_cert" ] && [ -n "$tls_key" ] || die "--tls-cert and --tls-key go together"
+    for value in "$tls_cert" "$tls_key"; do
+        [[ $value =~ ^/[^[:space:]\;\{\}\'\"]+$ ]] || die "'$value' must be an absolute path"
+    done
+    listen_ssl=" ssl"
+    tls="    ssl_certificate ${tls_cert};"$'\n'"    ssl_certificate_key ${tls_key};"$'\n'
+    tls+="    ssl_protocols TLSv1.2 TLSv1.3;"
+fi
+
+servers="" health_servers="" locations=""
+for ((i = 1; i <= workers; i++)); do
+    path=${socket//%i/$i}
+    servers+="    server unix:${path} max_conns=1 max_fails=0;"$'\n'
+    health_servers+="    server unix:${path} max_fails=0;"$'\n'
+    locations+="    location /w/${i}/ {"$'\n'
+    locations+="        proxy_pass http://unix:${path}:/;"$'\n'
+    locations+="        proxy_read_timeout ${call_timeout};"$'\n'
+    locations+="        proxy_send_timeout ${call_timeout};"$'\n'
+    locations+="    }"$'\n'
+done
+
+config=$(<"$here/voxcore-fleet.conf.template")
+config=${config//@UPSTREAM_SERVERS@/${servers%$'\n'}}
+config=${config//@HEALTH_SERVERS@/${health_servers%$'\n'}}
+config=${config//@WORKER_LOCATIONS@/${locations%$'\n'}}
+if [ -z "$tls" ]; then
+    config=${config//$'@TLS@\n'/}
+fi
+config=${config//@TLS@/$tls}
+config=${config//@LISTEN_SSL@/$listen_ssl}
+config=${config//@LISTEN@/$listen}
+config=${config//@SERVER_NAME@/$server_name}
+config=${config//@CONSOLE_ROOT@/$console_root}
+config=${config//@CALL_TIMEOUT@/$call_timeout}
+config=${config//@RETRY_AFTER@/$retry_after}
+config=${config//@NEXT_TRIES@/$tries}
+config=${config//@NEXT_TIMEOUT@/$next_timeout}
+if [[ $config =~ @[A-Z_]+@ ]]; then
+    die "placeholder ${BASH_REMATCH[0]} left unfilled"
+fi
+
+if [ -n "$out" ]; then
+    printf '%s\n' "$config" >"$out.tmp"
+    mv "$out.tmp" "$out"
+else
+    printf '%s\n' "$config"
+fi

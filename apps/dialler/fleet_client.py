@@ -35,10 +35,24 @@ class HttpFleetClient:
         client: httpx.AsyncClient,
         media_carrier: str,
     ) -> None:
-        """`hosts`: host name (as the slot registry reports it) → base URL."""
+        """`hosts`: host name (as the slot registry reports it) → base URL, or `unix:<path>`
+        for a worker's own socket (a client of its own, with `client`'s timeout)."""
         self._hosts = {name: url.rstrip("/") for name, url in hosts.items()}
         self._client = client
         self._carrier = media_carrier
+        self._sockets = {
+            name: httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=url.removeprefix("unix:")),
+                timeout=client.timeout,
+            )
+            for name, url in self._hosts.items()
+            if url.startswith("unix:")
+        }
+
+    async def aclose(self) -> None:
+        """Close the socket clients (the shared `client` is its owner's to close)."""
+        for socket_client in self._sockets.values():
+            await socket_client.aclose()
 
     async def attach(self, request: AttachRequest, hosts: Sequence[str]) -> AttachResult:
         retry_after: float | None = None
@@ -48,8 +62,11 @@ class HttpFleetClient:
                 # The registry knows a host the configuration does not: nowhere to send it.
                 log.warning("fleet host %s has slots but no configured URL", host)
                 continue
+            client = self._sockets.get(host, self._client)
+            if host in self._sockets:
+                base = "http://fleet"
             try:
-                response = await self._client.post(f"{base}/attach", json=self._body(request))
+                response = await client.post(f"{base}/attach", json=self._body(request))
             except httpx.TransportError as error:
                 log.warning("fleet host %s unreachable: %s", host, error)
                 continue

@@ -16,6 +16,7 @@ from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 
 PREFIX = "VOX_DIALLER_"
+TELEPHONY = ("livekit", "sim")
 
 
 def _positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -23,17 +24,25 @@ def _positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
         raise ValidationError(attribute.name, f"must be above 0, got {value!r}")
 
 
+def _telephony(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in TELEPHONY:
+        raise ValidationError(attribute.name, f"{value!r} is not one of {', '.join(TELEPHONY)}")
+
+
 def parse_fleet_hosts(text: str) -> dict[str, str]:
     """`name=http://addr:port,name2=...`: the fleet host names the slot registry reports, each
-    with the base URL its `/attach` answers on (the host's nginx)."""
+    with the base URL its `/attach` answers on (the host's nginx), or `unix:/path.sock` for a
+    worker reached on its own socket (one worker per name; the demo without nginx)."""
     hosts: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         name, sep, url = item.partition("=")
         name, url = name.strip(), url.strip()
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ValidationError("fleet_hosts", f"{item!r} must be name=http(s)://address")
+        if not sep or not name or not url.startswith(("http://", "https://", "unix:/")):
+            raise ValidationError(
+                "fleet_hosts", f"{item!r} must be name=http(s)://address or name=unix:/path"
+            )
         hosts[name] = url.rstrip("/")
     return hosts
 
@@ -67,6 +76,9 @@ class Settings:
     """Fleet host name → base URL of its `/attach`."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+    telephony: str = attrs.field(default="livekit", validator=_telephony)
+    """TELEPHONY: `livekit`, or `sim` for the simulated carrier (`make demo`), which reads its
+    own `VOX_SIM_*` settings."""
 
     @property
     def leader_ttl(self) -> timedelta:
@@ -112,6 +124,7 @@ class Settings:
             "LIVEKIT_API_KEY": "livekit_api_key",
             "LIVEKIT_API_SECRET": "livekit_api_secret",
             "MEDIA_CARRIER": "media_carrier",
+            "TELEPHONY": "telephony",
         }
         for name, field in texts.items():
             raw = get(name)

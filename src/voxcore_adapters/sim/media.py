@@ -53,13 +53,12 @@ class MediaTarget:
                 "media_target", f"{self.template!r} may only use {{host}} and {{worker}}"
             ) from error
 
-    def session(self, slot: Slot) -> tuple[aiohttp.ClientSession, str]:
-        """A session that reaches the slot's worker, and the base URL to use on it."""
+    def address(self, slot: Slot) -> tuple[str | None, str]:
+        """The Unix socket to connect through (None over TCP) and the base URL to use."""
         address = self.template.format(host=slot.host, worker=slot.worker)
         if address.startswith("unix:"):
-            connector = aiohttp.UnixConnector(path=address.removeprefix("unix:"))
-            return aiohttp.ClientSession(connector=connector), "http://fleet"
-        return aiohttp.ClientSession(), address.rstrip("/")
+            return address.removeprefix("unix:"), "http://fleet"
+        return None, address.rstrip("/")
 
 
 def _talk(callee: DrawnCallee, rng: random.Random) -> list[bytes]:
@@ -112,7 +111,9 @@ class CalleeMedia:
         slot = await self.locate(call_id)
         if slot is None:
             return "no worker took the call"
-        session, base = self._target.session(slot)
+        socket, base = self._target.address(slot)
+        connector = aiohttp.UnixConnector(path=socket) if socket else None
+        session = aiohttp.ClientSession(connector=connector)
         carrier = TwilioCarrier(
             {"call_id": call_id},
             stream_sid="MZ" + call_id[:32].ljust(32, "0"),

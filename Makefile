@@ -4,9 +4,14 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean
+.PHONY: demo test bench-pacing bench-adapters notebook clean demo-sim
 
+# Every role on this machine against a simulated carrier (vox demo --help: --minutes, --workers).
 demo:
+	$(RUN) vox demo $(DEMO_ARGS)
+
+# The simulator alone: one scenario, every strategy, in seconds.
+demo-sim:
 	$(RUN) python -m bench.pacing --demo
 
 test:

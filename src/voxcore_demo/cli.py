@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         outcome = asyncio.run(run(config, args.out, console))
     except KeyboardInterrupt:
-        console.print("demo: interrupted; every process it started has been stopped")
+        console.print("\ndemo: interrupted")
         return 130
     return 1 if outcome.leftovers else 0
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import attrs
 
+MARKER = "VOX_DEMO_RUN"
+
 
 @attrs.define
 class Child:
@@ -43,12 +45,14 @@ class Supervisor:
         """Every pid ever started, to check afterwards that none is left."""
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> Child:
+        """Start `argv` with `env` over this process's environment, plus `VOX_DEMO_RUN` naming
+        the run's log directory, by which any process of the run can be found."""
         log = self._logs / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 list(argv),
                 cwd=self._cwd,
-                env={**os.environ, **env},
+                env={**os.environ, **env, MARKER: str(self._logs)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -115,3 +119,16 @@ def alive(pid: int) -> bool:
         # Field 3 is the state; Z is a zombie nobody reaped yet: gone for our purposes.
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     return True
+
+
+def marked(logs: Path) -> list[int]:
+    """Pids of the live processes started for the run whose log directory is `logs`."""
+    needle = f"{MARKER}={logs}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (entry / "environ").read_bytes() + b"\0" and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found

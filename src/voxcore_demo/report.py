@@ -61,7 +61,8 @@ def measured(samples: Sequence[Sample], names: Mapping[str, str]) -> dict[str, R
     if not samples:
         return {}
     last = samples[-1]
-    minutes = max(last.elapsed_s, 1.0) / 60.0
+    # Rates over the first seconds would be mostly noise: ten seconds at least.
+    minutes = max(last.elapsed_s, 10.0) / 60.0
     slot_time = sum(s.slots for s in samples)
     rates: dict[str, Rates] = {}
     for campaign_id, name in names.items():

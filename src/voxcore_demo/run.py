@@ -49,6 +49,18 @@ async def run(
         f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and "
         f"{config.workers} fleet workers; logs in {stack.logs}"
     )
+    try:
+        return await _run(config, stack, run_dir, console, inspect)
+    finally:
+        # Also on Ctrl-C: the stack has been stopped on the way out; say if anything is left.
+        leftovers = stack.leftovers()
+        if leftovers:
+            console.print(f"demo: still running after the stop: {', '.join(leftovers)}")
+
+
+async def _run(
+    config: DemoConfig, stack: Stack, run_dir: Path, console: Console, inspect: Inspect | None
+) -> Outcome:
     with stack:
         endpoints = stack.endpoints
         assert endpoints is not None
@@ -81,7 +93,7 @@ async def run(
                         report.screen(samples, names, prediction, clock + header, recordings)
                     )
                     await asyncio.sleep(min(1.0, max(left, 0.0)))
-            console.print("demo: time is up; stopping the dialler, letting the calls end")
+            console.print("\ndemo: time is up; stopping the dialler, letting the calls end")
             stack.supervisor.stop([dialler])
             await _calls_ended(registry, timeout_s=30.0)
             samples.append(await asyncio.to_thread(observer.sample, await registry.slots()))
@@ -99,11 +111,8 @@ async def run(
             await client.aclose()
             observer.close()
     console.print(report.table(samples, names, prediction, "Summary: live · simulated"))
-    leftovers = stack.leftovers()
     console.print(f"demo: summary, chart, call log and logs in {run_dir}")
-    if leftovers:
-        console.print(f"demo: still running after the stop: {', '.join(leftovers)}")
-    return Outcome(run_dir, summary, leftovers)
+    return Outcome(run_dir, summary, stack.leftovers())
 
 
 async def _calls_ended(registry: RedisSlotRegistry, timeout_s: float) -> None:

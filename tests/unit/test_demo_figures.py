@@ -21,7 +21,7 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_campaign_counts_from_the_call_log() -> None:
-    attempts = [
+    attempts: list[dict[str, object]] = [
         {"_id": "1", "campaign_id": "a", "answered_at": T, "attached_at": T},
         {"_id": "2", "campaign_id": "a", "answered_at": T, "disposition": "abandoned"},
         {"_id": "3", "campaign_id": "a", "disposition": "no_answer"},

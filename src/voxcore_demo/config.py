@@ -47,12 +47,13 @@ class DemoConfig:
             answer_rate=0.3,
             machine_rate=0.05,
             mean_answer_delay_s=4.0,
-            mean_talk_s=25.0,
-            talk_cv=0.5,
+            mean_talk_s=20.0,
+            talk_cv=0.4,
             voicemail_s=12.0,
         )
     )
-    """Short calls and quick answers, so a few minutes show many calls."""
+    """Short calls and quick answers, so a few minutes show many calls; talk times the
+    default script's few turns can span (`voxcore_adapters.sim.media`)."""
     ring_timeout_s: float = attrs.field(default=15.0, validator=v.at_least(15.0))
     """The API's lowest ring timeout."""
     abandon_target: float = 0.03

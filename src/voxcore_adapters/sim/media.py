@@ -61,17 +61,26 @@ class MediaTarget:
         return None, address.rstrip("/")
 
 
+TURN_GAP_MAX_S = 7.0
+"""The longest a person waits between two things they say: the agent closes a call after 8 s
+without input (`ConversationSettings.no_input_ms`), and a callee still on the line answers."""
+
+
 def _talk(callee: DrawnCallee, rng: random.Random) -> list[bytes]:
-    """The callee's audio, in 100 ms chunks: a person's turns of speech and pauses, or a
-    machine's greeting then silence while the agent leaves its message."""
+    """The callee's audio, in 100 ms chunks. A person says something short at even intervals
+    over the drawn talk time (at most `TURN_GAP_MAX_S` apart), so a scripted agent, which
+    answers each turn and closes after its last reply, holds the call for about that time, as
+    the simulator assumes; a machine plays its greeting, then silence while the agent leaves its
+    message."""
     chunks = max(1, round(callee.talk_s * 1000 / CHUNK_MS))
     if callee.answerer is Answerer.MACHINE:
         greeting = min(chunks, 40)
         return [_SPEECH] * greeting + [_SILENCE] * (chunks - greeting)
-    # "Hello?" first, then turns: the scripted agent hears speech, then a pause, and answers.
-    talk: list[bytes] = [_SPEECH] * 6 + [_SILENCE] * 8
+    gap = max(15, min(round(TURN_GAP_MAX_S * 1000 / CHUNK_MS), chunks // 4))
+    talk: list[bytes] = []
     while len(talk) < chunks:
-        talk += [_SPEECH] * rng.randint(5, 20) + [_SILENCE] * rng.randint(8, 16)
+        said = rng.randint(6, 12)
+        talk += [_SPEECH] * said + [_SILENCE] * max(6, gap - said)
     return talk[:chunks]
 
 

@@ -147,10 +147,12 @@ class CalleeMedia:
                 for frame in carrier.stop():
                     await ws.send_str(frame)
                 return "callee hung up"
-            except (aiohttp.ClientError, ConnectionResetError) as error:
+            except (aiohttp.ClientError, ConnectionResetError):
+                # A send that failed because the worker had just closed the stream: its close
+                # is how the call ended.
                 if listener.done():
                     return listener.result()
-                raise error
+                raise
             finally:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

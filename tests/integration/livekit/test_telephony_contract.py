@@ -1,5 +1,6 @@
-"""The telephony contract, on the fake and on the LiveKit adapter against the Twirp double:
-the same scripted callee gives the same `DialResult`, or the same error."""
+"""The telephony contract, on the fake, on the simulated carrier and on the LiveKit adapter
+against the Twirp double: the same scripted callee gives the same `DialResult`, or the same
+error."""
 
 from __future__ import annotations
 

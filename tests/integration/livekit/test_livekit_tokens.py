@@ -108,25 +108,35 @@ def _signed(claims: dict[str, object]) -> str:
     return jwt.encode({"iss": KEY, "nbf": now, "exp": now + 60, **claims}, SECRET, "HS256")
 
 
+class _Signed:
+    """Claims to sign when the test runs: a token signed at collection time would expire
+    before its test runs in a long suite."""
+
+    def __init__(self, claims: dict[str, object]) -> None:
+        self.claims = claims
+
+
 @pytest.mark.parametrize(
     ("body", "authorization", "reason"),
     [
         ("{}", None, "no Authorization header"),
         ("{}", "", "no Authorization header"),
         ("{}", "not-a-jwt", "invalid token"),
-        ("{}", _signed({}), "no sha256 claim"),
-        ("{}", _signed({"sha256": "%%%"}), "not base64"),
+        ("{}", _Signed({}), "no sha256 claim"),
+        ("{}", _Signed({"sha256": "%%%"}), "not base64"),
         (
             "not json",
-            _signed({"sha256": base64.b64encode(hashlib.sha256(b"not json").digest()).decode()}),
+            _Signed({"sha256": base64.b64encode(hashlib.sha256(b"not json").digest()).decode()}),
             "not a LiveKit webhook event",
         ),
-        (b"\xff\xfe", _signed({"sha256": "AAAA"}), "not UTF-8"),
+        (b"\xff\xfe", _Signed({"sha256": "AAAA"}), "not UTF-8"),
     ],
 )
 def test_malformed_webhooks_are_rejected_with_the_reason(
-    body: str | bytes, authorization: str | None, reason: str
+    body: str | bytes, authorization: str | _Signed | None, reason: str
 ) -> None:
+    if isinstance(authorization, _Signed):
+        authorization = _signed(authorization.claims)
     with pytest.raises(WebhookRejected) as rejected:
         WebhookVerifier(KEY, SECRET).verify(body, authorization)
     assert reason in rejected.value.reason

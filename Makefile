@@ -4,10 +4,15 @@ export UV_PYTHON_DOWNLOADS := never
 UV = $(shell scripts/bootstrap.sh)
 RUN = $(UV) run --locked --no-sync
 
-.PHONY: demo test bench-pacing bench-adapters notebook clean bench-api bench-dialler bench-fleet
+.PHONY: demo demo-sim test bench-pacing bench-adapters notebook clean bench-api bench-dialler bench-fleet
 
+# Every role on this machine against a simulated carrier (vox demo --help: --minutes, --workers).
 demo:
 	@scripts/system-deps.sh
+	$(RUN) vox demo $(DEMO_ARGS)
+
+# The simulator alone: one scenario, every strategy, in seconds.
+demo-sim:
 	$(RUN) python -m bench.pacing --demo
 
 test:

@@ -1,7 +1,7 @@
 """Pacing strategies over a grid of scenarios: occupancy, abandon rate, worst hour.
 
     make bench-pacing                      # the full grid, every strategy (several minutes)
-    python -m bench.pacing --demo          # one scenario, quickly: what `make demo` shows now
+    python -m bench.pacing --demo          # one scenario, quickly: `make demo-sim`
 
 Each run is the simulator (`voxcore_domain.simulation`), deterministic for its seed; runs are
 spread over the machine's cores. The figures are simulated outcomes, not timings: the only

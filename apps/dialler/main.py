@@ -32,6 +32,9 @@ from voxcore_adapters import mongo, redis
 from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
 from voxcore_adapters.mongo.documents import Document
+from voxcore_adapters.sim import SimTelephony
+from voxcore_adapters.sim.settings import SimSettings
+from voxcore_domain.ports import SlotRegistry
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +63,18 @@ def build(settings: Settings) -> Wired:
     db = mongo_client.get_default_database("voxbridge")
     mongo.ensure_indexes(db)
     client = redis.connect(settings.redis_url)
-    telephony = LiveKitTelephony(
-        LiveKitSettings(
-            url=settings.livekit_url,
-            api_key=settings.livekit_api_key,
-            api_secret=settings.livekit_api_secret,
-        )
-    )
+    slots = redis.RedisSlotRegistry(client, settings.redis_prefix)
+    telephony = _telephony(settings, slots)
     # The attach budget bounds each attempt as a whole; this only stops one host eating it all.
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.attach_budget_s / 2))
+    fleet = HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier)
     dialler = Dialler(
         campaigns=mongo.MongoCampaigns(db),
         leases=mongo.MongoContactLeases(db),
-        slots=redis.RedisSlotRegistry(client, settings.redis_prefix),
+        slots=slots,
         lock=redis.RedisLeaderLock(client, settings.redis_prefix),
         telephony=telephony,
-        fleet=HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier),
+        fleet=fleet,
         call_log=mongo.MongoCallLog(db),
         clock=_UtcClock(),
         owner=settings.owner,
@@ -106,7 +105,21 @@ def build(settings: Settings) -> Wired:
     async def close_mongo() -> None:
         db.client.close()
 
-    return Wired(dialler, (telephony.aclose, http.aclose, client.aclose, close_mongo))
+    closers = (telephony.aclose, http.aclose, client.aclose, close_mongo)
+    return Wired(dialler, closers)
+
+
+def _telephony(settings: Settings, slots: SlotRegistry) -> LiveKitTelephony | SimTelephony:
+    """The telephony adapter `VOX_DIALLER_TELEPHONY` names."""
+    if settings.telephony == "sim":
+        return SimSettings.from_env().telephony(slots)
+    return LiveKitTelephony(
+        LiveKitSettings(
+            url=settings.livekit_url,
+            api_key=settings.livekit_api_key,
+            api_secret=settings.livekit_api_secret,
+        )
+    )
 
 
 async def run_loop(dialler: Dialler, interval_s: float, clock: Callable[[], datetime]) -> None:

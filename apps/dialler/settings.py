@@ -17,6 +17,7 @@ from voxcore_domain.errors import ValidationError
 from voxcore_domain.shards import check_shards
 
 PREFIX = "VOX_DIALLER_"
+TELEPHONY = ("livekit", "sim")
 
 
 def _positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -24,17 +25,25 @@ def _positive(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
         raise ValidationError(attribute.name, f"must be above 0, got {value!r}")
 
 
+def _telephony(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in TELEPHONY:
+        raise ValidationError(attribute.name, f"{value!r} is not one of {', '.join(TELEPHONY)}")
+
+
 def parse_fleet_hosts(text: str) -> dict[str, str]:
     """`name=http://addr:port,name2=...`: the fleet host names the slot registry reports, each
-    with the base URL its `/attach` answers on (the host's nginx)."""
+    with the base URL its `/attach` answers on (the host's nginx), or `unix:/path.sock` for a
+    worker reached on its own socket (one worker per name; the demo without nginx)."""
     hosts: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
         name, sep, url = item.partition("=")
         name, url = name.strip(), url.strip()
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ValidationError("fleet_hosts", f"{item!r} must be name=http(s)://address")
+        if not sep or not name or not url.startswith(("http://", "https://", "unix:/")):
+            raise ValidationError(
+                "fleet_hosts", f"{item!r} must be name=http(s)://address or name=unix:/path"
+            )
         hosts[name] = url.rstrip("/")
     return hosts
 
@@ -75,6 +84,9 @@ class Settings:
     outcome_grace_s: float = attrs.field(default=120.0, validator=_positive)
     """How long after its worker let go of an attached call the dialler waits for the call's
     reported outcome before closing the contact as failed."""
+    telephony: str = attrs.field(default="livekit", validator=_telephony)
+    """TELEPHONY: `livekit`, or `sim` for the simulated carrier (`make demo`), which reads its
+    own `VOX_SIM_*` settings."""
     shards: int = 1
     """How many shards the campaigns are split into (`shard_of`); with more than one, `shard`
     is this dialler's shard index, 0 to shards - 1."""
@@ -135,6 +147,7 @@ class Settings:
             "LIVEKIT_API_KEY": "livekit_api_key",
             "LIVEKIT_API_SECRET": "livekit_api_secret",
             "MEDIA_CARRIER": "media_carrier",
+            "TELEPHONY": "telephony",
         }
         for name, field in texts.items():
             raw = get(name)

@@ -52,6 +52,19 @@ def test_bad_settings_are_refused(name: str, value: str) -> None:
         Settings.from_env({name: value})
 
 
+def test_the_telephony_adapter_is_livekit_unless_the_simulated_carrier_is_asked_for() -> None:
+    assert Settings.from_env({}).telephony == "livekit"
+    assert Settings.from_env({"VOX_DIALLER_TELEPHONY": "sim"}).telephony == "sim"
+    with pytest.raises(ValidationError) as refused:
+        Settings.from_env({"VOX_DIALLER_TELEPHONY": "twilio"})
+    assert refused.value.field == "telephony"
+
+
+def test_a_fleet_host_may_be_a_workers_unix_socket() -> None:
+    hosts = parse_fleet_hosts("w1=unix:/run/vox/w1.sock,w2=unix:/run/vox/w2.sock")
+    assert hosts == {"w1": "unix:/run/vox/w1.sock", "w2": "unix:/run/vox/w2.sock"}
+
+
 def test_fleet_hosts_need_a_url() -> None:
     with pytest.raises(ValidationError):
         parse_fleet_hosts("h1=ftp://x")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -93,3 +95,31 @@ async def test_the_body_is_the_fleets_attach_body() -> None:
             "variables": {"name": "Ada"},
         }
     ]
+
+
+async def test_a_worker_on_its_own_unix_socket(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n"))
+        body = b'{"call_id": "call-1"}'
+        writer.write(
+            b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    path = tmp_path / "w1.sock"
+    server = await asyncio.start_unix_server(answer, path=str(path))
+    shared = httpx.AsyncClient()
+    fleet = HttpFleetClient({"w1": f"unix:{path}", "h2": "http://h2:8081"}, shared, "twilio")
+    try:
+        result = await fleet.attach(REQUEST, ["w1"])
+    finally:
+        await shared.aclose()
+        server.close()
+        await server.wait_closed()
+
+    assert (result.accepted, result.host) == (True, "w1")
+    assert seen == [b"POST /attach HTTP/1.1\r\n"]

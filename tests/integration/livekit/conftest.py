@@ -10,7 +10,9 @@ import pytest
 
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
+from voxcore_adapters.sim import SimTelephony
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
+from voxcore_domain.simulation.callees import CalleeModel
 
 TRUNK = "ST_vox"
 
@@ -33,13 +35,13 @@ async def livekit(settings: LiveKitSettings) -> AsyncIterator[LiveKitTelephony]:
 
 
 class Phone:
-    """Where a contract test runs: the fake, or the adapter against the double. `script`
-    scripts a number on whichever it is."""
+    """Where a contract test runs: the fake, the simulated carrier, or the adapter against the
+    double. `script` scripts a number on whichever it is."""
 
     def __init__(
         self,
         kind: str,
-        telephony: FakeTelephony | LiveKitTelephony,
+        telephony: FakeTelephony | SimTelephony | LiveKitTelephony,
         double: LiveKitDouble | None,
     ) -> None:
         self.kind = kind
@@ -47,7 +49,7 @@ class Phone:
         self.double = double
 
     def script(self, number: str, callee: Callee) -> None:
-        if isinstance(self.telephony, FakeTelephony):
+        if isinstance(self.telephony, FakeTelephony | SimTelephony):
             self.telephony.script(number, callee)
         else:
             assert self.double is not None
@@ -55,14 +57,21 @@ class Phone:
 
     def live(self, call_id: str, room: str) -> bool:
         """Whether the call's phone leg is still up in its room."""
-        if isinstance(self.telephony, FakeTelephony):
+        if isinstance(self.telephony, FakeTelephony | SimTelephony):
             return self.telephony.live_calls.get(call_id) == room
         assert self.double is not None
         return f"sip-{call_id}" in self.double.participants(room)
 
 
-@pytest.fixture(params=["fake", "livekit"])
+SIM_CALLEES = CalleeModel(answer_rate=1.0, mean_answer_delay_s=0.1)
+"""Unscripted numbers answer within the ring time, as the fake's do."""
+
+
+@pytest.fixture(params=["fake", "sim", "livekit"])
 def phone(request: pytest.FixtureRequest) -> Phone:
     if request.param == "fake":
         return Phone("fake", FakeTelephony(trunks=[TRUNK], throttle_backoff_s=2.5), None)
+    if request.param == "sim":
+        sim = SimTelephony(SIM_CALLEES, seed=1, trunks=[TRUNK], throttle_backoff_s=2.5)
+        return Phone("sim", sim, None)
     return Phone("livekit", request.getfixturevalue("livekit"), request.getfixturevalue("double"))

@@ -9,6 +9,7 @@ from tests.integration.livekit.conftest import Phone
 from tests.integration.livekit.test_telephony_contract import dial
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony
 from voxcore_adapters.livekit import LiveKitTelephony
+from voxcore_adapters.sim import SimTelephony
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +18,7 @@ async def test_open_rooms_lists_the_live_calls_rooms_by_prefix_until_hung_up(
     phone: Phone,
 ) -> None:
     telephony = phone.telephony
-    assert isinstance(telephony, FakeTelephony | LiveKitTelephony)
+    assert isinstance(telephony, FakeTelephony | LiveKitTelephony | SimTelephony)
     for call_id in ("a", "b"):
         await telephony.place_call(dial(call_id, room=f"call-{call_id}"))
     await telephony.place_call(dial("c", to="+442079460001", room="inbound-c"))

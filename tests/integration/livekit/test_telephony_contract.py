@@ -1,5 +1,6 @@
-"""The telephony contract, on the fake and on the LiveKit adapter against the Twirp double:
-the same scripted callee gives the same `DialResult`, or the same error."""
+"""The telephony contract, on the fake, on the simulated carrier and on the LiveKit adapter
+against the Twirp double: the same scripted callee gives the same `DialResult`, or the same
+error."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from tests.integration.livekit.conftest import TRUNK, Phone
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony
 from voxcore_adapters.livekit import LiveKitTelephony
+from voxcore_adapters.sim import SimTelephony
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import (
@@ -42,9 +44,11 @@ def dial(call_id: str = "call-1", to: str = NUMBER, **changes: object) -> DialRe
     return DialRequest(**values)  # type: ignore[arg-type]
 
 
-def _both_are_call_control(fake: FakeTelephony, real: LiveKitTelephony) -> list[CallControl]:
-    """Never run: mypy checking this proves that both implement the port."""
-    return [fake, real]
+def _all_are_call_control(
+    fake: FakeTelephony, sim: SimTelephony, real: LiveKitTelephony
+) -> list[CallControl]:
+    """Never run: mypy checking this proves that all three implement the port."""
+    return [fake, sim, real]
 
 
 async def test_an_answered_call_is_stamped_when_it_was_answered(phone: Phone) -> None:

@@ -1,0 +1,188 @@
+"""A simulated carrier behind the telephony port: dials that ring, get answered or refused in
+real time by callees drawn from the simulator's model, with no telephony account.
+
+It answers `place_call`, `hang_up` and `transfer` exactly as the LiveKit adapter does: the same
+request checks, the same SIP final responses turned into the same `DialResult` or error
+(`voxcore_adapters.livekit.outcomes`), the same timings (a dial returns when the callee answers
+or refuses, or at the ring timeout). A number may be scripted with a fixed `Callee` (the contract
+tests do); every other number's callee is drawn from `CalleeModel` with a seeded RNG.
+
+Once a call is answered, `CalleeMedia` (when given) carries the callee's side to the fleet
+worker that takes the call, over the same Twilio media stream a real carrier would open, and
+hangs up after the drawn talk time. The dialler and the fleet cannot tell it from a carrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from voxcore_adapters.fakes.media_fakes import Callee
+from voxcore_adapters.livekit import outcomes
+from voxcore_adapters.sim.media import CalleeMedia
+from voxcore_domain.model import Disposition
+from voxcore_domain.ports import (
+    Clock,
+    DialRequest,
+    DialResult,
+    TelephonyError,
+    TelephonyRefused,
+    TransferResult,
+    TrunkThrottled,
+)
+from voxcore_domain.simulation.callees import Answerer, CalleeModel, DrawnCallee
+
+log = logging.getLogger(__name__)
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SimTelephony:
+    """`CallControl` over simulated callees; `aclose()` ends every call still up."""
+
+    def __init__(
+        self,
+        model: CalleeModel,
+        *,
+        seed: int = 0,
+        media: CalleeMedia | None = None,
+        trunks: Iterable[str] | None = None,
+        clock: Clock | None = None,
+        throttle_backoff_s: float = 1.0,
+    ) -> None:
+        self._model = model
+        self._rng = random.Random(seed)
+        self._media = media
+        self._trunks = None if trunks is None else frozenset(trunks)
+        self._clock: Clock = clock or _UtcClock()
+        self._backoff = throttle_backoff_s
+        self._script: dict[str, Callee] = {}
+        self._live: dict[str, str] = {}
+        """call id → room of each answered call still up."""
+        self._streams: dict[str, asyncio.Task[str]] = {}
+        self.ended: dict[str, str] = {}
+        """call id → how its media stream ended, for the calls whose stream has."""
+
+    def script(self, number: str, callee: Callee) -> None:
+        """Make `number` behave as `callee` instead of a drawn one; its talk time (when media
+        is on) is the model's mean."""
+        self._script[number] = callee
+
+    @property
+    def live_calls(self) -> dict[str, str]:
+        """Answered calls not yet hung up or transferred away: call id → room."""
+        return dict(self._live)
+
+    async def open_rooms(self, prefix: str) -> list[str]:
+        """The rooms of the calls still up whose name starts with `prefix`, as LiveKit lists
+        them: what a new leader closes out of a dead one's calls."""
+        return sorted(room for room in self._live.values() if room.startswith(prefix))
+
+    def _callee(self, number: str, ring_timeout_s: float) -> tuple[Callee, DrawnCallee | None]:
+        scripted = self._script.get(number)
+        if scripted is not None:
+            talk = DrawnCallee(Answerer.PERSON, scripted.after_s, self._model.mean_talk_s)
+            return scripted, talk if scripted.answers else None
+        drawn = self._model.draw(self._rng, ring_timeout_s)
+        if drawn.answerer is Answerer.NOBODY:
+            return Callee.no_answer(), None
+        return Callee.answering(drawn.answer_after_s), drawn
+
+    async def place_call(self, request: DialRequest) -> DialResult:
+        """Dial and wait until answered or failed (at most the ring time)."""
+        outcomes.check_dial(request)
+        if self._trunks is not None and request.trunk_id not in self._trunks:
+            raise TelephonyRefused(f"no SIP trunk {request.trunk_id}", code="not_found")
+        callee, talk = self._callee(request.to, request.ring_timeout_s)
+        if callee.answers and callee.after_s < request.ring_timeout_s:
+            await asyncio.sleep(callee.after_s)
+            self._answered(request, talk)
+            return DialResult(request.call_id, self._clock.now())
+        if callee.sip_status is None or callee.after_s >= request.ring_timeout_s:
+            await asyncio.sleep(request.ring_timeout_s)
+            return DialResult(request.call_id, None, Disposition.NO_ANSWER)
+        await asyncio.sleep(callee.after_s)
+        status = callee.sip_status
+        if outcomes.is_trunk_limit(status, callee.reason):
+            raise TrunkThrottled(
+                request.trunk_id,
+                f"carrier refused the dial: {status} {callee.reason}",
+                retry_after_s=self._backoff,
+                sip_status=status,
+                code="failed_precondition",
+            )
+        if status in outcomes.TRUNK_AUTH:
+            raise TelephonyRefused(
+                f"trunk {request.trunk_id}: carrier asks for credentials ({status})",
+                code="permission_denied",
+            )
+        return DialResult(request.call_id, None, outcomes.disposition_for_sip(status), status)
+
+    def _answered(self, request: DialRequest, talk: DrawnCallee | None) -> None:
+        self._live[request.call_id] = request.room
+        if self._media is None or talk is None:
+            return
+        stream = asyncio.get_running_loop().create_task(self._media.play(request.call_id, talk))
+        self._streams[request.call_id] = stream
+        stream.add_done_callback(lambda task: self._stream_done(request.call_id, task))
+
+    def _stream_done(self, call_id: str, task: asyncio.Task[str]) -> None:
+        self._streams.pop(call_id, None)
+        self._live.pop(call_id, None)
+        if task.cancelled():
+            self.ended[call_id] = "hung up by the platform"
+            return
+        error = task.exception()
+        if error is not None:
+            # The stream's task is the top of its own stack: nobody else would see this.
+            log.error("call %s: the callee's media stream failed", call_id, exc_info=error)
+            self.ended[call_id] = f"media failed: {error!r}"
+            return
+        self.ended[call_id] = task.result()
+        log.info("call %s: %s", call_id, self.ended[call_id])
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        """End the call (and its media stream); a call that is already over is fine."""
+        outcomes.check_text("call_id", call_id, 128)
+        outcomes.check_text("room", room)
+        self._live.pop(call_id, None)
+        stream = self._streams.pop(call_id, None)
+        if stream is not None:
+            stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stream
+
+    async def transfer(
+        self, call_id: str, room: str, to: str, ring_timeout_s: float = 30.0
+    ) -> TransferResult:
+        """Hand the call to `to`, which behaves as scripted (or answers at once)."""
+        outcomes.check_text("call_id", call_id, 128)
+        outcomes.check_text("room", room)
+        outcomes.transfer_target(to)
+        outcomes.check_ring_timeout("ring_timeout_s", ring_timeout_s)
+        if self._live.get(call_id) != room:
+            raise TelephonyError(f"call {call_id} is no longer in its room", code="not_found")
+        callee = self._script.get(to, Callee.answering())
+        if callee.answers and callee.after_s < ring_timeout_s:
+            await asyncio.sleep(callee.after_s)
+            await self.hang_up(call_id, room)
+            return TransferResult()
+        if callee.sip_status is None or callee.after_s >= ring_timeout_s:
+            await asyncio.sleep(ring_timeout_s)
+            return TransferResult(failure=Disposition.NO_ANSWER)
+        await asyncio.sleep(callee.after_s)
+        return TransferResult(
+            failure=outcomes.disposition_for_sip(callee.sip_status), sip_status=callee.sip_status
+        )
+
+    async def aclose(self) -> None:
+        """End every call still up (the carrier goes away with the process)."""
+        for call_id, room in list(self._live.items()):
+            await self.hang_up(call_id, room)

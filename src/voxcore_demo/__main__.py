@@ -1,0 +1,5 @@
+import sys
+
+from voxcore_demo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""One demo run: start the platform, seed it through the API, let the dialler dial the simulated
+carrier for the set time while the live view compares it with the simulator, then stop the
+dialler, let the calls end, write the summary, the chart and the call log, and stop the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+from rich.console import Console
+from rich.live import Live
+
+from voxcore_adapters.redis import RedisSlotRegistry, connect
+from voxcore_demo import report
+from voxcore_demo.config import DemoConfig
+from voxcore_demo.observe import Observer, Sample
+from voxcore_demo.seed import Seeded, seed
+from voxcore_demo.stack import BUCKET, PREFIX, Endpoints, Stack
+from voxcore_domain.model import SlotState
+from voxcore_domain.simulation import simulate
+
+
+@attrs.frozen
+class Outcome:
+    """What a run left behind."""
+
+    run_dir: Path
+    summary: dict[str, object]
+    leftovers: list[str]
+    """Processes, ports or sockets still there after the stop: empty when all went well."""
+
+
+Inspect = Callable[[Endpoints, Seeded, Observer], None]
+"""Called with the platform still up, after the calls have ended (the smoke test looks there)."""
+
+
+async def run(
+    config: DemoConfig, out: Path, console: Console, inspect: Inspect | None = None
+) -> Outcome:
+    run_dir = out / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(config, run_dir)
+    console.print(
+        f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and "
+        f"{config.workers} fleet workers; logs in {stack.logs}"
+    )
+    try:
+        return await _run(config, stack, run_dir, console, inspect)
+    finally:
+        # Also on Ctrl-C: the stack has been stopped on the way out; say if anything is left.
+        leftovers = stack.leftovers()
+        if leftovers:
+            console.print(f"demo: still running after the stop: {', '.join(leftovers)}")
+
+
+async def _run(
+    config: DemoConfig, stack: Stack, run_dir: Path, console: Console, inspect: Inspect | None
+) -> Outcome:
+    with stack:
+        endpoints = stack.endpoints
+        assert endpoints is not None
+        seeded = seed(endpoints.api_url, endpoints.admin_key, config)
+        names = {campaign_id: name for name, campaign_id in seeded.campaigns.items()}
+        prediction_report = simulate(config.scenario(), config.mode)
+        prediction = report.predicted(prediction_report, config.minutes)
+        header = [
+            f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)  "
+            f"Console: not built yet",
+            f"{config.workers} workers · {len(seeded.campaigns)} campaigns · "
+            f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}"
+            + ("" if seeded.trunk_from_api else " (no /v1/trunks in this API yet)"),
+        ]
+        dialler = stack.start_dialler()
+        observer = Observer(endpoints.mongo_url, endpoints.sockets, endpoints.s3, BUCKET)
+        client = connect(endpoints.redis_url)
+        registry = RedisSlotRegistry(client, PREFIX)
+        samples: list[Sample] = []
+        recordings = 0
+        try:
+            deadline = time.monotonic() + config.minutes * 60
+            with Live(console=console, refresh_per_second=2, transient=False) as live:
+                while (left := deadline - time.monotonic()) > 0:
+                    samples.append(await asyncio.to_thread(observer.sample, await registry.slots()))
+                    if len(samples) % 5 == 1:
+                        recordings = len(await asyncio.to_thread(observer.recordings))
+                    clock = [f"{samples[-1].elapsed_s:5.0f} s, {left:4.0f} s left"]
+                    live.update(
+                        report.screen(samples, names, prediction, clock + header, recordings)
+                    )
+                    await asyncio.sleep(min(1.0, max(left, 0.0)))
+            console.print("\ndemo: time is up; stopping the dialler, letting the calls end")
+            stack.supervisor.stop([dialler])
+            await _calls_ended(registry, timeout_s=30.0)
+            samples.append(await asyncio.to_thread(observer.sample, await registry.slots()))
+            recording_keys = await asyncio.to_thread(observer.recordings)
+            (run_dir / "call_attempts.jsonl").write_text(
+                "".join(json.dumps(a, default=str) + "\n" for a in observer.attempts())
+            )
+            summary = report.write_summary(
+                run_dir / "summary.json", config, samples, names, prediction, len(recording_keys)
+            )
+            report.chart(run_dir / "chart.png", samples, prediction_report, config)
+            if inspect is not None:
+                inspect(endpoints, seeded, observer)
+        finally:
+            await client.aclose()
+            observer.close()
+    console.print(report.table(samples, names, prediction, "Summary: live · simulated"))
+    console.print(f"demo: summary, chart, call log and logs in {run_dir}")
+    return Outcome(run_dir, summary, stack.leftovers())
+
+
+async def _calls_ended(registry: RedisSlotRegistry, timeout_s: float) -> None:
+    """Wait until no slot is busy (the calls the dialler's stop hung up have ended and their
+    recordings are stored), or `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(slot.state is SlotState.BUSY for slot in await registry.slots()):
+            return
+        await asyncio.sleep(0.2)

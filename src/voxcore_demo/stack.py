@@ -1,0 +1,238 @@
+"""Every role of the platform on this machine: the embedded Mongo-wire, Valkey and S3 servers,
+the API on a loopback port, N fleet workers on Unix sockets and the dialler with the simulated
+carrier, each a real process started as its docs say (Granian, `--factory`).
+
+There is no nginx in front of the workers here: the dialler reaches each worker's socket as a
+fleet host of its own (`VOX_DIALLER_FLEET_HOSTS=w1=unix:/…/w1.sock,…`), and the simulated
+carrier streams each call's audio to the socket of the worker that took it
+(`VOX_SIM_MEDIA_TARGET=unix:/…/{worker}.sock`). With an nginx template in front, both would be
+its address instead (one host, a per-worker media path), and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import httpx
+
+from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.mongo_server import secantus_server
+from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
+from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port, port_open
+from voxcore_adapters.testing.redis_server import redis_server
+from voxcore_adapters.testing.redis_server import server_url as redis_server_url
+from voxcore_adapters.testing.s3_server import SeaweedS3
+from voxcore_demo.config import DemoConfig
+from voxcore_demo.processes import Child, Supervisor, alive
+
+REPO = Path(__file__).resolve().parents[2]
+BUCKET = "recordings"
+PREFIX = "vox-demo"
+
+
+@attrs.frozen
+class Endpoints:
+    """Where the running platform answers."""
+
+    mongo_url: str
+    redis_url: str
+    s3: S3Connection
+    api_url: str
+    dialler_url: str
+    sockets: tuple[Path, ...]
+    admin_key: str = attrs.field(repr=False)
+    internal_token: str = attrs.field(repr=False)
+
+    def workers(self) -> dict[str, Path]:
+        """Worker id (also its fleet host name here) → its socket."""
+        return {path.stem: path for path in self.sockets}
+
+
+def _granian(*args: str) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", *args]
+
+
+def _answers(url: str, socket: Path | None = None) -> bool:
+    transport = httpx.HTTPTransport(uds=str(socket)) if socket else None
+    try:
+        with httpx.Client(transport=transport, timeout=2.0) as client:
+            return client.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _health_on(socket: Path) -> Callable[[], bool]:
+    return lambda: _answers("http://fleet/health", socket)
+
+
+class Stack:
+    """`with Stack(config, run_dir) as stack:` starts everything but the dialler (which
+    `start_dialler` starts once campaigns are seeded) and stops everything on the way out."""
+
+    def __init__(self, config: DemoConfig, run_dir: Path) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.logs = run_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.supervisor = Supervisor(self.logs, REPO)
+        self.servers: list[ServerProcess] = []
+        self.s3_server: SeaweedS3 | None = None
+        self.endpoints: Endpoints | None = None
+        self.ports: list[int] = []
+        """Every loopback port the demo's processes listened on, to check afterwards."""
+        # Unix socket paths are limited to 108 bytes: keep them short, under /tmp.
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="vox-demo-"))
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        mongo = secantus_server()
+        redis = redis_server()
+        for server in (mongo, redis):
+            self.servers.append(server)
+            server.start()
+            self.ports.append(server.port)
+        self.s3_server = SeaweedS3()
+        s3 = self.s3_server.start()
+        self.ports += list(self.s3_server.ports.values())
+        admin_key, internal = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        mongo_url = mongo_server_url(mongo) + "voxbridge"
+        redis_url = redis_server_url(redis)
+        api_port = free_port()
+        self.ports.append(api_port)
+        api_url = f"http://{LOOPBACK}:{api_port}"
+        api = self.supervisor.start(
+            "api",
+            _granian(
+                "--host", LOOPBACK, "--port", str(api_port), "--factory", "apps.api.main:create_app"
+            ),
+            {
+                "VOX_API_ADMIN_KEY": admin_key,
+                "VOX_API_INTERNAL_TOKEN": internal,
+                "VOX_MONGO_URL": mongo_url,
+                "VOX_REDIS_URL": redis_url,
+                "VOX_REDIS_PREFIX": PREFIX,
+            },
+        )
+        sockets = tuple(self._socket_dir / f"w{n}.sock" for n in range(1, self.config.workers + 1))
+        workers = [self._worker(path, redis_url, s3, api_url, internal) for path in sockets]
+        self.supervisor.wait_until(api, lambda: _answers(f"{api_url}/health"))
+        for path, worker in zip(sockets, workers, strict=True):
+            self.supervisor.wait_until(worker, _health_on(path))
+        dialler_port = free_port()
+        self.ports.append(dialler_port)
+        self.endpoints = Endpoints(
+            mongo_url=mongo_url,
+            redis_url=redis_url,
+            s3=s3,
+            api_url=api_url,
+            dialler_url=f"http://{LOOPBACK}:{dialler_port}",
+            sockets=sockets,
+            admin_key=admin_key,
+            internal_token=internal,
+        )
+
+    def _worker(
+        self, socket: Path, redis_url: str, s3: S3Connection, api_url: str, token: str
+    ) -> Child:
+        worker = socket.stem
+        return self.supervisor.start(
+            f"fleet-{worker}",
+            _granian(
+                "--uds",
+                str(socket),
+                "--uds-permissions",
+                "0600",
+                "--factory",
+                "apps.fleet.main:create_app",
+            ),
+            {
+                "VOX_FLEET_WORKER": worker,
+                # Each worker is its own fleet host: the dialler reaches its socket directly.
+                "VOX_FLEET_HOST": worker,
+                "VOX_FLEET_SOCKET": str(socket),
+                "VOX_FLEET_BACKEND": "real",
+                "VOX_FLEET_API_URL": api_url,
+                "VOX_FLEET_API_TOKEN": token,
+                "VOX_REDIS_URL": redis_url,
+                "VOX_REDIS_PREFIX": PREFIX,
+                "VOX_S3_URL": s3.url,
+                "VOX_S3_ACCESS_KEY": s3.access_key,
+                "VOX_S3_SECRET_KEY": s3.secret_key,
+                "VOX_S3_REGION": s3.region,
+                "VOX_S3_BUCKET": BUCKET,
+                "VOX_FLEET_SPOOL_DIR": str(self.run_dir / "spool" / worker),
+                "VOX_FLEET_HEARTBEAT_S": "1",
+                "VOX_FLEET_SLOT_TTL_S": "5",
+            },
+        )
+
+    def start_dialler(self) -> Child:
+        endpoints = self._running()
+        port = endpoints.dialler_url.rsplit(":", 1)[1]
+        hosts = ",".join(f"{name}=unix:{path}" for name, path in endpoints.workers().items())
+        callees = self.config.callees
+        child = self.supervisor.start(
+            "dialler",
+            _granian(
+                "--host", LOOPBACK, "--port", port, "--factory", "apps.dialler.main:create_app"
+            ),
+            {
+                "VOX_DIALLER_MONGO_URL": endpoints.mongo_url,
+                "VOX_DIALLER_REDIS_URL": endpoints.redis_url,
+                "VOX_DIALLER_REDIS_PREFIX": PREFIX,
+                "VOX_DIALLER_FLEET_HOSTS": hosts,
+                "VOX_DIALLER_OWNER": "demo-dialler",
+                "VOX_DIALLER_SLOT_STALENESS_SECONDS": "5",
+                "VOX_DIALLER_TELEPHONY": "sim",
+                "VOX_SIM_SEED": str(self.config.seed),
+                "VOX_SIM_ANSWER_RATE": str(callees.answer_rate),
+                "VOX_SIM_MACHINE_RATE": str(callees.machine_rate),
+                "VOX_SIM_ANSWER_DELAY_S": str(callees.mean_answer_delay_s),
+                "VOX_SIM_TALK_S": str(callees.mean_talk_s),
+                "VOX_SIM_TALK_CV": str(callees.talk_cv),
+                "VOX_SIM_VOICEMAIL_S": str(callees.voicemail_s),
+                "VOX_SIM_MEDIA_TARGET": f"unix:{self._socket_dir}/{{worker}}.sock",
+            },
+        )
+        self.supervisor.wait_until(child, lambda: _answers(f"{endpoints.dialler_url}/health"))
+        return child
+
+    def _running(self) -> Endpoints:
+        if self.endpoints is None:
+            raise RuntimeError("the stack is not started")
+        return self.endpoints
+
+    def stop(self) -> None:
+        """The dialler first (it hangs up its callees), then the workers (their calls have
+        ended), the API, and the servers; the socket directory last."""
+        try:
+            self.supervisor.stop_all(order=("dialler", "fleet", "api"))
+        finally:
+            if self.s3_server is not None:
+                self.s3_server.stop()
+            for server in reversed(self.servers):
+                server.stop()
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    def leftovers(self) -> list[str]:
+        """What is still running or bound after `stop`: pids of our children, open ports."""
+        left = [f"pid {pid}" for pid in self.supervisor.pids if alive(pid)]
+        left += [f"port {port}" for port in self.ports if port_open(port)]
+        left += [f"socket {path}" for path in self._socket_dir.glob("*.sock")]
+        return left

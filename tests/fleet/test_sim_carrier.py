@@ -51,10 +51,15 @@ async def test_an_answered_call_is_talked_through_on_the_worker_that_took_it(
     ended = sim.ended["call-sim-1"]
     assert ended in ("callee hung up", "worker closed the stream: 1000 call ended: completed")
     assert "call-sim-1" not in sim.live_calls
+    # The bucket is made by the first upload, which follows the call's end.
+    s3 = s3_connection.client()
     async with asyncio.timeout(10):
-        while not list(
-            s3_connection.client().list_objects(
-                bucket, prefix=call_prefix("tenant-g", "call-sim-1"), recursive=True
+        while not (
+            s3.bucket_exists(bucket)
+            and list(
+                s3.list_objects(
+                    bucket, prefix=call_prefix("tenant-g", "call-sim-1"), recursive=True
+                )
             )
         ):
             await asyncio.sleep(0.1)

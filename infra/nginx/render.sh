@@ -4,7 +4,7 @@
 #   infra/nginx/render.sh --workers 16 [--socket /tmp/voxcore_%i.sock] [--listen 80]
 #       [--server-name _] [--console-root /var/www/voxbridge-console] [--call-timeout 3700s]
 #       [--retry-after 1] [--tries N] [--next-timeout 3s] [--tls-cert PEM --tls-key PEM]
-#       [--out FILE]
+#       [--api http://10.0.0.2:8080] [--out FILE]
 #
 # Worker i (1..N) is voxcore@i.service on the socket --socket with %i replaced by i. The output
 # With --tls-cert and --tls-key nginx terminates TLS itself (WSS straight from the carriers, no
@@ -16,7 +16,7 @@ shopt -u patsub_replacement 2>/dev/null || true
 here=$(cd "$(dirname "$0")" && pwd)
 workers="" socket="/tmp/voxcore_%i.sock" listen="80" server_name="_"
 console_root="/var/www/voxbridge-console" call_timeout="3700s" retry_after="1"
-tries="" next_timeout="3s" tls_cert="" tls_key="" out=""
+tries="" next_timeout="3s" tls_cert="" tls_key="" out="" api=""
 
 die() { echo "render.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -33,6 +33,7 @@ while [ $# -gt 0 ]; do
         --next-timeout) next_timeout=$2 ;;
         --tls-cert) tls_cert=$2 ;;
         --tls-key) tls_key=$2 ;;
+        --api) api=$2 ;;
         --out) out=$2 ;;
         *) die "unknown option $1" ;;
     esac
@@ -73,10 +74,33 @@ for ((i = 1; i <= workers; i++)); do
     locations+="    }"$'\n'
 done
 
+api_location=""
+if [ -n "$api" ]; then
+    [[ $api =~ ^https?://[^[:space:]/]+$ ]] || die "--api must be http(s)://host:port, got '$api'"
+    api_location+="    # The Backend API on the Console's origin: the Console calls /v1/... on the page's own"$'\n'
+    api_location+="    # host. Contact imports stream through unbuffered, bounded by the API's own limit."$'\n'
+    api_location+="    location /v1/ {"$'\n'
+    api_location+="        proxy_pass ${api};"$'\n'
+    api_location+="        client_max_body_size 0;"$'\n'
+    api_location+="        proxy_request_buffering off;"$'\n'
+    api_location+="        proxy_read_timeout 300s;"$'\n'
+    api_location+="        error_page 502 504 = @api_unavailable;"$'\n'
+    api_location+="    }"$'\n'
+    api_location+="    location @api_unavailable {"$'\n'
+    api_location+="        default_type application/json;"$'\n'
+    api_location+="        add_header Retry-After 5 always;"$'\n'
+    api_location+="        return 503 '{\"error\": \"unavailable\", \"message\": \"the API cannot be reached\"}';"$'\n'
+    api_location+="    }"$'\n'
+fi
+
 config=$(<"$here/voxcore-fleet.conf.template")
 config=${config//@UPSTREAM_SERVERS@/${servers%$'\n'}}
 config=${config//@HEALTH_SERVERS@/${health_servers%$'\n'}}
 config=${config//@WORKER_LOCATIONS@/${locations%$'\n'}}
+if [ -z "$api_location" ]; then
+    config=${config//$'@API_LOCATION@\n'/}
+fi
+config=${config//@API_LOCATION@/${api_location%$'\n'}}
 if [ -z "$tls" ]; then
     config=${config//$'@TLS@\n'/}
 fi

@@ -172,7 +172,9 @@ class Nginx:
         self.server = ServerProcess(name, self._command, self.port)
 
     @staticmethod
-    def render(workers: int, sockets: Path, console: Path, port: int, out: Path) -> None:
+    def render(
+        workers: int, sockets: Path, console: Path, port: int, out: Path, api: str | None = None
+    ) -> None:
         done = run(
             [
                 str(INFRA / "nginx" / "render.sh"),
@@ -186,6 +188,7 @@ class Nginx:
                 str(console),
                 "--out",
                 str(out),
+                *(["--api", api] if api else []),
             ]
         )
         assert done.returncode == 0, done.stderr

@@ -1,0 +1,116 @@
+"""The Console's origin through real nginx: its static files at `/`, the Backend API at `/v1/`
+(rendered with `--api`), contact imports larger than the fleet routes' 1 MB body limit, and a
+JSON 503 when the API is down."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+
+from tests.integration.infra.support import Nginx, shared_dir
+from voxcore_adapters.testing.process import LOOPBACK, free_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN_KEY = "admin-" + "n" * 40
+
+
+@attrs.frozen
+class ConsoleHost:
+    nginx: Nginx
+    api: subprocess.Popen[bytes]
+
+
+def start_api(port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "VOX_API_ADMIN_KEY": ADMIN_KEY,
+        "VOX_API_INTERNAL_TOKEN": "internal-" + "n" * 40,
+        "VOX_API_BACKEND": "memory",
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "granian", "--interface", "asgi", "--host", LOOPBACK),
+            *("--port", str(port), "--factory", "apps.api.main:create_app"),
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://{LOOPBACK}:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the API did not start")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ConsoleHost]:
+    home = shared_dir("vox-console-host-")
+    console = home / "console"
+    shutil.copytree(ROOT / "apps" / "console" / "static", console)
+    for path in [console, *console.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    api_port = free_port()
+    api = start_api(api_port)
+    site = home / "console.conf"
+    nginx = Nginx(site)
+    try:
+        Nginx.render(1, home, console, nginx.port, site, api=f"http://{LOOPBACK}:{api_port}")
+        yield ConsoleHost(nginx.start(), api)
+    finally:
+        nginx.stop()
+        api.terminate()
+        api.wait(timeout=15)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_console_and_the_api_share_one_origin(host: ConsoleHost) -> None:
+    page = httpx.get(f"{host.nginx.url}/")
+    assert page.status_code == 200
+    assert "VoxBridge Console" in page.text
+    assert httpx.get(f"{host.nginx.url}/js/app.js").status_code == 200
+    # The API's own answers come back unchanged: its 401 in its JSON, and with the admin key,
+    # the tenants it holds.
+    refused = httpx.get(f"{host.nginx.url}/v1/campaigns")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "unauthorized"
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(f"{host.nginx.url}/v1/tenants", json={"name": "Acme"}, headers=admin)
+    assert made.status_code == 201, made.text
+
+
+def test_an_import_bigger_than_the_fleet_body_limit_reaches_the_api(host: ConsoleHost) -> None:
+    body = b"phone\n" + b"+14155550100\n" * 200_000  # 2.6 MB, over the server's 1 MB
+    sent = httpx.post(
+        f"{host.nginx.url}/v1/campaigns/{'0' * 32}/contacts/import",
+        content=body,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/csv"},
+        timeout=30,
+    )
+    # Not nginx's 413: the API read the request and answered for itself.
+    assert sent.status_code != 413
+    assert sent.json()["error"] in {"not_found", "bad_request"}, sent.text
+
+
+def test_the_api_down_is_a_json_503(host: ConsoleHost) -> None:
+    host.api.terminate()
+    host.api.wait(timeout=15)
+    down = httpx.get(f"{host.nginx.url}/v1/campaigns")
+    assert down.status_code == 503
+    assert down.headers["Retry-After"] == "5"
+    assert down.json()["error"] == "unavailable"

@@ -60,10 +60,11 @@ cp "$here/docker-compose.yml" "$dir/docker-compose.yml"
 {
     printf 'LIVEKIT_REDIS_PORT=%s\n' "${value[LIVEKIT_REDIS_PORT]}"
     for name in LIVEKIT_SERVER_IMAGE LIVEKIT_SIP_IMAGE; do
-        if [ -n "${value[$name]:-}" ]; then
-            [[ ${value[$name]} =~ ^[a-z0-9./_-]+:[A-Za-z0-9._-]+$ ]] || die "$name must be image:tag"
-            printf '%s=%s\n' "$name" "${value[$name]}"
-        fi
+        # A pinned version, so a host rebuilt next year runs what this one runs.
+        image=${value[$name]:-}
+        [[ $image =~ ^[a-z0-9./_-]+:[A-Za-z0-9._-]+$ ]] || die "$name must be image:tag, got '$image'"
+        [[ $image != *:latest ]] || die "$name: pin a version, not latest"
+        printf '%s=%s\n' "$name" "$image"
     done
 } >"$dir/.env"
 if [ "$render_only" -eq 1 ]; then

@@ -101,3 +101,13 @@ def test_setup_refuses_a_short_secret_a_missing_value_and_the_unfilled_example(
     code, err = setup(tmp_path, INFRA / "livekit" / "livekit.env.example")
     assert code == 2, err
     assert not (tmp_path / "out" / "livekit.yaml").exists()
+
+
+def test_setup_refuses_unpinned_images(tmp_path: Path) -> None:
+    code, err = setup(tmp_path, env_file(tmp_path, LIVEKIT_SIP_IMAGE="livekit/sip:latest"))
+    assert (code, "pin a version" in err) == (2, True)
+    code, err = setup(tmp_path, env_file(tmp_path, LIVEKIT_SERVER_IMAGE=""))
+    assert (code, "LIVEKIT_SERVER_IMAGE must be image:tag" in err) == (2, True)
+    compose = load(INFRA / "livekit" / "docker-compose.yml")
+    images = [s["image"] for s in compose["services"].values() if "LIVEKIT" in s.get("image", "")]
+    assert len(images) == 2 and all(":?" in image for image in images), images

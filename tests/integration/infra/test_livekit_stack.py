@@ -110,4 +110,5 @@ def test_setup_refuses_unpinned_images(tmp_path: Path) -> None:
     assert (code, "LIVEKIT_SERVER_IMAGE must be image:tag" in err) == (2, True)
     compose = load(INFRA / "livekit" / "docker-compose.yml")
     images = [s["image"] for s in compose["services"].values() if "LIVEKIT" in s.get("image", "")]
-    assert len(images) == 2 and all(":?" in image for image in images), images
+    assert len(images) == 2
+    assert all(":?" in image for image in images), images

@@ -3,11 +3,7 @@ real Mongo-wire, Redis and S3 servers."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.mongo_server import mongo_url
-from voxcore_adapters.testing.process import LOOPBACK, free_port
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.testing.s3_server import s3_server
 
@@ -86,7 +82,6 @@ def servers() -> Iterator[Servers]:
 def api(servers: Servers) -> Iterator[RunningApi]:
     """The API under Granian on a loopback port, serving the console at `/console/`."""
     run = uuid.uuid4().hex[:12]
-    port = free_port()
     env = {
         "VOX_API_ADMIN_KEY": ADMIN_KEY,
         "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
@@ -103,39 +98,9 @@ def api(servers: Servers) -> Iterator[RunningApi]:
         "VOX_API_RATE_LIMIT_PER_S": "1000",
         "VOX_API_RATE_LIMIT_BURST": "1000",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--factory",
-            "apps.api.main:create_app",
-        ],
-        env=os.environ | env,
-        cwd=ROOT,
-    )
-    url = f"http://{LOOPBACK}:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not start (exit code {process.poll()})")
-            time.sleep(0.1)
-        yield RunningApi(url, env)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    server = served("api", "apps.api.main:create_app", env)
+    with server:
+        yield RunningApi(url(server), env)
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,12 @@ from litestar.testing import TestClient
 from apps.fleet.metrics import FleetMetrics
 from apps.fleet.reports import ReportOutbox
 from apps.fleet.settings import Settings
-from tests.fleet.served import served, url
 from tests.fleet.support import wait_idle, worker_app
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.redis_fakes import ManualClock
 from voxcore_adapters.internal_api import ApiConnection, HttpReportSender, report_from_body
 from voxcore_adapters.internal_api.wire import report_body
+from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.process import ServerProcess
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import ReportAnswer, ReportRejected, ReportSender, ReportUndelivered

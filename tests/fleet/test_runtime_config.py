@@ -18,11 +18,11 @@ from litestar.testing import TestClient
 
 from apps.fleet.configs import ConfigBook, NoConfig
 from apps.fleet.settings import Settings
-from tests.fleet.served import served, url
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, wait_idle, worker_app
 from voxcore_adapters.fakes.fleet_api import InMemoryAgentConfigs, InMemoryReportSender
 from voxcore_adapters.fakes.redis_fakes import ManualClock
 from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs
+from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.carrier import TwilioCarrier
 from voxcore_adapters.testing.process import ServerProcess
 from voxcore_adapters.voice.tones import ToneSynth

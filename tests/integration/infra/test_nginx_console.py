@@ -4,11 +4,7 @@ JSON 503 when the API is down."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.infra.support import Nginx, shared_dir
-from voxcore_adapters.testing.process import LOOPBACK, free_port
+from voxcore_adapters.testing.asgi_server import served, url
+from voxcore_adapters.testing.process import ServerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -28,34 +25,7 @@ ADMIN_KEY = "admin-" + "n" * 40
 @attrs.frozen
 class ConsoleHost:
     nginx: Nginx
-    api: subprocess.Popen[bytes]
-
-
-def start_api(port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "VOX_API_ADMIN_KEY": ADMIN_KEY,
-        "VOX_API_INTERNAL_TOKEN": "internal-" + "n" * 40,
-        "VOX_API_BACKEND": "memory",
-    }
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "granian", "--interface", "asgi", "--host", LOOPBACK),
-            *("--port", str(port), "--factory", "apps.api.main:create_app"),
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://{LOOPBACK}:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the API did not start")
-        time.sleep(0.1)
+    api: ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +35,23 @@ def host() -> Iterator[ConsoleHost]:
     shutil.copytree(ROOT / "apps" / "console" / "static", console)
     for path in [console, *console.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    api_port = free_port()
-    api = start_api(api_port)
+    api = served(
+        "api",
+        "apps.api.main:create_app",
+        {
+            "VOX_API_ADMIN_KEY": ADMIN_KEY,
+            "VOX_API_INTERNAL_TOKEN": "internal-" + "n" * 40,
+            "VOX_API_BACKEND": "memory",
+        },
+    ).start()
     site = home / "console.conf"
     nginx = Nginx(site)
     try:
-        Nginx.render(1, home, console, nginx.port, site, api=f"http://{LOOPBACK}:{api_port}")
+        Nginx.render(1, home, console, nginx.port, site, api=url(api))
         yield ConsoleHost(nginx.start(), api)
     finally:
         nginx.stop()
-        api.terminate()
-        api.wait(timeout=15)
+        api.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -108,8 +84,7 @@ def test_an_import_bigger_than_the_fleet_body_limit_reaches_the_api(host: Consol
 
 
 def test_the_api_down_is_a_json_503(host: ConsoleHost) -> None:
-    host.api.terminate()
-    host.api.wait(timeout=15)
+    host.api.stop()
     down = httpx.get(f"{host.nginx.url}/v1/campaigns")
     assert down.status_code == 503
     assert down.headers["Retry-After"] == "5"

@@ -1,5 +1,5 @@
-"""An ASGI app served by a real Granian process on a loopback TCP port, for the fleet tests that
-talk to the API (or to a stand-in for an API route that is not merged yet) over HTTP."""
+"""An ASGI app served by a real Granian process on a loopback TCP port, for tests that talk to a
+role (the API, a stand-in for one of its routes) over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from voxcore_adapters.testing.process import ServerProcess, free_port
+from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def served(name: str, factory: str, env: dict[str, str]) -> ServerProcess:
@@ -25,7 +25,7 @@ def served(name: str, factory: str, env: dict[str, str]) -> ServerProcess:
             "--interface",
             "asgi",
             "--host",
-            "127.0.0.1",
+            LOOPBACK,
             "--port",
             str(port),
             "--workers",
@@ -39,4 +39,4 @@ def served(name: str, factory: str, env: dict[str, str]) -> ServerProcess:
 
 
 def url(server: ServerProcess) -> str:
-    return f"http://127.0.0.1:{server.port}"
+    return f"http://{LOOPBACK}:{server.port}"

@@ -14,7 +14,7 @@ from apps.api.caller import Role
 from apps.api.errors import responses
 from apps.api.params import CallerArg, DepsArg
 from voxcore_domain.model import Slot, SlotState
-from voxcore_domain.slots import DEFAULT_STALENESS, is_stale
+from voxcore_domain.slots import DEFAULT_STALENESS, is_stale, summarize
 
 
 class SlotView(msgspec.Struct, kw_only=True):
@@ -38,19 +38,20 @@ class FleetView(msgspec.Struct, kw_only=True):
 
 
 def fleet_view(slots: list[Slot], now: datetime, show_calls: bool) -> FleetView:
-    """Live slots grouped by host; a slot whose heartbeat is stale is left out, as the dialler
-    leaves it out of its capacity."""
-    by_host: dict[str, list[Slot]] = {}
+    """Live slots grouped by host, counted as the dialler counts its capacity (`summarize`); a
+    slot whose heartbeat is stale is left out, and so is a host with no live slot."""
+    capacity = summarize(slots, now, DEFAULT_STALENESS)
+    live: dict[str, list[Slot]] = {}
     for slot in slots:
         if not is_stale(slot, now, DEFAULT_STALENESS):
-            by_host.setdefault(slot.host, []).append(slot)
+            live.setdefault(slot.host, []).append(slot)
     return FleetView(
         hosts=[
             HostView(
-                host=host,
-                idle=sum(s.state is SlotState.IDLE for s in members),
-                busy=sum(s.state is SlotState.BUSY for s in members),
-                draining=sum(s.state is SlotState.DRAINING for s in members),
+                host=name,
+                idle=counts.idle,
+                busy=counts.busy,
+                draining=counts.draining,
                 slots=[
                     SlotView(
                         worker=s.worker,
@@ -58,10 +59,11 @@ def fleet_view(slots: list[Slot], now: datetime, show_calls: bool) -> FleetView:
                         heartbeat_at=s.heartbeat_at,
                         call_id=s.call_id if show_calls else None,
                     )
-                    for s in sorted(members, key=lambda s: s.worker)
+                    for s in sorted(live[name], key=lambda s: s.worker)
                 ],
             )
-            for host, members in sorted(by_host.items())
+            for name, counts in capacity.hosts.items()
+            if name in live
         ]
     )
 

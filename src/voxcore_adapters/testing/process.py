@@ -79,8 +79,10 @@ class ServerProcess:
         deadline = time.monotonic() + self._timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                # Read its output before `stop` removes the directory that holds it.
+                tail = self._log_tail()
                 self.stop()
-                raise RuntimeError(f"{self.name} exited at start: {self._log_tail()}")
+                raise RuntimeError(f"{self.name} exited at start: {tail}")
             if self._ready():
                 return self
             time.sleep(0.1)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
 import attrs
@@ -55,6 +56,7 @@ from voxcore_adapters.mongo.trunks import MongoFleetHosts, MongoTrunks
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
 from voxcore_adapters.redis.dedupe import RedisEventDedupe
 from voxcore_adapters.redis.events import RedisCallEvents
+from voxcore_adapters.redis.near_cache import NearRuntimeConfigCache
 from voxcore_adapters.redis.ratelimit import RedisRateLimiter
 from voxcore_adapters.redis.slots import RedisSlotRegistry
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
@@ -116,6 +118,8 @@ class Deps:
     """What `/health` asks, by name."""
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
     """Run at shutdown, in order."""
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    """Run for the life of the app (cancelled at shutdown), e.g. the config cache's watch."""
     call_log: CallHistory = attrs.field(factory=InMemoryCallLog)
     """Call attempts: the dialler writes them, the fleet's reports grow them."""
     call_reports: CallReports = attrs.field(factory=InMemoryCallReports)
@@ -142,7 +146,11 @@ class Deps:
     @asynccontextmanager
     async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
         try:
-            yield
+            async with anyio.create_task_group() as group:
+                for run in self.background:
+                    group.start_soon(run)
+                yield
+                group.cancel_scope.cancel()
         finally:
             for close in (*self.closers, self.fleet_http.aclose):
                 await close()
@@ -210,6 +218,16 @@ def real_deps(settings: Settings) -> Deps:
         socket_connect_timeout=settings.store_timeout_s,
     )
 
+    config_cache: RuntimeConfigCache = RedisRuntimeConfigCache(redis, settings.redis_prefix)
+    background: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = ()
+    if settings.runtime_config_near_ttl_s > 0:
+        near = NearRuntimeConfigCache(
+            redis,
+            settings.redis_prefix,
+            near_ttl=timedelta(seconds=settings.runtime_config_near_ttl_s),
+        )
+        config_cache, background = near, (near.watch,)
+
     async def ping_mongo() -> object:
         # pymongo blocks; its own server-selection timeout bounds the wait.
         return await anyio.to_thread.run_sync(db.command, "ping", abandon_on_cancel=True)
@@ -230,7 +248,8 @@ def real_deps(settings: Settings) -> Deps:
         dnc=MongoDncList(db),
         rate_limiter=RedisRateLimiter(redis, settings.redis_prefix),
         agents=MongoAgents(db),
-        config_cache=RedisRuntimeConfigCache(redis, settings.redis_prefix),
+        config_cache=config_cache,
+        background=background,
         checks={"mongo": ping_mongo, "redis": ping_redis},
         closers=(redis.aclose, close_mongo),
         call_log=MongoCallLog(db),

@@ -1,11 +1,13 @@
 """`GET /v1/runtime-config/{agent_id}`: what a fleet worker runs a call with, for the internal
 token only.
 
-Served from the `RuntimeConfigCache` (Redis) with the settings' TTL, filled from the agent store
-on a miss. `/v1/agents` invalidates the entry after every stored change or delete, so a worker
-sees an edit on its next read; the TTL only bounds how long an entry can outlive an
-invalidation that was missed (Redis unreachable at that moment) or raced by a fill that read the
-store just before the change. `version` lets a worker tell which config it holds.
+Served from the `RuntimeConfigCache` (Redis, with a near copy in each API process kept in step
+over Redis pub/sub) with the settings' TTL, filled from the agent store on a miss. `/v1/agents`
+invalidates the entry after every stored change or delete, so a worker sees an edit on its next
+read (through another API process: once the announcement lands, within moments); the TTL only
+bounds how long an entry can outlive an invalidation that was missed (Redis unreachable at that
+moment) or raced by a fill that read the store just before the change. `version` lets a worker
+tell which config it holds.
 """
 
 from __future__ import annotations

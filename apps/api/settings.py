@@ -68,6 +68,10 @@ class Settings:
     """How long a fleet worker's copy of an agent's config stays in Redis. Every change through
     the API invalidates it at once; the TTL only bounds how long a missed invalidation (Redis
     down at that moment) can serve a stale config."""
+    runtime_config_near_ttl_s: float = attrs.field(default=30.0, validator=v.non_negative)
+    """How long an API process keeps a config it read from Redis, to answer the next reads
+    without a round trip; every change through any API process drops the copies at once (Redis
+    pub/sub). 0 turns the near copies off."""
     s3_url: str = attrs.field(default="http://127.0.0.1:9000", repr=False)
     """Where call recordings are, for the presigned URLs of call detail."""
     s3_access_key: str | None = attrs.field(default=None, repr=False)
@@ -157,6 +161,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_API_IMPORT_BATCH_ROWS": ("import_batch_rows", int, _WHOLE),
     "VOX_API_IMPORT_MAX_BYTES": ("import_max_bytes", int, _WHOLE),
     "VOX_API_RUNTIME_CONFIG_TTL_S": ("runtime_config_ttl_s", float, _NUMBER),
+    "VOX_API_RUNTIME_CONFIG_NEAR_TTL_S": ("runtime_config_near_ttl_s", float, _NUMBER),
     "VOX_S3_URL": ("s3_url", str, "text"),
     "VOX_S3_ACCESS_KEY": ("s3_access_key", str, "text"),
     "VOX_S3_SECRET_KEY": ("s3_secret_key", str, "text"),

@@ -5,6 +5,7 @@ small: SecantusDB scans."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -174,8 +175,21 @@ def test_agents_and_their_runtime_config_on_mongo_and_redis(real_settings: Setti
         with TestClient(create_app(real_settings)) as other:
             assert other.get(config_path, headers=internal).json() == config
 
-        assert client.delete(path, headers=acme.headers).status_code == 204
-        assert_error(client.get(config_path, headers=internal), 404, "agent_id")
+            # The other process now answers from its near copy; a change made through this
+            # one is announced over Redis and reaches it within moments.
+            edited = client.patch(path, json={"version": 2, "voice": "sage"}, headers=acme.headers)
+            assert edited.json()["version"] == 3
+            deadline = time.monotonic() + 5
+            while other.get(config_path, headers=internal).json()["version"] != 3:
+                assert time.monotonic() < deadline, "the change never reached the other API"
+                time.sleep(0.02)
+
+            assert client.delete(path, headers=acme.headers).status_code == 204
+            assert_error(client.get(config_path, headers=internal), 404, "agent_id")
+            deadline = time.monotonic() + 5
+            while other.get(config_path, headers=internal).status_code != 404:
+                assert time.monotonic() < deadline, "the delete never reached the other API"
+                time.sleep(0.02)
 
 
 def test_trunks_numbers_hosts_and_webhooks_on_mongo_and_redis(real_settings: Settings) -> None:

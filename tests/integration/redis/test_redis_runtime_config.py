@@ -1,9 +1,12 @@
-"""The `RuntimeConfigCache` contract, on the in-memory fake and on Redis."""
+"""The `RuntimeConfigCache` contract, on the in-memory fake, on Redis, and on Redis with the
+API's near copies in front (`NearRuntimeConfigCache`, its change subscription live)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 
 import pytest
@@ -11,12 +14,13 @@ from redis.asyncio import Redis
 
 from voxcore_adapters.fakes.redis_fakes import InMemoryRuntimeConfigCache, ManualClock
 from voxcore_adapters.redis import RedisRuntimeConfigCache
+from voxcore_adapters.redis.near_cache import NearRuntimeConfigCache
 from voxcore_domain.errors import ValidationError
 
 pytestmark = pytest.mark.integration
 
 Advance = Callable[[timedelta], Awaitable[None]]
-Cache = InMemoryRuntimeConfigCache | RedisRuntimeConfigCache
+Cache = InMemoryRuntimeConfigCache | RedisRuntimeConfigCache | NearRuntimeConfigCache
 
 TTL = timedelta(minutes=5)
 CONFIG: Mapping[str, object] = {
@@ -29,11 +33,36 @@ CONFIG: Mapping[str, object] = {
 }
 
 
+@pytest.fixture(params=["fake", "redis", "near"])
+def backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
 @pytest.fixture
-def cache(backend: str, clock: ManualClock, redis_client: Redis) -> Cache:
+async def cache(backend: str, clock: ManualClock, redis_client: Redis) -> AsyncIterator[Cache]:
     if backend == "fake":
-        return InMemoryRuntimeConfigCache(clock)
-    return RedisRuntimeConfigCache(redis_client)
+        yield InMemoryRuntimeConfigCache(clock)
+    elif backend == "redis":
+        yield RedisRuntimeConfigCache(redis_client)
+    else:
+        async with watched(NearRuntimeConfigCache(redis_client, near_ttl=TTL)) as near:
+            yield near
+
+
+@contextlib.asynccontextmanager
+async def watched(near: NearRuntimeConfigCache) -> AsyncIterator[NearRuntimeConfigCache]:
+    """`near` with its change subscription running and confirmed."""
+    watch = asyncio.create_task(near.watch())
+    try:
+        async with asyncio.timeout(5):
+            while not near.live:
+                await asyncio.sleep(0.01)
+        yield near
+    finally:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
 
 
 async def test_an_agent_never_put_is_a_miss(cache: Cache) -> None:

@@ -92,7 +92,7 @@ async def test_nothing_is_served_near_while_the_subscription_is_down(
 
         # Cut the subscription's connection from the server's side, as a restart or a network
         # fault would; a change made meanwhile must not be hidden by the near copy.
-        await other_client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await other_client.client_kill_filter(_type="pubsub")
 
         async def down() -> bool:
             return not near.live

@@ -32,7 +32,6 @@ import base64
 import binascii
 import itertools
 import json
-import socket
 import threading
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -41,6 +40,7 @@ from typing import Any
 import attrs
 from aiohttp import WSMsgType, web
 
+from voxcore_adapters.testing.loop_thread import LoopThread
 from voxcore_adapters.testing.process import LOOPBACK
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice import mulaw
@@ -355,10 +355,12 @@ class RealtimeServer:
         self._sockets: set[web.WebSocketResponse] = set()
         self.handshakes: list[Mapping[str, str]] = []
         """Each handshake's query parameters."""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LoopThread("realtime-fake")
+
+    @property
+    def port(self) -> int:
+        """The port it listens on while started; 0 otherwise."""
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -393,49 +395,23 @@ class RealtimeServer:
 
     def drop_sessions(self) -> None:
         """Close every open session from the server's side (code 1011)."""
-        loop = self._loop
-        if loop is None:
-            raise RuntimeError("the realtime server is not started")
 
         async def close() -> None:
             for ws in list(self._sockets):
                 await ws.close(code=1011, message=b"server error")
 
-        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
+        self._server.run(close())
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> RealtimeServer:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((LOOPBACK, 0))
-        self.port = int(listener.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="realtime-fake", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(listener), loop).result(timeout=10)
-        return self
-
-    async def _serve(self, listener: socket.socket) -> None:
         app = web.Application()
         app.router.add_get("/v1/realtime", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        await web.SockSite(self._runner, listener).start()
+        self._server.start(app, shutdown_timeout=1.0, access_log=None)
+        return self
 
     def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(timeout=15)
-            self._runner = None
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
-        loop.close()
-        self.port = 0
+        self._server.stop()
 
     def __enter__(self) -> RealtimeServer:
         return self.start()

@@ -31,7 +31,6 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 import attrs
@@ -62,6 +61,7 @@ from livekit.protocol.sip import (
 from livekit.protocol.webhook import WebhookEvent
 
 from voxcore_adapters.fakes.media_fakes import Callee
+from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.loop_thread import LoopThread
 from voxcore_adapters.testing.process import LOOPBACK
 
@@ -280,7 +280,7 @@ class _Method:
     handler: Handler
 
 
-class LiveKitDouble:
+class LiveKitDouble(StartStop["LiveKitDouble"]):
     """The Twirp double; `with LiveKitDouble() as double:` serves it on `double.url`.
 
     `trunks` are the outbound SIP trunk ids that exist; any other is `not_found`.
@@ -410,17 +410,6 @@ class LiveKitDouble:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> LiveKitDouble:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the Twirp endpoint ---------------------------------------------------------------------
 

@@ -34,12 +34,12 @@ import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 import attrs
 from aiohttp import WSMsgType, web
 
+from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.loop_thread import LoopThread
 from voxcore_adapters.testing.process import LOOPBACK
 from voxcore_adapters.voice.tones import ToneSynth
@@ -333,7 +333,7 @@ class _Session:
         )
 
 
-class RealtimeServer:
+class RealtimeServer(StartStop["RealtimeServer"]):
     """The fake realtime server, on a background thread."""
 
     def __init__(
@@ -412,17 +412,6 @@ class RealtimeServer:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> RealtimeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         with self._lock:

@@ -58,3 +58,14 @@ def test_after_stop_the_port_is_closed_and_run_refuses() -> None:
 
     with pytest.raises(RuntimeError, match="loop-thread-stop is not started"):
         server.run(never())
+
+
+def test_its_url_names_the_loopback_port_and_only_while_started() -> None:
+    server = LoopThread("loop-thread-url")
+    with pytest.raises(RuntimeError, match="loop-thread-url is not started"):
+        server.url("http")
+    port = server.start(web.Application())
+    try:
+        assert server.url("ws", "/v1/x") == f"ws://{LOOPBACK}:{port}/v1/x"
+    finally:
+        server.stop()

@@ -63,7 +63,6 @@ from livekit.protocol.webhook import WebhookEvent
 from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.loop_thread import LoopThread
-from voxcore_adapters.testing.process import LOOPBACK
 
 TWIRP_STATUS: Mapping[str, int] = {
     "canceled": 408,
@@ -338,9 +337,7 @@ class LiveKitDouble(StartStop["LiveKitDouble"]):
 
     @property
     def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the LiveKit double is not started")
-        return f"http://{LOOPBACK}:{self.port}"
+        return self._server.url("http")
 
     def script(self, number: str, callee: Callee, *, no_answer: NoAnswerShape = "canceled") -> None:
         """How `number` behaves when dialled or transferred to; unscripted numbers answer."""

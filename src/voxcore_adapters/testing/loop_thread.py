@@ -50,6 +50,12 @@ class LoopThread:
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
 
+    def url(self, scheme: str, path: str = "") -> str:
+        """`scheme://127.0.0.1:<port><path>`; `RuntimeError` when not started."""
+        if not self.port:
+            raise RuntimeError(f"{self.name} is not started")
+        return f"{scheme}://{LOOPBACK}:{self.port}{path}"
+
     def run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float = 10) -> T:
         """Run `coroutine` on the server's loop and wait for its result."""
         loop = self._loop

@@ -41,7 +41,6 @@ from aiohttp import WSMsgType, web
 
 from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.loop_thread import LoopThread
-from voxcore_adapters.testing.process import LOOPBACK
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice import mulaw
 from voxcore_domain.voice.audio import FRAME_MS, Framer, duration_ms, level_dbfs
@@ -364,9 +363,7 @@ class RealtimeServer(StartStop["RealtimeServer"]):
 
     @property
     def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the realtime server is not started")
-        return f"ws://{LOOPBACK}:{self.port}/v1/realtime"
+        return self._server.url("ws", "/v1/realtime")
 
     @property
     def received(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ for the console's buttons. An edit (PATCH) never writes the state: it goes throu
 from __future__ import annotations
 
 from datetime import time, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 import attrs
@@ -224,6 +225,13 @@ class CampaignOut(Out):
 _ONE = "/{campaign_id:str}"
 
 
+# A state change (`POST /{campaign_id}/start` …) answers 200 with the campaign, or a 409 when
+# the campaign's state does not allow it.
+_state_change = partial(
+    post, status_code=200, sync_to_thread=True, responses=responses(400, 401, 403, 404, 409, 429)
+)
+
+
 def _move(deps: Deps, caller: Caller, campaign_id: str, wanted: CampaignState) -> CampaignOut:
     own_campaign(deps.campaigns, caller, campaign_id)
     return CampaignOut.of(deps.campaigns.set_state(campaign_id, wanted))
@@ -262,12 +270,7 @@ class CampaignController(Controller):
         summary="Read a campaign",
         responses=responses(400, 401, 403, 404, 429),
     )
-    def read(
-        self,
-        campaign_id: PathId,
-        caller: CallerArg,
-        deps: DepsArg,
-    ) -> CampaignOut:
+    def read(self, campaign_id: PathId, caller: CallerArg, deps: DepsArg) -> CampaignOut:
         return CampaignOut.of(own_campaign(deps.campaigns, caller, campaign_id))
 
     @patch(
@@ -295,62 +298,18 @@ class CampaignController(Controller):
             raise NotFound("campaign", campaign_id)
         return CampaignOut.of(edited)
 
-    @post(
-        f"{_ONE}/start",
-        status_code=200,
-        sync_to_thread=True,
-        summary="Start dialling: draft or paused → running",
-        responses=responses(400, 401, 403, 404, 409, 429),
-    )
-    def start(
-        self,
-        campaign_id: PathId,
-        caller: CallerArg,
-        deps: DepsArg,
-    ) -> CampaignOut:
+    @_state_change(f"{_ONE}/start", summary="Start dialling: draft or paused → running")
+    def start(self, campaign_id: PathId, caller: CallerArg, deps: DepsArg) -> CampaignOut:
         return _move(deps, caller, campaign_id, CampaignState.RUNNING)
 
-    @post(
-        f"{_ONE}/pause",
-        status_code=200,
-        sync_to_thread=True,
-        summary="Stop new dials, keep the campaign: running → paused",
-        responses=responses(400, 401, 403, 404, 409, 429),
-    )
-    def pause(
-        self,
-        campaign_id: PathId,
-        caller: CallerArg,
-        deps: DepsArg,
-    ) -> CampaignOut:
+    @_state_change(f"{_ONE}/pause", summary="Stop new dials, keep the campaign: running → paused")
+    def pause(self, campaign_id: PathId, caller: CallerArg, deps: DepsArg) -> CampaignOut:
         return _move(deps, caller, campaign_id, CampaignState.PAUSED)
 
-    @post(
-        f"{_ONE}/resume",
-        status_code=200,
-        sync_to_thread=True,
-        summary="Dial again: paused → running",
-        responses=responses(400, 401, 403, 404, 409, 429),
-    )
-    def resume(
-        self,
-        campaign_id: PathId,
-        caller: CallerArg,
-        deps: DepsArg,
-    ) -> CampaignOut:
+    @_state_change(f"{_ONE}/resume", summary="Dial again: paused → running")
+    def resume(self, campaign_id: PathId, caller: CallerArg, deps: DepsArg) -> CampaignOut:
         return _move(deps, caller, campaign_id, CampaignState.RUNNING)
 
-    @post(
-        f"{_ONE}/complete",
-        status_code=200,
-        sync_to_thread=True,
-        summary="End the campaign for good",
-        responses=responses(400, 401, 403, 404, 409, 429),
-    )
-    def complete(
-        self,
-        campaign_id: PathId,
-        caller: CallerArg,
-        deps: DepsArg,
-    ) -> CampaignOut:
+    @_state_change(f"{_ONE}/complete", summary="End the campaign for good")
+    def complete(self, campaign_id: PathId, caller: CallerArg, deps: DepsArg) -> CampaignOut:
         return _move(deps, caller, campaign_id, CampaignState.COMPLETED)

@@ -15,6 +15,7 @@ from litestar.params import JSONBody
 
 from apps.api.auth import allow
 from apps.api.caller import Role
+from apps.api.deps import Deps
 from apps.api.errors import Conflict, NotFound, responses
 from apps.api.params import DepsArg, PathId
 from apps.api.wire import Body, Out, Ref, given
@@ -46,6 +47,13 @@ class FleetHostOut(Out):
     @classmethod
     def of(cls, host: FleetHost) -> FleetHostOut:
         return cls(id=host.id, url=host.url, enabled=host.enabled)
+
+
+def known_host(deps: Deps, host_id: str) -> FleetHost:
+    host = deps.fleet_hosts.get(host_id)
+    if host is None:
+        raise NotFound("fleet host", host_id, field="host_id")
+    return host
 
 
 _ONE = "/{host_id:str}"
@@ -88,10 +96,7 @@ class FleetHostController(Controller):
         responses=responses(401, 403, 404, 429),
     )
     def read(self, host_id: PathId, deps: DepsArg) -> FleetHostOut:
-        host = deps.fleet_hosts.get(host_id)
-        if host is None:
-            raise NotFound("fleet host", host_id, field="host_id")
-        return FleetHostOut.of(host)
+        return FleetHostOut.of(known_host(deps, host_id))
 
     @patch(
         _ONE,
@@ -103,10 +108,7 @@ class FleetHostController(Controller):
     def update(
         self, host_id: PathId, data: JSONBody[FleetHostPatch], deps: DepsArg
     ) -> FleetHostOut:
-        host = deps.fleet_hosts.get(host_id)
-        if host is None:
-            raise NotFound("fleet host", host_id, field="host_id")
-        edited = attrs.evolve(host, **given(data))
+        edited = attrs.evolve(known_host(deps, host_id), **given(data))
         deps.fleet_hosts.put(edited)
         return FleetHostOut.of(edited)
 

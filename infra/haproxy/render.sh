@@ -10,32 +10,16 @@
 # HAProxy started by an unprivileged user). Check the output with `haproxy -c -f` before a
 # reload (add-fleet.sh does).
 set -euo pipefail
-shopt -u patsub_replacement 2>/dev/null || true
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/render.sh"
 hosts="" bind=":443" tls_cert="" call_timeout="3700s" check_interval="2s"
 stats_socket="/run/haproxy/admin.sock" run_as="haproxy" maxconn="10000" out=""
-
-die() { echo "render.sh: $*" >&2; exit 2; }
-while [ $# -gt 0 ]; do
-    [ $# -ge 2 ] || die "$1 needs a value"
-    case "$1" in
-        --hosts) hosts=$2 ;;
-        --bind) bind=$2 ;;
-        --tls-cert) tls_cert=$2 ;;
-        --call-timeout) call_timeout=$2 ;;
-        --check-interval) check_interval=$2 ;;
-        --stats-socket) stats_socket=$2 ;;
-        --run-as) run_as=$2 ;;
-        --maxconn) maxconn=$2 ;;
-        --out) out=$2 ;;
-        *) die "unknown option $1" ;;
-    esac
-    shift 2
-done
+parse_options "--hosts --bind --tls-cert --call-timeout --check-interval --stats-socket --run-as
+    --maxconn --out" "$@"
 # HAProxy needs about two file descriptors per connection and refuses to start when it cannot
 # raise its limit that far: an unprivileged HAProxy needs a maxconn within its ulimit -n / 2.
-[[ $maxconn =~ ^[1-9][0-9]*$ ]] || die "--maxconn must be a whole number above 0"
+whole_number "$maxconn" || die "--maxconn must be a whole number above 0"
 [ -n "$hosts" ] || die "--hosts FILE is required"
 [ -r "$hosts" ] || die "cannot read the host list $hosts"
 for value in "$bind" "$call_timeout" "$check_interval" "$stats_socket"; do
@@ -65,25 +49,13 @@ if [ "$run_as" != none ]; then
 fi
 
 config=$(<"$here/haproxy.cfg.template")
-if [ -z "$user" ]; then
-    config=${config//$'@GLOBAL_USER@\n'/}
-fi
-config=${config//@GLOBAL_USER@/$user}
-config=${config//@SERVERS@/${servers%$'\n'}}
-config=${config//@HOST_ROUTES@/${routes%$'\n'}}
-config=${config//@BIND@/$bind}
-config=${config//@TLS@/$tls}
-config=${config//@CALL_TIMEOUT@/$call_timeout}
-config=${config//@CHECK_INTERVAL@/$check_interval}
-config=${config//@STATS_SOCKET@/$stats_socket}
-config=${config//@MAXCONN@/$maxconn}
-if [[ $config =~ @[A-Z_]+@ ]]; then
-    die "placeholder ${BASH_REMATCH[0]} left unfilled"
-fi
-
-if [ -n "$out" ]; then
-    printf '%s\n' "$config" >"$out.tmp"
-    mv "$out.tmp" "$out"
-else
-    printf '%s\n' "$config"
-fi
+fill_line GLOBAL_USER "$user"
+fill SERVERS "$servers"
+fill HOST_ROUTES "$routes"
+fill BIND "$bind"
+fill TLS "$tls"
+fill CALL_TIMEOUT "$call_timeout"
+fill CHECK_INTERVAL "$check_interval"
+fill STATS_SOCKET "$stats_socket"
+fill MAXCONN "$maxconn"
+write_config "$out"

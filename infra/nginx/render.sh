@@ -6,46 +6,26 @@
 #       [--retry-after 1] [--tries N] [--next-timeout 3s] [--tls-cert PEM --tls-key PEM]
 #       [--api http://10.0.0.2:8080] [--out FILE]
 #
-# Worker i (1..N) is voxcore@i.service on the socket --socket with %i replaced by i. The output
-# With --tls-cert and --tls-key nginx terminates TLS itself (WSS straight from the carriers, no
-# HAProxy in front). The output goes to --out (written whole, then moved into place) or stdout. Check it with `nginx -t`
-# before a reload (infra/fleet/scale.sh does both).
+# Worker i (1..N) is voxcore@i.service on the socket --socket with %i replaced by i. With
+# --tls-cert and --tls-key nginx terminates TLS itself (WSS straight from the carriers, no
+# HAProxy in front). The output goes to --out (written whole, then moved into place) or stdout.
+# Check it with `nginx -t` before a reload (infra/fleet/scale.sh does both).
 set -euo pipefail
-shopt -u patsub_replacement 2>/dev/null || true
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/render.sh"
 workers="" socket="/tmp/voxcore_%i.sock" listen="80" server_name="_"
 console_root="/var/www/voxbridge-console" call_timeout="3700s" retry_after="1"
 tries="" next_timeout="3s" tls_cert="" tls_key="" out="" api=""
+parse_options "--workers --socket --listen --server-name --console-root --call-timeout
+    --retry-after --tries --next-timeout --tls-cert --tls-key --api --out" "$@"
 
-die() { echo "render.sh: $*" >&2; exit 2; }
-while [ $# -gt 0 ]; do
-    [ $# -ge 2 ] || die "$1 needs a value"
-    case "$1" in
-        --workers) workers=$2 ;;
-        --socket) socket=$2 ;;
-        --listen) listen=$2 ;;
-        --server-name) server_name=$2 ;;
-        --console-root) console_root=$2 ;;
-        --call-timeout) call_timeout=$2 ;;
-        --retry-after) retry_after=$2 ;;
-        --tries) tries=$2 ;;
-        --next-timeout) next_timeout=$2 ;;
-        --tls-cert) tls_cert=$2 ;;
-        --tls-key) tls_key=$2 ;;
-        --api) api=$2 ;;
-        --out) out=$2 ;;
-        *) die "unknown option $1" ;;
-    esac
-    shift 2
-done
-
-[[ $workers =~ ^[1-9][0-9]*$ ]] || die "--workers must be a whole number above 0, got '$workers'"
+whole_number "$workers" || die "--workers must be a whole number above 0, got '$workers'"
 [[ $socket == *%i* ]] || die "--socket must contain %i (the worker number), got '$socket'"
 [[ $socket == /* ]] || die "--socket must be an absolute path, got '$socket'"
-[[ $retry_after =~ ^[1-9][0-9]*$ ]] || die "--retry-after must be whole seconds above 0"
+whole_number "$retry_after" || die "--retry-after must be whole seconds above 0"
 tries=${tries:-$workers}
-[[ $tries =~ ^[1-9][0-9]*$ ]] || die "--tries must be a whole number above 0"
+whole_number "$tries" || die "--tries must be a whole number above 0"
 for value in "$listen" "$server_name" "$console_root" "$call_timeout" "$next_timeout" "$socket"; do
     # One token each: a space or ';' would smuggle a directive into the config.
     [[ $value =~ ^[^[:space:]\;\{\}\'\"]+$ ]] || die "'$value' must be one word without ; { } or quotes"
@@ -94,32 +74,17 @@ if [ -n "$api" ]; then
 fi
 
 config=$(<"$here/voxcore-fleet.conf.template")
-config=${config//@UPSTREAM_SERVERS@/${servers%$'\n'}}
-config=${config//@HEALTH_SERVERS@/${health_servers%$'\n'}}
-config=${config//@WORKER_LOCATIONS@/${locations%$'\n'}}
-if [ -z "$api_location" ]; then
-    config=${config//$'@API_LOCATION@\n'/}
-fi
-config=${config//@API_LOCATION@/${api_location%$'\n'}}
-if [ -z "$tls" ]; then
-    config=${config//$'@TLS@\n'/}
-fi
-config=${config//@TLS@/$tls}
-config=${config//@LISTEN_SSL@/$listen_ssl}
-config=${config//@LISTEN@/$listen}
-config=${config//@SERVER_NAME@/$server_name}
-config=${config//@CONSOLE_ROOT@/$console_root}
-config=${config//@CALL_TIMEOUT@/$call_timeout}
-config=${config//@RETRY_AFTER@/$retry_after}
-config=${config//@NEXT_TRIES@/$tries}
-config=${config//@NEXT_TIMEOUT@/$next_timeout}
-if [[ $config =~ @[A-Z_]+@ ]]; then
-    die "placeholder ${BASH_REMATCH[0]} left unfilled"
-fi
-
-if [ -n "$out" ]; then
-    printf '%s\n' "$config" >"$out.tmp"
-    mv "$out.tmp" "$out"
-else
-    printf '%s\n' "$config"
-fi
+fill UPSTREAM_SERVERS "$servers"
+fill HEALTH_SERVERS "$health_servers"
+fill WORKER_LOCATIONS "$locations"
+fill_line API_LOCATION "$api_location"
+fill_line TLS "$tls"
+fill LISTEN_SSL "$listen_ssl"
+fill LISTEN "$listen"
+fill SERVER_NAME "$server_name"
+fill CONSOLE_ROOT "$console_root"
+fill CALL_TIMEOUT "$call_timeout"
+fill RETRY_AFTER "$retry_after"
+fill NEXT_TRIES "$tries"
+fill NEXT_TIMEOUT "$next_timeout"
+write_config "$out"

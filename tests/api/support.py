@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import pymongo
 from litestar import Litestar
 from litestar.testing import TestClient
 from litestar.types import Message, Receive
+
+from apps.api.settings import Backend, Settings
 
 ADMIN_KEY = "admin-" + "a" * 40
 INTERNAL_TOKEN = "internal-" + "i" * 40
@@ -145,3 +150,25 @@ async def post_streamed(
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return int(status), json.loads(body)
+
+
+@contextlib.contextmanager
+def real_backend(mongo_url: str, redis_url: str, **more: Any) -> Iterator[Settings]:
+    """Settings for the `real` backend with a database and a Redis key prefix of the block's
+    own (`more` sets any other field); the database is dropped after the block."""
+    run = uuid.uuid4().hex[:12]
+    yield Settings(
+        admin_key=ADMIN_KEY,
+        internal_token=INTERNAL_TOKEN,
+        backend=Backend.REAL,
+        mongo_url=mongo_url,
+        mongo_database=f"vox_api_{run}",
+        redis_url=redis_url,
+        redis_prefix=f"vox-test-{run}",
+        rate_limit_per_s=1000.0,
+        rate_limit_burst=1000,
+        **more,
+    )
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_url)
+    client.drop_database(f"vox_api_{run}")
+    client.close()

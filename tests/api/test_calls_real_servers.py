@@ -19,16 +19,15 @@ from redis.asyncio import Redis
 from apps.api.call_reporting import receive
 from apps.api.deps import build_deps
 from apps.api.main import create_app
-from apps.api.settings import Backend, Settings
+from apps.api.settings import Settings
 from tests.api.calls_support import dial, post_report, report
 from tests.api.support import (
-    ADMIN_KEY,
     INTERNAL,
-    INTERNAL_TOKEN,
     assert_error,
     daytime_zone,
     make_campaign,
     make_tenant,
+    real_backend,
 )
 from voxcore_adapters.mongo.documents import to_millis
 from voxcore_adapters.redis.events import RedisCallEvents
@@ -53,26 +52,16 @@ def s3_connection() -> Iterator[S3Connection]:
 def real_settings(
     mongo_server_url: str, redis_server_url: str, s3_connection: S3Connection
 ) -> Iterator[Settings]:
-    run = uuid.uuid4().hex[:12]
-    yield Settings(
-        admin_key=ADMIN_KEY,
-        internal_token=INTERNAL_TOKEN,
-        backend=Backend.REAL,
-        mongo_url=mongo_server_url,
-        mongo_database=f"vox_api_{run}",
-        redis_url=redis_server_url,
-        redis_prefix=f"vox-test-{run}",
-        rate_limit_per_s=1000.0,
-        rate_limit_burst=1000,
+    with real_backend(
+        mongo_server_url,
+        redis_server_url,
         s3_url=s3_connection.url,
         s3_access_key=s3_connection.access_key,
         s3_secret_key=s3_connection.secret_key,
         s3_region=s3_connection.region,
-        s3_bucket=f"rec-{run}",
-    )
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_server_url)
-    client.drop_database(f"vox_api_{run}")
-    client.close()
+        s3_bucket=f"rec-{uuid.uuid4().hex[:12]}",
+    ) as settings:
+        yield settings
 
 
 async def streamed(settings: Settings, campaign_id: str) -> list[StreamedEvent]:

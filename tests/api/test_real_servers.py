@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import attrs
-import pymongo
 import pytest
 from litestar.testing import TestClient
 
 from apps.api.main import create_app
-from apps.api.settings import Backend, Settings
+from apps.api.settings import Settings
 from tests.api.support import (
     ADMIN,
-    ADMIN_KEY,
     INTERNAL_TOKEN,
     assert_error,
     bearer,
     make_campaign,
     make_tenant,
+    real_backend,
 )
 from tests.api.webhooks import CALLED, LIVEKIT_KEY, LIVEKIT_SECRET, caller_joined, signed
 from voxcore_adapters.testing.process import free_port
@@ -34,23 +31,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def real_settings(mongo_server_url: str, redis_server_url: str) -> Iterator[Settings]:
-    """Settings for a database and a Redis key prefix of the test's own."""
-    run = uuid.uuid4().hex[:12]
-    yield Settings(
-        admin_key=ADMIN_KEY,
-        internal_token=INTERNAL_TOKEN,
-        backend=Backend.REAL,
-        mongo_url=mongo_server_url,
-        mongo_database=f"vox_api_{run}",
-        redis_url=redis_server_url,
-        redis_prefix=f"vox-test-{run}",
-        rate_limit_per_s=1000.0,
-        rate_limit_burst=1000,
-        import_batch_rows=7,
-    )
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_server_url)
-    client.drop_database(f"vox_api_{run}")
-    client.close()
+    with real_backend(mongo_server_url, redis_server_url, import_batch_rows=7) as settings:
+        yield settings
 
 
 def phone(n: int) -> str:

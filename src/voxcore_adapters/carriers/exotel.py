@@ -10,35 +10,30 @@ from __future__ import annotations
 
 from voxcore_adapters.carriers.frames import (
     CloseCode,
-    Connected,
-    Dtmf,
     Encoding,
     Frame,
     FrameError,
-    Mark,
     Media,
     Start,
     Stop,
     base64_payload,
     check_rate,
-    dumps,
-    encode_payload,
     parse,
     section,
     string_map,
     text_field,
 )
+from voxcore_adapters.carriers.twilio_dialect import TwilioDialect
 
 
-class ExotelCodec:
+class ExotelCodec(TwilioDialect):
     name = "exotel"
     chunk_ms = 200
     pad_last = True
+    stream_key = "stream_sid"
 
     def decode(self, text: str | bytes) -> Frame:
         event, body = parse(text)
-        if event == "connected":
-            return Connected()
         if event == "start":
             start = section(body, "start", event)
             media_format = start.get("media_format") or {}
@@ -54,27 +49,8 @@ class ExotelCodec:
             )
         if event == "media":
             return Media(base64_payload(section(body, "media", event), "payload", event))
-        if event == "dtmf":
-            return Dtmf(text_field(section(body, "dtmf", event), "digit", event))
-        if event == "mark":
-            return Mark(text_field(section(body, "mark", event), "name", event))
         if event == "stop":
             stop = body.get("stop")
             reason = stop.get("reason") if isinstance(stop, dict) else None
             return Stop(str(reason or "the carrier stopped the stream"))
-        raise FrameError(CloseCode.INVALID, f"unknown event {event!r}")
-
-    def media(self, start: Start, payload: bytes) -> str:
-        return dumps(
-            {
-                "event": "media",
-                "stream_sid": start.stream_id,
-                "media": {"payload": encode_payload(payload)},
-            }
-        )
-
-    def mark(self, start: Start, name: str) -> str:
-        return dumps({"event": "mark", "stream_sid": start.stream_id, "mark": {"name": name}})
-
-    def clear(self, start: Start) -> str:
-        return dumps({"event": "clear", "stream_sid": start.stream_id})
+        return self.decode_common(event, body)

@@ -250,3 +250,11 @@ def check_mono(media_format: Mapping[str, Any], event: str = "start") -> None:
 
 def dumps(body: Mapping[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))
+
+
+def inbound_media(media: Mapping[str, Any], event: str, tracks: tuple[str, ...]) -> Frame:
+    """The caller's audio in a `media` object; a frame of another track (our own audio, which
+    some carriers stream back) is ignored. A frame naming no track is the caller's."""
+    if media.get("track", "inbound") not in tracks:
+        return Ignored("outbound track")
+    return Media(base64_payload(media, "payload", event))

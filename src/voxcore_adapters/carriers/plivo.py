@@ -18,13 +18,12 @@ from voxcore_adapters.carriers.frames import (
     FrameError,
     Ignored,
     Mark,
-    Media,
     Start,
     Stop,
-    base64_payload,
     check_rate,
     dumps,
     encode_payload,
+    inbound_media,
     parse,
     section,
     text_field,
@@ -70,10 +69,7 @@ class PlivoCodec:
                 parameters=extra_headers(body.get("extra_headers")),
             )
         if event == "media":
-            media = section(body, "media", event)
-            if media.get("track", "inbound") != "inbound":
-                return Ignored("outbound track")
-            return Media(base64_payload(media, "payload", event))
+            return inbound_media(section(body, "media", event), event, ("inbound",))
         if event == "dtmf":
             return Dtmf(text_field(section(body, "dtmf", event), "digit", event))
         if event == "playedStream":

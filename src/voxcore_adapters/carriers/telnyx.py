@@ -9,40 +9,32 @@ from __future__ import annotations
 
 from voxcore_adapters.carriers.frames import (
     CloseCode,
-    Connected,
-    Dtmf,
     Encoding,
     Frame,
     FrameError,
-    Ignored,
-    Mark,
-    Media,
     Notice,
     Start,
-    Stop,
-    base64_payload,
     check_mono,
     check_rate,
-    dumps,
-    encode_payload,
+    inbound_media,
     parse,
     section,
     string_map,
     text_field,
 )
+from voxcore_adapters.carriers.twilio_dialect import TwilioDialect
 
 _ENCODINGS = {"PCMU": Encoding.MULAW, "L16": Encoding.L16}
 
 
-class TelnyxCodec:
+class TelnyxCodec(TwilioDialect):
     name = "telnyx"
     chunk_ms = 20
     pad_last = False
+    stream_key = None
 
     def decode(self, text: str | bytes) -> Frame:
         event, body = parse(text)
-        if event == "connected":
-            return Connected()
         if event == "start":
             start = section(body, "start", event)
             media_format = section(start, "media_format", event)
@@ -61,27 +53,9 @@ class TelnyxCodec:
                 parameters=string_map(start.get("custom_parameters"), "custom_parameters"),
             )
         if event == "media":
-            media = section(body, "media", event)
-            if media.get("track", "inbound") != "inbound":
-                return Ignored("outbound track")
-            return Media(base64_payload(media, "payload", event))
-        if event == "dtmf":
-            return Dtmf(text_field(section(body, "dtmf", event), "digit", event))
-        if event == "mark":
-            return Mark(text_field(section(body, "mark", event), "name", event))
-        if event == "stop":
-            return Stop("the carrier stopped the stream")
+            return inbound_media(section(body, "media", event), event, ("inbound",))
         if event == "error":
             payload = body.get("payload")
             detail = payload.get("detail") if isinstance(payload, dict) else None
             return Notice(str(detail or body))
-        raise FrameError(CloseCode.INVALID, f"unknown event {event!r}")
-
-    def media(self, start: Start, payload: bytes) -> str:
-        return dumps({"event": "media", "media": {"payload": encode_payload(payload)}})
-
-    def mark(self, start: Start, name: str) -> str:
-        return dumps({"event": "mark", "mark": {"name": name}})
-
-    def clear(self, start: Start) -> str:
-        return dumps({"event": "clear"})
+        return self.decode_common(event, body)

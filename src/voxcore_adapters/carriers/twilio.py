@@ -10,39 +10,31 @@ from __future__ import annotations
 
 from voxcore_adapters.carriers.frames import (
     CloseCode,
-    Connected,
-    Dtmf,
     Encoding,
     Frame,
     FrameError,
-    Ignored,
-    Mark,
-    Media,
     Start,
-    Stop,
-    base64_payload,
     check_mono,
     check_rate,
-    dumps,
-    encode_payload,
+    inbound_media,
     parse,
     section,
     string_map,
     text_field,
 )
+from voxcore_adapters.carriers.twilio_dialect import TwilioDialect
 
 MULAW = "audio/x-mulaw"
 
 
-class TwilioCodec:
+class TwilioCodec(TwilioDialect):
     name = "twilio"
     chunk_ms = 20
     pad_last = False
+    stream_key = "streamSid"
 
     def decode(self, text: str | bytes) -> Frame:
         event, body = parse(text)
-        if event == "connected":
-            return Connected()
         if event == "start":
             start = section(body, "start", event)
             media_format = section(start, "mediaFormat", event)
@@ -61,30 +53,7 @@ class TwilioCodec:
                 parameters=string_map(start.get("customParameters"), "customParameters"),
             )
         if event == "media":
-            media = section(body, "media", event)
             # With `track="both_tracks"` Twilio also streams our own audio back: not the caller.
-            if media.get("track", "inbound") not in ("inbound", "inbound_track"):
-                return Ignored("outbound track")
-            return Media(base64_payload(media, "payload", event))
-        if event == "dtmf":
-            return Dtmf(text_field(section(body, "dtmf", event), "digit", event))
-        if event == "mark":
-            return Mark(text_field(section(body, "mark", event), "name", event))
-        if event == "stop":
-            return Stop("the carrier stopped the stream")
-        raise FrameError(CloseCode.INVALID, f"unknown event {event!r}")
-
-    def media(self, start: Start, payload: bytes) -> str:
-        return dumps(
-            {
-                "event": "media",
-                "streamSid": start.stream_id,
-                "media": {"payload": encode_payload(payload)},
-            }
-        )
-
-    def mark(self, start: Start, name: str) -> str:
-        return dumps({"event": "mark", "streamSid": start.stream_id, "mark": {"name": name}})
-
-    def clear(self, start: Start) -> str:
-        return dumps({"event": "clear", "streamSid": start.stream_id})
+            media = section(body, "media", event)
+            return inbound_media(media, event, ("inbound", "inbound_track"))
+        return self.decode_common(event, body)

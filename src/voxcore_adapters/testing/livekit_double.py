@@ -28,11 +28,9 @@ import asyncio
 import base64
 import hashlib
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 import attrs
@@ -63,7 +61,8 @@ from livekit.protocol.sip import (
 from livekit.protocol.webhook import WebhookEvent
 
 from voxcore_adapters.fakes.media_fakes import Callee
-from voxcore_adapters.testing.process import LOOPBACK
+from voxcore_adapters.testing.lifecycle import StartStop
+from voxcore_adapters.testing.loop_thread import LoopThread
 
 TWIRP_STATUS: Mapping[str, int] = {
     "canceled": 408,
@@ -280,7 +279,7 @@ class _Method:
     handler: Handler
 
 
-class LiveKitDouble:
+class LiveKitDouble(StartStop["LiveKitDouble"]):
     """The Twirp double; `with LiveKitDouble() as double:` serves it on `double.url`.
 
     `trunks` are the outbound SIP trunk ids that exist; any other is `not_found`.
@@ -305,10 +304,7 @@ class LiveKitDouble:
         self._participants: dict[str, dict[str, ParticipantInfo]] = {}
         self._calls: list[ReceivedCall] = []
         self._serial = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LoopThread("livekit-double")
         self._methods: dict[str, _Method] = {
             "livekit.RoomService/CreateRoom": _Method(
                 CreateRoomRequest, _Grants(room_create=True), self._create_room
@@ -335,10 +331,13 @@ class LiveKitDouble:
     # -- scripting and inspection (from the test's thread) ------------------------------------
 
     @property
+    def port(self) -> int:
+        """The port it listens on while started; 0 otherwise."""
+        return self._server.port
+
+    @property
     def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the LiveKit double is not started")
-        return f"http://{LOOPBACK}:{self.port}"
+        return self._server.url("http")
 
     def script(self, number: str, callee: Callee, *, no_answer: NoAnswerShape = "canceled") -> None:
         """How `number` behaves when dialled or transferred to; unscripted numbers answer."""
@@ -400,50 +399,14 @@ class LiveKitDouble:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> LiveKitDouble:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((LOOPBACK, 0))
-        self.port = int(listener.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="livekit-double", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(listener), loop).result(timeout=10)
-        return self
-
-    async def _serve(self, listener: socket.socket) -> None:
         app = web.Application()
         app.router.add_post("/twirp/{route:.+}", self._handle)
         # A dial blocks until answered; when the client gives up, LiveKit drops the dial too.
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
-        )
-        await self._runner.setup()
-        await web.SockSite(self._runner, listener).start()
+        self._server.start(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
+        return self
 
     def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(timeout=15)
-            self._runner = None
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
-        loop.close()
-        self.port = 0
-
-    def __enter__(self) -> LiveKitDouble:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._server.stop()
 
     # -- the Twirp endpoint ---------------------------------------------------------------------
 

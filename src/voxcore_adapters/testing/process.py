@@ -11,7 +11,8 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
+
+from voxcore_adapters.testing.lifecycle import StartStop
 
 LOOPBACK = "127.0.0.1"
 
@@ -29,7 +30,7 @@ def port_open(port: int, host: str = LOOPBACK) -> bool:
     return False
 
 
-class ServerProcess:
+class ServerProcess(StartStop["ServerProcess"]):
     """One server process with its own temporary data directory.
 
     `command` receives the data directory and returns the argv to run. `ready` is polled until
@@ -126,17 +127,6 @@ class ServerProcess:
         if path is None or not path.exists():
             return "(no output)"
         return path.read_bytes()[-2000:].decode(errors="replace")
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:

@@ -32,16 +32,15 @@ import base64
 import binascii
 import itertools
 import json
-import socket
 import threading
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 import attrs
 from aiohttp import WSMsgType, web
 
-from voxcore_adapters.testing.process import LOOPBACK
+from voxcore_adapters.testing.lifecycle import StartStop
+from voxcore_adapters.testing.loop_thread import LoopThread
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice import mulaw
 from voxcore_domain.voice.audio import FRAME_MS, Framer, duration_ms, level_dbfs
@@ -333,7 +332,7 @@ class _Session:
         )
 
 
-class RealtimeServer:
+class RealtimeServer(StartStop["RealtimeServer"]):
     """The fake realtime server, on a background thread."""
 
     def __init__(
@@ -355,16 +354,16 @@ class RealtimeServer:
         self._sockets: set[web.WebSocketResponse] = set()
         self.handshakes: list[Mapping[str, str]] = []
         """Each handshake's query parameters."""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LoopThread("realtime-fake")
+
+    @property
+    def port(self) -> int:
+        """The port it listens on while started; 0 otherwise."""
+        return self._server.port
 
     @property
     def url(self) -> str:
-        if not self.port:
-            raise RuntimeError("the realtime server is not started")
-        return f"ws://{LOOPBACK}:{self.port}/v1/realtime"
+        return self._server.url("ws", "/v1/realtime")
 
     @property
     def received(self) -> list[dict[str, Any]]:
@@ -393,60 +392,23 @@ class RealtimeServer:
 
     def drop_sessions(self) -> None:
         """Close every open session from the server's side (code 1011)."""
-        loop = self._loop
-        if loop is None:
-            raise RuntimeError("the realtime server is not started")
 
         async def close() -> None:
             for ws in list(self._sockets):
                 await ws.close(code=1011, message=b"server error")
 
-        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
+        self._server.run(close())
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> RealtimeServer:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((LOOPBACK, 0))
-        self.port = int(listener.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="realtime-fake", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(listener), loop).result(timeout=10)
-        return self
-
-    async def _serve(self, listener: socket.socket) -> None:
         app = web.Application()
         app.router.add_get("/v1/realtime", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        await web.SockSite(self._runner, listener).start()
+        self._server.start(app, shutdown_timeout=1.0, access_log=None)
+        return self
 
     def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(timeout=15)
-            self._runner = None
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
-        loop.close()
-        self.port = 0
-
-    def __enter__(self) -> RealtimeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._server.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         with self._lock:

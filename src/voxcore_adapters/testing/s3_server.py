@@ -27,12 +27,12 @@ import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import urllib3
 from minio.error import MinioException
 
 from voxcore_adapters.s3.connection import S3Connection
+from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
 
 URL_VARIABLE = "VOX_TEST_S3_URL"
@@ -84,7 +84,7 @@ def connection_from_env() -> S3Connection | None:
     )
 
 
-class SeaweedS3:
+class SeaweedS3(StartStop["S3Connection"]):
     """`weed mini` with only its S3 gateway in use, on loopback, in a temporary directory."""
 
     def __init__(self, timeout_s: float = 60.0) -> None:
@@ -169,17 +169,6 @@ class SeaweedS3:
                 # Only a socket: the port is ours, but never delete someone's regular file.
                 if stat.S_ISSOCK(path.lstat().st_mode):
                     path.unlink()
-
-    def __enter__(self) -> S3Connection:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,31 @@
+"""`with server as handle:` for the test servers: started on entering, stopped on leaving."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class StartStop(abc.ABC, Generic[T]):
+    """A test server that is also its own context manager; the block gets what `start`
+    returns (the server itself, or how to connect to it)."""
+
+    @abc.abstractmethod
+    def start(self) -> T: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> T:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

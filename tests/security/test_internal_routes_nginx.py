@@ -3,19 +3,32 @@ Granian processes: fleet workers with the internal token on their Unix sockets, 
 `/v1/` (the Console's origin, `--api`). Without the token every internal route is refused, by
 the route and by the per-worker path alike; nginx passes the refusal on instead of retrying it
 on the next socket; with the token the same requests go through. The dialler's fleet client
-sends the token, to a host's nginx and to a worker's own socket."""
+sends the token, to a host's nginx and to a worker's own socket. A body over the fleet's limit
+is nginx's 413; a malformed carrier media stream is closed with a code and a reason, and the
+worker's slot is free for the next call."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 from collections.abc import Iterator
 
+import aiohttp
 import attrs
 import httpx
 import pytest
 
 from tests.api.support import ADMIN_KEY, INTERNAL_TOKEN, bearer
-from tests.integration.infra.support import FleetWorker, Nginx, attach_body, shared_dir, wait_idle
+from tests.integration.infra.support import (
+    FleetWorker,
+    Nginx,
+    attach_body,
+    greeted_stream,
+    hang_up,
+    shared_dir,
+    wait_idle,
+)
 from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient, internal_auth
 from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.process import ServerProcess
@@ -151,3 +164,68 @@ def test_the_apis_internal_routes_refuse_a_request_without_the_token(host: Host)
             # The token passes: what is left is that the agent and the call do not exist.
             internal = client.request(method, path, json=body, headers=INTERNAL)
             assert internal.status_code == 404, internal.text
+
+
+def test_a_body_over_the_fleets_limit_is_413_at_nginx(host: Host) -> None:
+    big = attach_body("call-big") | {"variables": {"note": "x" * (1024 * 1024)}}
+    with httpx.Client(base_url=host.nginx.url, headers=INTERNAL) as client:
+        for path in ("/attach", "/w/1/attach", "/livekit/widget"):
+            assert client.post(path, json=big).status_code == 413, path
+    assert all(w.health()["slot"]["state"] == "idle" for w in host.workers)
+
+
+BAD_STREAMS = {
+    "not JSON": ["{{{"],
+    "binary": [b"\x00\x01\x02"],
+    "an unknown event": ['{"event": "dance"}'],
+    "bad audio": [
+        json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}),
+        json.dumps(
+            {
+                "event": "start",
+                "sequenceNumber": "1",
+                "streamSid": "MZ1",
+                "start": {
+                    "streamSid": "MZ1",
+                    "callSid": "CA1",
+                    "customParameters": {"call_id": "call-bad", "tenant_id": "t"},
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                },
+            }
+        ),
+        json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": "%%%"}}),
+    ],
+}
+
+
+@pytest.mark.parametrize("frames", BAD_STREAMS.values(), ids=list(BAD_STREAMS))
+async def test_a_malformed_media_stream_is_closed_with_a_reason_and_frees_the_slot(
+    host: Host, frames: list[str | bytes]
+) -> None:
+    """Through nginx to worker 1's socket: the worker closes the stream with a code and a
+    reason, its slot is idle again, and it takes the next call."""
+    worker = host.workers[0]
+    wait_idle(host.workers)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{host.nginx.url}/w/1/media/twilio") as ws,
+    ):
+        for frame in frames:
+            await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+        async with asyncio.timeout(15):
+            while True:
+                message = await ws.receive()
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    break
+        assert message.type is aiohttp.WSMsgType.CLOSE, (message.type, message.data)
+        assert int(message.data) in (1003, 1007, 1008), message
+        assert str(message.extra), "the close says why"
+    wait_idle([worker], timeout_s=10)
+    assert worker.process is not None
+    assert worker.process.poll() is None, "the worker is still running"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{host.nginx.url}/w/1/media/twilio") as ws,
+    ):
+        carrier = await greeted_stream(ws, "call-after")
+        assert await hang_up(ws, carrier) == (1000, "call ended: hung_up")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -114,7 +114,9 @@ def garbage_sha() -> tuple[bytes, dict[str, str]]:
     return body, headers | {"Authorization": token}
 
 
-FORGERIES = {
+Webhook = tuple[bytes, dict[str, str]]
+
+FORGERIES: dict[str, Callable[[], Webhook]] = {
     "a wrong secret": lambda: forged(secret="another-secret-long-enough-for-hs256-signing"),
     "another API key": lambda: forged(key="APIsomeoneelse"),
     "an expired token": lambda: forged(ttl=timedelta(seconds=-60)),

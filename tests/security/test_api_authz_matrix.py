@@ -35,6 +35,7 @@ from tests.api.support import (
     AGENT,
     INTERNAL,
     TenantSession,
+    assert_error,
     campaign_body,
     make_campaign,
     make_tenant,
@@ -532,3 +533,26 @@ def test_only_the_admin_may_act_for_another_tenant(world: World) -> None:
     assert [c["id"] for c in listed] == [campaign_id]
     unknown = world.client.get("/v1/campaigns", headers=ADMIN | {"X-Vox-Tenant": "nobody"})
     assert unknown.status_code == 404
+
+
+def test_b_cannot_point_its_own_objects_at_as(world: World) -> None:
+    """A's ids in B's bodies and queries: refused as unknown references, or matching nothing."""
+    client, b = world.client, world.b
+    theirs = make_campaign(client, b, name="B's")
+    for field, value in [("agent_id", world.a.agent_id), ("trunk_id", world.a.trunk_id)]:
+        answer = client.patch(f"/v1/campaigns/{theirs}", json={field: value}, headers=b.headers)
+        assert_error(answer, 422, field)
+    body = {"number": phone(), "agent_id": b.agent_id}
+    number = client.post("/v1/inbound-numbers", json=body, headers=b.headers).json()["id"]
+    answer = client.patch(
+        f"/v1/inbound-numbers/{number}", json={"agent_id": world.a.agent_id}, headers=b.headers
+    )
+    assert_error(answer, 422, "agent_id")
+    attempt = call(world)
+    found = client.get("/v1/calls", params={"campaign_id": attempt.campaign_id}, headers=b.headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["items"] == []
+    mine = client.get(
+        "/v1/calls", params={"campaign_id": attempt.campaign_id}, headers=world.a.headers
+    )
+    assert [c["id"] for c in mine.json()["items"]] == [attempt.id]

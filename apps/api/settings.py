@@ -94,9 +94,10 @@ class Settings:
     console_dir: str | None = None
     """A folder of the console's static files (`apps/console/static`) to serve at `/console/`,
     for the embedded mode; None in production, where nginx serves them."""
-    max_body_bytes: int = attrs.field(default=1024 * 1024, validator=v.positive_int)
-    """The largest body a JSON route reads (413 past it). The contact import has its own limit
-    (`import_max_bytes`), the LiveKit webhook its own 1 MiB."""
+    max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=v.positive_int)
+    """The largest body a JSON route reads (413 past it): an agent with every bounded text at its
+    longest, in escaped non-ASCII (`\\uXXXX`), is about 3 MiB. The contact import
+    has its own limit (`import_max_bytes`), the LiveKit webhook its own 1 MiB."""
 
     def __attrs_post_init__(self) -> None:
         if (self.livekit_api_key is None) != (self.livekit_api_secret is None):

@@ -23,6 +23,7 @@ from apps.fleet.settings import Backend as FleetBackend
 from apps.fleet.settings import Settings as FleetSettings
 from tests.api.support import (
     ADMIN_KEY,
+    AGENT,
     INTERNAL,
     INTERNAL_TOKEN,
     TenantSession,
@@ -212,3 +213,33 @@ def test_a_fleet_body_over_the_limit_or_malformed_is_refused_and_claims_no_slot(
         # The worker is none the worse: the next attach takes the slot.
         answer = client.post("/attach", json=attach_body("call-2"), headers=INTERNAL)
         assert answer.status_code == 202, answer.text
+
+
+def test_the_default_json_limit_takes_the_longest_agent() -> None:
+    """An agent with every text the schema bounds at its longest, in characters that JSON
+    encoders escape as 12 bytes each (`ensure_ascii`, outside the BMP), fits the default
+    `VOX_API_MAX_BODY_BYTES`."""
+    settings = ApiSettings(admin_key=ADMIN_KEY, internal_token=INTERNAL_TOKEN, backend="memory")
+    wide = "\U0001f4de"
+
+    def text(length: int) -> str:
+        return (AGENT["greeting"] + wide * length)[:length]
+
+    agent = {
+        "name": text(200),
+        "greeting": text(2000),
+        "instructions": text(50_000),
+        "prompts": {f"p{n}": text(2000) for n in range(100)},
+        "provider_settings": {f"s{n}": n for n in range(100)},
+        "voicemail_policy": "leave_message",
+        "voicemail_message": text(2000),
+    }
+    body = json.dumps(agent).encode()
+    assert 3 * 1024 * 1024 > len(body) > 2 * 1024 * 1024
+    with TestClient(create_app(settings, memory_deps())) as client:
+        tenant = make_tenant(client, "Wide")
+        headers = tenant.headers | {"content-type": "application/json"}
+        answer = client.post("/v1/agents", content=body, headers=headers)
+        assert answer.status_code == 201, answer.text[:300]
+        over = json.dumps(agent | {"padding": "x" * settings.max_body_bytes}).encode()
+        assert_error(client.post("/v1/agents", content=over, headers=headers), 413, None)

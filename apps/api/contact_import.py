@@ -43,6 +43,10 @@ class BodyError(Exception):
         self.reason = reason
 
 
+class BodyTooLarge(BodyError):
+    """The body went past the import's size limit (a 413, where other stops are 400s)."""
+
+
 @attrs.frozen
 class RowError:
     """Why row `row` was not stored."""
@@ -373,6 +377,8 @@ class ImportOutcome:
     """Up to `MAX_REPORTED_ERRORS` of the rejected rows, in row order."""
     stopped: RowError | None = None
     """Where and why the body could not be read on; None if it was read to its end."""
+    too_large: bool = False
+    """The body stopped because it went past the size limit."""
 
     @property
     def errors_truncated(self) -> bool:
@@ -424,6 +430,7 @@ async def run_import(
                 await flush()
     except BodyError as error:
         outcome.stopped = RowError(outcome.rows + 1, "body", error.reason)
+        outcome.too_large = isinstance(error, BodyTooLarge)
     # The good rows read before a body error are stored too, as the module says.
     await flush()
     return outcome

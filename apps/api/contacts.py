@@ -20,7 +20,7 @@ from apps.api.auth import allow
 from apps.api.caller import Role
 from apps.api.contact_import import (
     PARSERS,
-    BodyError,
+    BodyTooLarge,
     ImportOutcome,
     Row,
     contact_of,
@@ -129,12 +129,13 @@ def _media_type(request: Request[Any, Any, Any]) -> str:
 
 
 async def _limited(request: Request[Any, Any, Any], max_bytes: int) -> AsyncIterator[bytes]:
-    """The request's body as it arrives; `BodyError` once it is over `max_bytes`."""
+    """The request's body as it arrives; `BodyTooLarge` once it is over `max_bytes` (a body
+    sent without `Content-Length`, chunked, is only known to be too large then)."""
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > max_bytes:
-            raise BodyError(f"the body is over the limit of {max_bytes} bytes")
+            raise BodyTooLarge(f"the body is over the limit of {max_bytes} bytes")
         yield chunk
 
 
@@ -162,14 +163,14 @@ def _result(outcome: ImportOutcome) -> Response[ImportResult]:
     )
     if stopped is None:
         return Response(result, status_code=200)
-    # The shape of every other 400 too, so a client's generic error handling reads it.
+    # The shape of every other 400 (413) too, so a client's generic error handling reads it.
     stop = msgspec.structs.replace(
         result,
-        error="bad_request",
+        error="too_large" if outcome.too_large else "bad_request",
         message=f"the import stopped at row {stopped.row}: {stopped.reason}",
         field="body",
     )
-    return Response(stop, status_code=400)
+    return Response(stop, status_code=413 if outcome.too_large else 400)
 
 
 class ContactController(Controller):
@@ -188,7 +189,13 @@ class ContactController(Controller):
         summary="Import contacts from CSV, JSON or JSON lines, streamed",
         description=IMPORT_DESCRIPTION,
         responses={
-            **responses(401, 403, 404, 413, 415, 429),
+            **responses(401, 403, 404, 415, 429),
+            413: ResponseSpec(
+                ImportResult | ErrorBody,
+                description="The body is over `VOX_API_IMPORT_MAX_BYTES`: announced so "
+                "(`Content-Length`, nothing stored, an error), or found so while streaming "
+                "(the import's report; the rows before the limit are stored).",
+            ),
             400: ResponseSpec(
                 ImportResult | ErrorBody,
                 description="The body could not be read to its end; the rows before are stored "

@@ -38,6 +38,7 @@ from voxcore_adapters.fakes.redis_fakes import (
 )
 from voxcore_adapters.fakes.tenants import InMemoryTenants
 from voxcore_adapters.fakes.trunks import InMemoryFleetHosts, InMemoryTrunks
+from voxcore_adapters.fleet.http import internal_auth
 from voxcore_adapters.mongo.agents import MongoAgents
 from voxcore_adapters.mongo.api_keys import MongoApiKeys
 from voxcore_adapters.mongo.call_log import MongoCallLog
@@ -280,8 +281,11 @@ def s3_recordings(settings: Settings) -> CallRecordings | None:
 
 
 def fleet_client(settings: Settings) -> httpx.AsyncClient:
-    """The client inbound calls are attached with: one fleet host's answer is bounded."""
-    return httpx.AsyncClient(timeout=settings.fleet_attach_timeout_s)
+    """The client inbound calls are attached with: one fleet host's answer is bounded, and the
+    fleet's workers are shown the internal token."""
+    return httpx.AsyncClient(
+        timeout=settings.fleet_attach_timeout_s, headers=internal_auth(settings.internal_token)
+    )
 
 
 def build_deps(settings: Settings) -> Deps:

@@ -139,6 +139,8 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None) -> Li
             ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        # JSON routes; the import and the webhook set their own limits.
+        request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         lifespan=[deps.lifespan],
     )

@@ -98,6 +98,10 @@ class Settings:
     console_dir: str | None = None
     """A folder of the console's static files (`apps/console/static`) to serve at `/console/`,
     for the embedded mode; None in production, where nginx serves them."""
+    max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=v.positive_int)
+    """The largest body a JSON route reads (413 past it): an agent with every bounded text at its
+    longest, in escaped non-ASCII (`\\uXXXX`), is about 3 MiB. The contact import
+    has its own limit (`import_max_bytes`), the LiveKit webhook its own 1 MiB."""
 
     def __attrs_post_init__(self) -> None:
         if (self.livekit_api_key is None) != (self.livekit_api_secret is None):
@@ -177,6 +181,7 @@ _VARIABLES |= {
     "VOX_API_FLEET_MEDIA_CARRIER": ("fleet_media_carrier", str, "text"),
     "VOX_API_FLEET_ATTACH_TIMEOUT_S": ("fleet_attach_timeout_s", float, _NUMBER),
     "VOX_API_CONSOLE_DIR": ("console_dir", str, "text"),
+    "VOX_API_MAX_BODY_BYTES": ("max_body_bytes", int, _WHOLE),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""
 

@@ -29,7 +29,7 @@ from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
 from apps.dialler.stores import StoreCalls
 from voxcore_adapters import mongo, redis
-from voxcore_adapters.fleet.http import HttpFleetClient
+from voxcore_adapters.fleet.http import HttpFleetClient, internal_auth
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.sim import SimTelephony
@@ -66,7 +66,10 @@ def build(settings: Settings) -> Wired:
     slots = redis.RedisSlotRegistry(client, settings.redis_prefix)
     telephony = _telephony(settings, slots)
     # The attach budget bounds each attempt as a whole; this only stops one host eating it all.
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.attach_budget_s / 2))
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.attach_budget_s / 2),
+        headers=internal_auth(settings.internal_token),
+    )
     fleet = HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier)
     dialler = Dialler(
         campaigns=mongo.MongoCampaigns(db),

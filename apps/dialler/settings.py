@@ -78,6 +78,9 @@ class Settings:
     """Fleet host name → base URL of its `/attach`."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+    internal_token: str | None = attrs.field(default=None, repr=False)
+    """The internal token (`VOX_API_INTERNAL_TOKEN`), sent with every `/attach`: fleet workers
+    that have it refuse an attach without it."""
     store_timeout_s: float = attrs.field(default=2.0, validator=_positive)
     """How long a MongoDB call waits for a server before the store counts as down (pymongo's
     server selection and connect timeouts): a down store costs a tick this much, not 30 s."""
@@ -148,6 +151,7 @@ class Settings:
             "LIVEKIT_API_SECRET": "livekit_api_secret",
             "MEDIA_CARRIER": "media_carrier",
             "TELEPHONY": "telephony",
+            "INTERNAL_TOKEN": "internal_token",
         }
         for name, field in texts.items():
             raw = get(name)

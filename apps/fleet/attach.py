@@ -8,6 +8,7 @@ import msgspec
 from litestar import post
 from litestar.params import JSONBody
 
+from apps.fleet.auth import INTERNAL
 from apps.fleet.calls import checked
 from apps.fleet.errors import RESPONSES
 from apps.fleet.params import RoomsArg, RunnerArg, SettingsArg
@@ -78,7 +79,13 @@ class AttachedRoom(msgspec.Struct, frozen=True):
     """How long the agent waits for the caller in the room before the call fails."""
 
 
-@post("/attach", status_code=202, responses=RESPONSES, summary="Hand an answered call over")
+@post(
+    "/attach",
+    status_code=202,
+    responses=RESPONSES,
+    summary="Hand an answered call over",
+    opt={INTERNAL: True},
+)
 async def attach(
     data: JSONBody[AttachBody], runner: RunnerArg, rooms: RoomsArg, settings: SettingsArg
 ) -> Attached | AttachedRoom:

@@ -11,6 +11,7 @@ import msgspec
 from litestar import post
 from litestar.params import JSONBody
 
+from apps.fleet.auth import INTERNAL
 from apps.fleet.calls import checked
 from apps.fleet.errors import RESPONSES
 from apps.fleet.params import RoomsArg, SettingsArg
@@ -86,7 +87,13 @@ def _call(
     )
 
 
-@post("/livekit/dialout", status_code=202, responses=RESPONSES, summary="Place a call and talk")
+@post(
+    "/livekit/dialout",
+    status_code=202,
+    responses=RESPONSES,
+    summary="Place a call and talk",
+    opt={INTERNAL: True},
+)
 async def livekit_dialout(
     data: JSONBody[DialoutBody], rooms: RoomsArg, settings: SettingsArg
 ) -> Dialling:
@@ -102,7 +109,13 @@ async def livekit_dialout(
     )
 
 
-@post("/livekit/widget", status_code=202, responses=RESPONSES, summary="Start a browser call")
+@post(
+    "/livekit/widget",
+    status_code=202,
+    responses=RESPONSES,
+    summary="Start a browser call",
+    opt={INTERNAL: True},
+)
 async def livekit_widget(
     data: JSONBody[WidgetBody], rooms: RoomsArg, settings: SettingsArg
 ) -> WidgetJoin:

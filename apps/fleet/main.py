@@ -22,6 +22,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from apps.fleet.attach import attach
+from apps.fleet.auth import internal_routes
 from apps.fleet.calls import CallRunner, Configured, Reporting
 from apps.fleet.configs import ConfigBook
 from apps.fleet.deps import Deps, build_deps
@@ -114,6 +115,10 @@ def create_app(
         resend_reports = loop.create_task(outbox.resend_every(settings.report_resend_s))
         if settings.api_token is None and settings.backend is Backend.REAL:
             log.warning("VOX_FLEET_API_TOKEN is not set: default script, reports kept in spool")
+        if settings.api_token is None:
+            log.warning(
+                "VOX_FLEET_API_TOKEN is not set: /attach and /livekit/* take calls from anyone"
+            )
         log.info("worker %s on %s ready at %s", settings.worker, settings.host, settings.socket)
         try:
             yield
@@ -146,6 +151,8 @@ def create_app(
             "fleet_metrics": Provide(lambda: fleet_metrics, sync_to_thread=False),
             "started": Provide(lambda: started, sync_to_thread=False),
         },
+        guards=[internal_routes(settings.api_token)],
+        request_max_body_size=settings.max_body_bytes,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="VoxBridge fleet worker", version=VERSION),

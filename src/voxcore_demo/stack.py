@@ -197,6 +197,7 @@ class Stack:
                 "VOX_DIALLER_REDIS_URL": endpoints.redis_url,
                 "VOX_DIALLER_REDIS_PREFIX": PREFIX,
                 "VOX_DIALLER_FLEET_HOSTS": hosts,
+                "VOX_DIALLER_INTERNAL_TOKEN": endpoints.internal_token,
                 "VOX_DIALLER_OWNER": "demo-dialler",
                 "VOX_DIALLER_SLOT_STALENESS_SECONDS": "5",
                 "VOX_DIALLER_TELEPHONY": "sim",

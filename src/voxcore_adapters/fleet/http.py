@@ -71,8 +71,12 @@ class HttpFleetClient:
         if not base.startswith(UNIX):
             return await self._client.post(f"{base}/attach", json=body)
         transport = httpx.AsyncHTTPTransport(uds=base.removeprefix(UNIX))
+        # The shared client's headers too: they carry the internal token.
         async with httpx.AsyncClient(
-            transport=transport, timeout=self._client.timeout, base_url="http://fleet"
+            transport=transport,
+            timeout=self._client.timeout,
+            headers=self._client.headers,
+            base_url="http://fleet",
         ) as client:
             return await client.post("/attach", json=body)
 
@@ -88,6 +92,12 @@ class HttpFleetClient:
             "media": {"kind": "stream", "carrier": self._carrier},
             "variables": dict(request.variables),
         }
+
+
+def internal_auth(token: str | None) -> dict[str, str]:
+    """The headers that carry the internal token to the fleet's `/attach` (none without one);
+    give them to the `httpx.AsyncClient` the `HttpFleetClient` posts with."""
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -231,7 +231,12 @@ class CallRunner:
             return CallOutcome.failed(missing.reason)
         if config.tenant_id != call.tenant_id:
             return CallOutcome.failed(f"agent {call.agent_id} is not the call's tenant's")
-        return self._configured.pipeline_for(config)
+        try:
+            return self._configured.pipeline_for(config)
+        except ValidationError as error:
+            reason = f"agent {call.agent_id} cannot run: {error.field}: {error.message}"
+            log.error("call %s: %s", call.call_id, reason)
+            return CallOutcome.failed(reason)
 
     def _report_attached(self, call: CallSetup) -> None:
         if self._reporting is None:

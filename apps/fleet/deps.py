@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Backend, Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
@@ -59,10 +60,8 @@ class Deps:
     """Where call reports go: the API, or an in-memory list for the memory backend."""
     configs: AgentConfigs | None = None
     """Where agents' runtime configs come from; None: every call runs on `pipeline`."""
-    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(
-        factory=lambda: scripted_pipeline
-    )
-    """The pipeline a call runs on, from its agent's runtime config."""
+    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(factory=Pipelines)
+    """The pipeline a call runs on, from its agent's runtime config (its `provider`)."""
 
 
 class NoApi:
@@ -71,12 +70,6 @@ class NoApi:
 
     async def send(self, report: WorkerReport) -> ReportAnswer:
         raise ReportUndelivered("VOX_FLEET_API_TOKEN is not set: the report waits in the spool")
-
-
-def scripted_pipeline(config: AgentConfig) -> CallPipeline:
-    """The scripted agent with the agent's own script, speaking in tones. The realtime
-    speech-to-speech pipeline, when an agent's provider names it, plugs in here."""
-    return ScriptedAgent(config.script(), ToneSynth())
 
 
 def default_pipeline() -> CallPipeline:
@@ -131,4 +124,5 @@ def build_deps(settings: Settings) -> Deps:
         livekit=livekit,
         reports=HttpReportSender(api),
         configs=HttpAgentConfigs(api),
+        pipeline_for=Pipelines(settings.realtime_api_key, settings.realtime_url),
     )

@@ -37,6 +37,7 @@ from voxcore_adapters.carriers.frames import CloseCode, FrameError, Start
 from voxcore_adapters.s3 import layout
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_domain.errors import InvalidTransition, ValidationError
+from voxcore_domain.model import Disposition
 from voxcore_domain.ports import CallLeg, CallPipeline, Clock
 from voxcore_domain.voice import report
 from voxcore_domain.voice.agent_config import AgentConfig
@@ -299,17 +300,31 @@ class CallRunner:
                 "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s
             )
 
-    def claim(self, call_id: str, route: str) -> None:
+    def claim(self, call: CallSetup, route: str) -> None:
         """Take the slot for a call that reaches the worker by `route` (a LiveKit room);
-        `SlotTaken` if the worker cannot take it. `run` or `abandon` frees it."""
-        self._claim(call_id, route)
+        `SlotTaken` if the worker cannot take it. `run` or `abandon` frees it; the API hears of
+        it as of an attached call."""
+        self._claim(call.call_id, route)
+        self._report_attached(call)
 
-    def abandon(self, call_id: str, disposition: str, reason: str) -> None:
-        """Free the slot of a claimed call that never ran: its dial was not answered, or its
-        room could not be joined."""
-        self._guard.free(call_id)
-        self._metrics.calls.labels(disposition).inc()
-        log.warning("call %s ended before it ran: %s (%s)", call_id, disposition, reason)
+    def abandon(self, call: CallSetup, disposition: Disposition, reason: str) -> None:
+        """Free the slot of a claimed call that never ran (its dial was not answered, or its
+        room could not be joined) and report how it ended."""
+        self._guard.free(call.call_id)
+        self._metrics.calls.labels(disposition.value).inc()
+        if self._reporting is not None:
+            sequence = self._sequences.pop(call.call_id, 0) + 1
+            self._reporting.outbox.post(
+                report.not_connected(
+                    call,
+                    disposition,
+                    reason,
+                    sequence,
+                    self._reporting.clock.now(),
+                    self._reporting.worker,
+                )
+            )
+        log.warning("call %s ended before it ran: %s (%s)", call.call_id, disposition, reason)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` (a call's setup and the call) in the background, held until done."""

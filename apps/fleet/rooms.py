@@ -22,24 +22,24 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import jwt
 
 from apps.fleet.calls import CallRunner
 from apps.fleet.errors import LiveKitNotConfigured
 from apps.fleet.settings import Settings
+from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed
 from voxcore_adapters.livekit.outcomes import check_text, sip_identity
-from voxcore_adapters.livekit.room_leg import RoomJoiner, RoomJoinFailed
 from voxcore_adapters.livekit.settings import LiveKitSettings
-from voxcore_adapters.livekit.telephony import LiveKitTelephony
-from voxcore_adapters.livekit.tokens import agent_token
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import DialRequest, TelephonyError, TransferResult
 from voxcore_domain.validators import E164
 from voxcore_domain.voice.call import CallSetup
+
+if TYPE_CHECKING:
+    from voxcore_adapters.livekit.telephony import LiveKitTelephony
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def check_number(field: str, number: str, *, optional: bool = False) -> str:
 def check_room_token(token: str, room: str, now: float) -> str:
     """A token handed over with a room must let its bearer join that room and not be expired.
     Its signature is LiveKit's to check: the worker may not hold the key that signed it."""
+    import jwt  # only room calls need it: a worker without LiveKit never loads it
+
     try:
         claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -283,4 +285,6 @@ class LiveKitCalls:
             log.warning("call %s: could not end room %s: %s", call.call_id, room, error)
 
     def _token(self, livekit: LiveKitSettings, room: str, call: CallSetup) -> str:
+        from voxcore_adapters.livekit.tokens import agent_token
+
         return agent_token(livekit.api_key, livekit.api_secret, room, agent_identity(call.call_id))

@@ -129,6 +129,9 @@ class CallRunner:
         self._retry_after_s = retry_after_s
         self._expected: dict[str, _Expected] = {}
         self._watches: set[asyncio.Task[None]] = set()
+        self._prepared: dict[str, asyncio.Task[CallPipeline | CallOutcome]] = {}
+        """Attached calls' pipelines, chosen (runtime config read) while the media is on its
+        way: the config's round trip to the API is then off the path to the first audio."""
 
     def attach(self, call: CallSetup, carrier: str) -> None:
         """Hold the slot for `call` until its media stream arrives on `/media/<carrier>`;
@@ -137,7 +140,10 @@ class CallRunner:
         self._report_attached(call)
         expected = _Expected(call, carrier, asyncio.Event())
         self._expected[call.call_id] = expected
-        watch = asyncio.get_running_loop().create_task(self._await_media(expected))
+        loop = asyncio.get_running_loop()
+        if self._configured is not None:
+            self._prepared[call.call_id] = loop.create_task(self._pipeline_of(call))
+        watch = loop.create_task(self._await_media(expected))
         # The loop keeps only weak references to tasks: hold it until it is done.
         self._watches.add(watch)
         watch.add_done_callback(self._watches.discard)
@@ -176,15 +182,18 @@ class CallRunner:
         outcome = CallOutcome.failed("the worker stopped during the call")
         recording: LiveRecording | None = None
         recording_key: str | None = None
+        prepared = self._prepared.pop(call.call_id, None)
         try:
             try:
                 recording = self._archive.start(call)
             except OSError as error:
+                if prepared is not None:
+                    prepared.cancel()
                 log.error("call %s: cannot record it", call.call_id, exc_info=error)
                 outcome = CallOutcome.failed(f"the recording could not start: {error.strerror}")
                 await leg.hang_up()
                 return outcome
-            pipeline = await self._pipeline_of(call)
+            pipeline = await (prepared or self._pipeline_of(call))
             if isinstance(pipeline, CallOutcome):
                 outcome = pipeline
                 await leg.hang_up()
@@ -289,6 +298,7 @@ class CallRunner:
                 # The stream came in the same turn of the loop as the timeout: the call is on.
                 return
             self._expected.pop(call_id, None)
+            await self._drop_prepared(call_id)
             self._guard.free(call_id)
             self._report_ended(
                 expected.call,
@@ -299,6 +309,14 @@ class CallRunner:
             log.warning(
                 "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s
             )
+
+    async def _drop_prepared(self, call_id: str) -> None:
+        """Stop choosing the pipeline of a call that will not run."""
+        prepared = self._prepared.pop(call_id, None)
+        if prepared is not None:
+            prepared.cancel()
+            # Its outcome (or failure) no longer matters: retrieved, not raised.
+            await asyncio.gather(prepared, return_exceptions=True)
 
     def claim(self, call: CallSetup, route: str) -> None:
         """Take the slot for a call that reaches the worker by `route` (a LiveKit room);

@@ -25,6 +25,7 @@ from voxcore_adapters.testing.realtime_server import RealtimeServer, Reply
 from voxcore_adapters.voice.providers import REALTIME, script_for
 from voxcore_adapters.voice.realtime import PROVIDER, RealtimeAgent
 from voxcore_adapters.voice.scripted import ScriptedAgent
+from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.model import Disposition
 from voxcore_domain.voice import mulaw
 from voxcore_domain.voice.agent_config import AgentConfig
@@ -196,3 +197,36 @@ async def test_the_workers_settings_reach_the_pipeline_choice(tmp_path: Any) -> 
     finally:
         for close in deps.closers:
             await close()
+
+
+def test_an_attached_calls_config_is_read_while_its_media_is_on_the_way(
+    settings: Settings,
+) -> None:
+    """The dialler's attach comes before the carrier's stream: the agent's config is read
+    then, so the API's round trip is not between the caller's hello and the greeting."""
+    configs = InMemoryAgentConfigs([config(provider="scripted", greeting="Hi {name}, Acme here.")])
+    reports = InMemoryReportSender()
+    app = worker_app(settings, reports=reports, configs=configs, pipeline_for=Pipelines())
+    with TestClient(app) as client:
+        body = {
+            "call_id": "call-1",
+            "tenant_id": "tenant-1",
+            "campaign_id": "campaign-1",
+            "agent_id": "agent-1",
+            "lease_token": "lease-1",
+            "variables": {"name": "Ann"},
+            "media": {"kind": "stream", "carrier": "twilio"},
+        }
+        assert client.post("/attach", json=body).status_code == 202
+        deadline = time.monotonic() + 5
+        while configs.reads == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert configs.reads == 1
+        with client.websocket_connect("/media/twilio") as ws:
+            call = CarrierOnSocket(ws, TwilioCarrier(PARAMETERS))
+            call.answer()
+            assert call.carrier.prompts["greeting-1"] == ToneSynth().tones("Hi Ann, Acme here.")
+            call.send(call.carrier.stop())
+            assert call.closed().detail == "call ended: hung_up"
+        assert wait_idle(client)
+    assert configs.reads == 1

@@ -13,11 +13,16 @@ time is the caller's audio, so sending it faster than real time measures the wor
 conversation's waits. "Model time" is the scripted agent's tone synthesizer rendering the
 greeting (a real agent's text-to-speech), timed here in-process and subtracted.
 
+The caller's frames of each call are encoded before its clock starts (the simulator's work,
+not the worker's). The worker is told nothing of the calls ahead: each attach and stream is
+new to it.
+
 Resident memory (VmRSS of the worker process) is read idle after start, in each call after its
 first audio, and `--long-s` seconds into a long call (once the worker has written all of it to
 its caller track): with the recording streamed to disk, a longer call costs no more memory.
 (After a call the memory backend's store holds the uploaded WAV in memory, so RSS is not read
-then.)
+then.) A second worker on the real backend (the Redis test server; S3 and API clients loaded,
+not contacted while idle) gives the idle memory as production runs it.
 
 Frame processing is measured in-process on the same pieces a worker runs per frame: Twilio
 frame decode (JSON, base64, μ-law), the recorded leg (spooled to disk), the scripted agent's
@@ -45,6 +50,7 @@ from apps.fleet.live_recording import LiveRecording
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
+from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
@@ -58,7 +64,8 @@ CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
 class Worker:
     """A Granian fleet worker on a Unix socket in `directory`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, backend: dict[str, str] | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
         self.socket = directory / "w.sock"
         self.spool = directory / "spool"
         env = {
@@ -69,6 +76,7 @@ class Worker:
             "VOX_FLEET_BACKEND": "memory",
             "VOX_FLEET_SOCKET": str(self.socket),
             "VOX_FLEET_SPOOL_DIR": str(self.spool),
+            **(backend or {}),
         }
         self.log = (directory / "granian.log").open("wb")
         self.process = subprocess.Popen(
@@ -134,6 +142,10 @@ async def one_call(
     """One attached call: (seconds from the attach to the agent's first audio, the worker's
     RSS in MB then). With `long_s`, the caller then talks on for that long before the end."""
     call_id = f"bench-{n}"
+    carrier = TwilioCarrier({"call_id": call_id})
+    # The carrier's frames are made before the clock starts: encoding them (μ-law in Python,
+    # 5-30 ms on a loaded machine) is the simulator's time, not the worker's.
+    hello = carrier.opening() + carrier.say(voice(600) + quiet(700))
     started = time.perf_counter()
     answer = await http.post(
         "/attach",
@@ -145,9 +157,8 @@ async def one_call(
         },
     )
     assert answer.status_code == 202, answer.text
-    carrier = TwilioCarrier({"call_id": call_id})
     async with session.ws_connect("http://fleet/media/twilio") as ws:
-        for frame in carrier.opening() + carrier.say(voice(600) + quiet(700)):
+        for frame in hello:
             await ws.send_str(frame)
         while True:
             message = await ws.receive()
@@ -199,6 +210,31 @@ async def run_calls(worker: Worker, calls: int, long_s: float) -> dict[str, obje
         "late_in_long": late_in_long,
         "latencies": latencies,
     }
+
+
+def real_backend_idle(directory: Path) -> float:
+    """RSS (MB) of an idle worker on the real backend, as production runs it: Redis (the test
+    server; heartbeats flowing), the S3 and API clients loaded. S3 and the API are not
+    contacted while the worker is idle, so their URLs lead nowhere here."""
+    with redis_url() as redis:
+        worker = Worker(
+            directory,
+            {
+                "VOX_FLEET_BACKEND": "real",
+                "VOX_REDIS_URL": redis,
+                "VOX_S3_URL": "http://127.0.0.1:9",
+                "VOX_S3_ACCESS_KEY": "bench",
+                "VOX_S3_SECRET_KEY": "bench-secret",
+                "VOX_FLEET_API_URL": "http://127.0.0.1:9",
+                "VOX_FLEET_API_TOKEN": "bench-" + "t" * 40,
+                "VOX_FLEET_HEARTBEAT_S": "0.2",
+            },
+        )
+        try:
+            time.sleep(1.0)  # a few heartbeats: the Redis connection is open
+            return worker.rss_mb()
+        finally:
+            worker.stop()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -257,12 +293,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             measured = asyncio.run(run_calls(worker, args.calls, args.long_s))
         finally:
             worker.stop()
+        real_idle = real_backend_idle(directory / "real")
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
     latencies: list[float] = measured["latencies"]  # type: ignore[assignment]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     rows = [
         ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
+        ("worker RSS idle, real backend (Redis, S3, API)", f"{real_idle:.1f} MB", "≤ 80 MB"),
         ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
         (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
         ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),

@@ -37,6 +37,7 @@ from voxcore_adapters.carriers.frames import CloseCode, FrameError, Start
 from voxcore_adapters.s3 import layout
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_domain.errors import InvalidTransition, ValidationError
+from voxcore_domain.model import Disposition
 from voxcore_domain.ports import CallLeg, CallPipeline, Clock
 from voxcore_domain.voice import report
 from voxcore_domain.voice.agent_config import AgentConfig
@@ -128,6 +129,9 @@ class CallRunner:
         self._retry_after_s = retry_after_s
         self._expected: dict[str, _Expected] = {}
         self._watches: set[asyncio.Task[None]] = set()
+        self._prepared: dict[str, asyncio.Task[CallPipeline | CallOutcome]] = {}
+        """Attached calls' pipelines, chosen (runtime config read) while the media is on its
+        way: the config's round trip to the API is then off the path to the first audio."""
 
     def attach(self, call: CallSetup, carrier: str) -> None:
         """Hold the slot for `call` until its media stream arrives on `/media/<carrier>`;
@@ -136,7 +140,10 @@ class CallRunner:
         self._report_attached(call)
         expected = _Expected(call, carrier, asyncio.Event())
         self._expected[call.call_id] = expected
-        watch = asyncio.get_running_loop().create_task(self._await_media(expected))
+        loop = asyncio.get_running_loop()
+        if self._configured is not None:
+            self._prepared[call.call_id] = loop.create_task(self._pipeline_of(call))
+        watch = loop.create_task(self._await_media(expected))
         # The loop keeps only weak references to tasks: hold it until it is done.
         self._watches.add(watch)
         watch.add_done_callback(self._watches.discard)
@@ -175,15 +182,18 @@ class CallRunner:
         outcome = CallOutcome.failed("the worker stopped during the call")
         recording: LiveRecording | None = None
         recording_key: str | None = None
+        prepared = self._prepared.pop(call.call_id, None)
         try:
             try:
                 recording = self._archive.start(call)
             except OSError as error:
+                if prepared is not None:
+                    prepared.cancel()
                 log.error("call %s: cannot record it", call.call_id, exc_info=error)
                 outcome = CallOutcome.failed(f"the recording could not start: {error.strerror}")
                 await leg.hang_up()
                 return outcome
-            pipeline = await self._pipeline_of(call)
+            pipeline = await (prepared or self._pipeline_of(call))
             if isinstance(pipeline, CallOutcome):
                 outcome = pipeline
                 await leg.hang_up()
@@ -231,7 +241,12 @@ class CallRunner:
             return CallOutcome.failed(missing.reason)
         if config.tenant_id != call.tenant_id:
             return CallOutcome.failed(f"agent {call.agent_id} is not the call's tenant's")
-        return self._configured.pipeline_for(config)
+        try:
+            return self._configured.pipeline_for(config)
+        except ValidationError as error:
+            reason = f"agent {call.agent_id} cannot run: {error.field}: {error.message}"
+            log.error("call %s: %s", call.call_id, reason)
+            return CallOutcome.failed(reason)
 
     def _report_attached(self, call: CallSetup) -> None:
         if self._reporting is None:
@@ -283,6 +298,7 @@ class CallRunner:
                 # The stream came in the same turn of the loop as the timeout: the call is on.
                 return
             self._expected.pop(call_id, None)
+            await self._drop_prepared(call_id)
             self._guard.free(call_id)
             self._report_ended(
                 expected.call,
@@ -294,17 +310,39 @@ class CallRunner:
                 "call %s: no media stream within %g s, slot freed", call_id, self._media_wait_s
             )
 
-    def claim(self, call_id: str, route: str) -> None:
-        """Take the slot for a call that reaches the worker by `route` (a LiveKit room);
-        `SlotTaken` if the worker cannot take it. `run` or `abandon` frees it."""
-        self._claim(call_id, route)
+    async def _drop_prepared(self, call_id: str) -> None:
+        """Stop choosing the pipeline of a call that will not run."""
+        prepared = self._prepared.pop(call_id, None)
+        if prepared is not None:
+            prepared.cancel()
+            # Its outcome (or failure) no longer matters: retrieved, not raised.
+            await asyncio.gather(prepared, return_exceptions=True)
 
-    def abandon(self, call_id: str, disposition: str, reason: str) -> None:
-        """Free the slot of a claimed call that never ran: its dial was not answered, or its
-        room could not be joined."""
-        self._guard.free(call_id)
-        self._metrics.calls.labels(disposition).inc()
-        log.warning("call %s ended before it ran: %s (%s)", call_id, disposition, reason)
+    def claim(self, call: CallSetup, route: str) -> None:
+        """Take the slot for a call that reaches the worker by `route` (a LiveKit room);
+        `SlotTaken` if the worker cannot take it. `run` or `abandon` frees it; the API hears of
+        it as of an attached call."""
+        self._claim(call.call_id, route)
+        self._report_attached(call)
+
+    def abandon(self, call: CallSetup, disposition: Disposition, reason: str) -> None:
+        """Free the slot of a claimed call that never ran (its dial was not answered, or its
+        room could not be joined) and report how it ended."""
+        self._guard.free(call.call_id)
+        self._metrics.calls.labels(disposition.value).inc()
+        if self._reporting is not None:
+            sequence = self._sequences.pop(call.call_id, 0) + 1
+            self._reporting.outbox.post(
+                report.not_connected(
+                    call,
+                    disposition,
+                    reason,
+                    sequence,
+                    self._reporting.clock.now(),
+                    self._reporting.worker,
+                )
+            )
+        log.warning("call %s ended before it ran: %s (%s)", call.call_id, disposition, reason)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` (a call's setup and the call) in the background, held until done."""

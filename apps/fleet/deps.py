@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
+from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Backend, Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
-from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpReportSender
-from voxcore_adapters.livekit.room_leg import RoomJoiner, join_room
-from voxcore_adapters.livekit.telephony import LiveKitTelephony
-from voxcore_adapters.redis import RedisSlotRegistry, connect
-from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+from voxcore_adapters.livekit.joining import RoomJoiner, join_room, load_rtc
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.ports import (
@@ -32,6 +30,9 @@ from voxcore_domain.ports import (
 from voxcore_domain.voice.agent_config import AgentConfig
 from voxcore_domain.voice.report import WorkerReport
 from voxcore_domain.voice.script import Script
+
+if TYPE_CHECKING:
+    from voxcore_adapters.livekit.telephony import LiveKitTelephony
 
 
 class UtcClock:
@@ -59,10 +60,8 @@ class Deps:
     """Where call reports go: the API, or an in-memory list for the memory backend."""
     configs: AgentConfigs | None = None
     """Where agents' runtime configs come from; None: every call runs on `pipeline`."""
-    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(
-        factory=lambda: scripted_pipeline
-    )
-    """The pipeline a call runs on, from its agent's runtime config."""
+    pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(factory=Pipelines)
+    """The pipeline a call runs on, from its agent's runtime config (its `provider`)."""
 
 
 class NoApi:
@@ -73,12 +72,6 @@ class NoApi:
         raise ReportUndelivered("VOX_FLEET_API_TOKEN is not set: the report waits in the spool")
 
 
-def scripted_pipeline(config: AgentConfig) -> CallPipeline:
-    """The scripted agent with the agent's own script, speaking in tones. The realtime
-    speech-to-speech pipeline, when an agent's provider names it, plugs in here."""
-    return ScriptedAgent(config.script(), ToneSynth())
-
-
 def default_pipeline() -> CallPipeline:
     """The deterministic scripted agent with its default script, speaking in tones. The agent's
     runtime config (its script and provider) replaces it once the worker fetches it."""
@@ -87,10 +80,20 @@ def default_pipeline() -> CallPipeline:
 
 def build_deps(settings: Settings) -> Deps:
     """The adapters `settings` ask for. Nothing connects yet: Redis on the first heartbeat, S3
-    on the first upload, so a worker starts even while either is down."""
+    on the first upload, so a worker starts even while either is down.
+
+    Client libraries are imported here, for the adapters these settings use only: the memory
+    backend loads no Redis, S3 or HTTP client, and a worker without LiveKit neither LiveKit SDK.
+    A worker with a LiveKit server loads the RTC SDK now, not during its first room call."""
     clock = UtcClock()
     livekit_settings = settings.livekit
-    livekit = None if livekit_settings is None else LiveKitTelephony(livekit_settings, clock=clock)
+    livekit = None
+    if livekit_settings is not None:
+        from voxcore_adapters.livekit.telephony import LiveKitTelephony
+
+        livekit = LiveKitTelephony(livekit_settings, clock=clock)
+    if settings.livekit_url is not None:
+        load_rtc()
     livekit_closers = () if livekit is None else (livekit.aclose,)
     if settings.backend is Backend.MEMORY:
         return Deps(
@@ -101,6 +104,9 @@ def build_deps(settings: Settings) -> Deps:
             closers=livekit_closers,
             livekit=livekit,
         )
+    from voxcore_adapters.redis import RedisSlotRegistry, connect
+    from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+
     redis = connect(settings.redis_url)
     # `Settings` requires both keys for the real backend; S3Connection refuses empty ones too.
     connection = S3Connection(
@@ -121,6 +127,8 @@ def build_deps(settings: Settings) -> Deps:
             closers=(redis.aclose,),
             reports=NoApi(),
         )
+    from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpReportSender
+
     api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)
     return Deps(
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
@@ -131,4 +139,5 @@ def build_deps(settings: Settings) -> Deps:
         livekit=livekit,
         reports=HttpReportSender(api),
         configs=HttpAgentConfigs(api),
+        pipeline_for=Pipelines(settings.realtime_api_key, settings.realtime_url),
     )

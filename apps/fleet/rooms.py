@@ -7,6 +7,10 @@ dial and wait for the answer, join the room as the agent, wait for the caller, t
 runs like any other (`CallRunner.run`). A setup that fails frees the slot and ends the room, so
 nobody is left listening to silence.
 
+The API hears of every room call through the same report outbox as a carrier stream's call
+(spooled, retried): `attached` when the slot is claimed, `ended` with its disposition, whether
+the call talked or never connected (busy, no answer, a room that could not be joined).
+
 A real LiveKit server cannot run on the test machine: the tests run everything up to the media
 against the Twirp double (rooms, dials, transfers, tokens) and join rooms through a stand-in for
 `join_room` (see `voxcore_adapters.livekit.room_leg`).
@@ -18,23 +22,24 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import jwt
 
 from apps.fleet.calls import CallRunner
 from apps.fleet.errors import LiveKitNotConfigured
 from apps.fleet.settings import Settings
+from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed
 from voxcore_adapters.livekit.outcomes import check_text, sip_identity
-from voxcore_adapters.livekit.room_leg import RoomJoiner, RoomJoinFailed
 from voxcore_adapters.livekit.settings import LiveKitSettings
-from voxcore_adapters.livekit.telephony import LiveKitTelephony
-from voxcore_adapters.livekit.tokens import agent_token
 from voxcore_domain.errors import ValidationError
+from voxcore_domain.model import Disposition
 from voxcore_domain.ports import DialRequest, TelephonyError, TransferResult
 from voxcore_domain.validators import E164
 from voxcore_domain.voice.call import CallSetup
+
+if TYPE_CHECKING:
+    from voxcore_adapters.livekit.telephony import LiveKitTelephony
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ def check_number(field: str, number: str, *, optional: bool = False) -> str:
 def check_room_token(token: str, room: str, now: float) -> str:
     """A token handed over with a room must let its bearer join that room and not be expired.
     Its signature is LiveKit's to check: the worker may not hold the key that signed it."""
+    import jwt  # only room calls need it: a worker without LiveKit never loads it
+
     try:
         claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -150,7 +157,7 @@ class LiveKitCalls:
             ring_timeout_s=self._settings.livekit_ring_timeout_s,
             room=room,
         )
-        self._runner.claim(call.call_id, "livekit_dialout")
+        self._runner.claim(call, "livekit_dialout")
         await self._create_room(telephony, call, room)
         self._runner.spawn(self._dial_and_run(telephony, call, request))
         return room
@@ -161,7 +168,7 @@ class LiveKitCalls:
         telephony, livekit = self._server()
         room = room_name(call.call_id)
         identity = widget_identity(call.call_id)
-        self._runner.claim(call.call_id, "livekit_widget")
+        self._runner.claim(call, "livekit_widget")
         await self._create_room(telephony, call, room)
         token = telephony.widget_token(room, identity)
         self._runner.spawn(
@@ -185,7 +192,7 @@ class LiveKitCalls:
             token = self._token(livekit, room, call)
         else:
             check_room_token(token, room, self._wall_clock())
-        self._runner.claim(call.call_id, "attach")
+        self._runner.claim(call, "attach")
         self._runner.spawn(
             self._join_and_run(call, room, token, caller or sip_identity(call.call_id))
         )
@@ -197,7 +204,7 @@ class LiveKitCalls:
         try:
             await telephony.create_room(room, call.call_id)
         except BaseException as error:
-            self._runner.abandon(call.call_id, "failed", f"could not create its room: {error}")
+            self._runner.abandon(call, Disposition.FAILED, f"could not create its room: {error}")
             raise
 
     async def _dial_and_run(
@@ -214,9 +221,7 @@ class LiveKitCalls:
         if result.disposition is not None:
             # LiveKit removes the room nobody joined after its empty timeout.
             status = f" (SIP {result.sip_status})" if result.sip_status else ""
-            self._runner.abandon(
-                call.call_id, result.disposition.value, f"the dial was not answered{status}"
-            )
+            self._runner.abandon(call, result.disposition, f"the dial was not answered{status}")
             return
         token = self._token(self._server()[1], request.room, call)
         await self._join_and_run(call, request.room, token, sip_identity(call.call_id))
@@ -268,7 +273,7 @@ class LiveKitCalls:
             reason = f"its setup failed: {type(error).__name__}"
         # The room first: once the slot shows idle, nothing of the call is left behind.
         await self._end_room(call, room)
-        self._runner.abandon(call.call_id, "failed", reason)
+        self._runner.abandon(call, Disposition.FAILED, reason)
 
     async def _end_room(self, call: CallSetup, room: str) -> None:
         if self._telephony is None:
@@ -280,4 +285,6 @@ class LiveKitCalls:
             log.warning("call %s: could not end room %s: %s", call.call_id, room, error)
 
     def _token(self, livekit: LiveKitSettings, room: str, call: CallSetup) -> str:
+        from voxcore_adapters.livekit.tokens import agent_token
+
         return agent_token(livekit.api_key, livekit.api_secret, room, agent_identity(call.call_id))

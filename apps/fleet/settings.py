@@ -19,6 +19,8 @@ from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
 
+DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime"
+
 MIN_SECRET_LENGTH = 32
 """The internal token is shared with the API, which refuses shorter ones."""
 
@@ -55,6 +57,11 @@ def _optional_livekit_url(
 ) -> None:
     if value is not None and not value.startswith(("ws://", "wss://", "http://", "https://")):
         raise ValidationError(attribute.name, f"{value!r} must be a ws(s):// or http(s):// URL")
+
+
+def _ws_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith(("ws://", "wss://")):
+        raise ValidationError(attribute.name, f"{value!r} must be a ws:// or wss:// URL")
 
 
 def _worker(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -122,6 +129,9 @@ class Settings:
     agent joined it; the call fails after it."""
     realtime_api_key: str | None = attrs.field(default=None, repr=False)
     """The API key of the speech-to-speech provider (an agent with `provider: realtime`)."""
+    realtime_url: str = attrs.field(default=DEFAULT_REALTIME_URL, validator=_ws_url)
+    """The speech-to-speech provider's realtime endpoint: the only place the key is sent (an
+    agent whose `provider_settings.url` names another is refused)."""
     api_timeout_s: float = attrs.field(default=5.0, validator=v.positive)
     """How long one request to the API (runtime config, call report) may take."""
     config_ttl_s: float = attrs.field(default=30.0, validator=v.positive)
@@ -231,6 +241,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_FLEET_LIVEKIT_RING_TIMEOUT_S": ("livekit_ring_timeout_s", float, _NUMBER),
     "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": ("livekit_join_wait_s", float, _NUMBER),
     "VOX_FLEET_REALTIME_API_KEY": ("realtime_api_key", str, _TEXT),
+    "VOX_FLEET_REALTIME_URL": ("realtime_url", str, _TEXT),
     "VOX_FLEET_API_TIMEOUT_S": ("api_timeout_s", float, _NUMBER),
     "VOX_FLEET_CONFIG_TTL_S": ("config_ttl_s", float, _NUMBER),
     "VOX_FLEET_REPORT_ATTEMPTS": ("report_attempts", int, _WHOLE),

@@ -12,6 +12,7 @@ from litestar.testing import TestClient, WebSocketTestSession
 
 from apps.fleet.deps import Deps, UtcClock, default_pipeline
 from apps.fleet.main import create_app
+from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
@@ -45,6 +46,7 @@ def worker_app(
     stop: Callable[[], None] = lambda: None,
     reports: ReportSender | None = None,
     configs: AgentConfigs | None = None,
+    pipeline_for: Pipelines | None = None,
 ) -> Litestar:
     clock = UtcClock()
     deps = Deps(
@@ -54,6 +56,7 @@ def worker_app(
         clock=clock,
         reports=reports or InMemoryReportSender(),
         configs=configs,
+        pipeline_for=pipeline_for or Pipelines(),
     )
     return create_app(settings, deps, stop=stop)
 

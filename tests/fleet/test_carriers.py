@@ -103,7 +103,7 @@ def test_exotel_speaks_snake_case_16_bit_pcm_in_padded_200_ms_chunks() -> None:
     )
     assert start == Start("MZ9", "CA9", Encoding.L16, {"call_id": "c9"})
     assert isinstance(start, Start)
-    sent = chunks(codec, start, bytes(range(200)) * 20)  # 4,000 bytes: 250 ms
+    sent = list(chunks(codec, start, bytes(range(200)) * 20))  # 4,000 bytes: 250 ms
     payloads = [base64.b64decode(json.loads(text)["media"]["payload"]) for text in sent]
     assert [len(payload) for payload in payloads] == [3200, 3200]
     assert payloads[1][800:] == bytes(2400)

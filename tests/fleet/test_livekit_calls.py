@@ -23,6 +23,7 @@ from apps.fleet.deps import Deps, UtcClock, default_pipeline
 from apps.fleet.main import create_app
 from apps.fleet.settings import Settings
 from tests.integration.livekit.test_room_leg import RecordedOutput
+from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import Callee, InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
 from voxcore_adapters.livekit.room_leg import EndCall, RoomJoinFailed, RoomLeg, Transfer
@@ -31,7 +32,7 @@ from voxcore_adapters.testing.carrier import quiet, voice
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.ports import CallPipeline
+from voxcore_domain.ports import CallPipeline, ReportSender
 from voxcore_domain.voice.script import Script
 
 TRUNK = "ST_vox"
@@ -105,7 +106,12 @@ def joiner() -> RoomJoin:
     return RoomJoin()
 
 
-def livekit_app(settings: Settings, joiner: RoomJoin, pipeline: CallPipeline | None = None) -> Any:
+def livekit_app(
+    settings: Settings,
+    joiner: RoomJoin,
+    pipeline: CallPipeline | None = None,
+    reports: ReportSender | None = None,
+) -> Any:
     clock = UtcClock()
     livekit = settings.livekit
     telephony = None if livekit is None else LiveKitTelephony(livekit, clock=clock)
@@ -117,6 +123,7 @@ def livekit_app(settings: Settings, joiner: RoomJoin, pipeline: CallPipeline | N
         closers=() if telephony is None else (telephony.aclose,),
         livekit=telephony,
         join_room=joiner,
+        reports=reports or InMemoryReportSender(),
     )
     return create_app(settings, deps, stop=lambda: None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
@@ -156,16 +156,15 @@ class CarrierCodec(Protocol):
     def clear(self, start: Start) -> str: ...
 
 
-def chunks(codec: CarrierCodec, start: Start, pcm: bytes) -> list[str]:
+def chunks(codec: CarrierCodec, start: Start, pcm: bytes) -> Iterator[str]:
     """The media frames that play `pcm`, each `codec.chunk_ms` long (the last one shorter,
-    unless the codec pads it)."""
+    unless the codec pads it), each encoded when it is asked for: a prompt's first frame can
+    leave before the rest of it is encoded."""
     step = SAMPLE_RATE * codec.chunk_ms // 1000 * SAMPLE_BYTES
     if codec.pad_last and len(pcm) % step:
         pcm += bytes(step - len(pcm) % step)
-    return [
-        codec.media(start, from_pcm(start.encoding, pcm[at : at + step]))
-        for at in range(0, len(pcm), step)
-    ]
+    for at in range(0, len(pcm), step):
+        yield codec.media(start, from_pcm(start.encoding, pcm[at : at + step]))
 
 
 # -- reading JSON frames --------------------------------------------------------------------------

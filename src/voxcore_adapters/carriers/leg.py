@@ -154,9 +154,10 @@ class StreamLeg:
         raise error
 
     async def play(self, pcm: bytes, mark: str) -> None:
-        for frame in [*chunks(self._codec, self._start, pcm), self._codec.mark(self._start, mark)]:
+        for frame in chunks(self._codec, self._start, pcm):
             if not await self._deliver(frame):
                 return
+        await self._deliver(self._codec.mark(self._start, mark))
 
     async def clear(self) -> None:
         await self._deliver(self._codec.clear(self._start))

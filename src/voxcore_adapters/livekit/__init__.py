@@ -1,13 +1,40 @@
-"""LiveKit: outbound SIP calls, transfers, browser tokens and webhook verification."""
+"""LiveKit: outbound SIP calls, transfers, browser tokens and webhook verification. The LiveKit
+SDKs (`livekit.api`, `livekit.rtc`) are imported by the modules that use them, on first use
+of one of their names here, so a worker without LiveKit never loads them."""
 
-from voxcore_adapters.livekit.settings import LiveKitSettings
-from voxcore_adapters.livekit.telephony import LiveKitTelephony
-from voxcore_adapters.livekit.tokens import (
-    WebhookRejected,
-    WebhookVerifier,
-    sip_call_status,
-    widget_token,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from voxcore_adapters.livekit.settings import LiveKitSettings
+    from voxcore_adapters.livekit.telephony import LiveKitTelephony
+    from voxcore_adapters.livekit.tokens import (
+        WebhookRejected,
+        WebhookVerifier,
+        sip_call_status,
+        widget_token,
+    )
+
+_EXPORTS = {
+    "LiveKitSettings": "voxcore_adapters.livekit.settings",
+    "LiveKitTelephony": "voxcore_adapters.livekit.telephony",
+    "WebhookRejected": "voxcore_adapters.livekit.tokens",
+    "WebhookVerifier": "voxcore_adapters.livekit.tokens",
+    "sip_call_status": "voxcore_adapters.livekit.tokens",
+    "widget_token": "voxcore_adapters.livekit.tokens",
+}
+"""Where each name lives: its module is imported on first use, so that importing one light
+module of this package (or the package) does not load the client library under the others."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "LiveKitSettings",

@@ -30,8 +30,10 @@ from typing import Protocol
 
 from livekit import rtc
 
+from voxcore_adapters.livekit.joining import RoomJoiner as RoomJoiner
+from voxcore_adapters.livekit.joining import RoomJoinFailed as RoomJoinFailed
 from voxcore_adapters.livekit.tokens import SIP_CALL_STATUS
-from voxcore_domain.errors import DomainError, ValidationError
+from voxcore_domain.errors import ValidationError
 from voxcore_domain.ports import TransferResult
 from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, Framer
 from voxcore_domain.voice.call import Audio, Digit, Hangup, LegEvent, Played
@@ -40,10 +42,6 @@ log = logging.getLogger(__name__)
 
 SOURCE_QUEUE_MS = 1000
 """How much agent audio the `AudioSource` holds ahead of playout; `clear` drops it."""
-
-
-class RoomJoinFailed(DomainError):
-    """The worker could not join the call's room, or the caller never came into it."""
 
 
 # -- frame conversion -----------------------------------------------------------------------------
@@ -293,22 +291,6 @@ class RoomLeg:
 
 
 # -- a real room ----------------------------------------------------------------------------------
-
-
-class RoomJoiner(Protocol):
-    """`join_room`'s signature: how a worker gets a `RoomLeg` for a call's room."""
-
-    async def __call__(
-        self,
-        url: str,
-        token: str,
-        *,
-        caller: str | None,
-        caller_wait_s: float,
-        connect_timeout_s: float = 10.0,
-        end_call: EndCall | None = None,
-        transfer: Transfer | None = None,
-    ) -> RoomLeg: ...
 
 
 def signal_url(url: str) -> str:

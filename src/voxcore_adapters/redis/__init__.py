@@ -2,18 +2,41 @@
 lock, the runtime-config cache, the live call-event stream and shared token buckets.
 
 Every adapter takes a `redis.asyncio.Redis` (`connect` makes one from a URL) and a key prefix.
+redis-py is imported with the first adapter used (or `connect`), not with the pure `codec`
+the in-memory fakes share.
 """
 
 from __future__ import annotations
 
-from redis.asyncio import BlockingConnectionPool, Redis
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
-from voxcore_adapters.redis.events import RedisCallEvents
-from voxcore_adapters.redis.leader import RedisLeaderLock
-from voxcore_adapters.redis.pause import RedisPauseSwitch
-from voxcore_adapters.redis.ratelimit import RedisRateLimiter
-from voxcore_adapters.redis.slots import RedisSlotRegistry
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
+    from voxcore_adapters.redis.events import RedisCallEvents
+    from voxcore_adapters.redis.leader import RedisLeaderLock
+    from voxcore_adapters.redis.pause import RedisPauseSwitch
+    from voxcore_adapters.redis.ratelimit import RedisRateLimiter
+    from voxcore_adapters.redis.slots import RedisSlotRegistry
+
+_EXPORTS = {
+    "RedisCallEvents": "voxcore_adapters.redis.events",
+    "RedisLeaderLock": "voxcore_adapters.redis.leader",
+    "RedisPauseSwitch": "voxcore_adapters.redis.pause",
+    "RedisRateLimiter": "voxcore_adapters.redis.ratelimit",
+    "RedisRuntimeConfigCache": "voxcore_adapters.redis.config_cache",
+    "RedisSlotRegistry": "voxcore_adapters.redis.slots",
+}
+"""Where each adapter lives: its module (and redis-py) is imported on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 def connect(url: str, max_connections: int = 100) -> Redis:
@@ -22,6 +45,8 @@ def connect(url: str, max_connections: int = 100) -> Redis:
     Commands beyond `max_connections` at once wait for a free connection (up to 20 s) rather
     than fail: redis-py's default pool raises `MaxConnectionsError` past 100, which a dialler
     tick starting a few hundred dial tasks (each renewing the leader lock) reaches."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=20
     )

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
-
-from redis.asyncio import Redis
-from redis.typing import EncodableT, FieldT, StreamEntry, StreamRangeResponse, XReadResponse
+from typing import TYPE_CHECKING, Any
 
 from voxcore_adapters.redis.codec import event_fields, event_from_fields, text
 from voxcore_adapters.redis.keys import DEFAULT_PREFIX, part, require_text
 from voxcore_domain.callevents import CallEvent, StreamedEvent
 from voxcore_domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    # Types only: the in-memory fake shares this module's checks without loading redis-py.
+    from redis.asyncio import Redis
+    from redis.typing import EncodableT, FieldT, StreamEntry, StreamRangeResponse, XReadResponse
 
 DEFAULT_MAXLEN = 10_000
 """Events kept per campaign: minutes of a busy campaign, enough for the console's charts."""

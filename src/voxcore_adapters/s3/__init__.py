@@ -1,6 +1,31 @@
-"""Recordings in S3-compatible storage (MinIO per fleet host in production)."""
+"""Recordings in S3-compatible storage (MinIO per fleet host in production). The MinIO client
+library is imported when a connection or store is first used, not with `layout`."""
 
-from voxcore_adapters.s3.connection import S3Connection
-from voxcore_adapters.s3.recordings import S3RecordingStore
+from __future__ import annotations
 
-__all__ = ["S3Connection", "S3RecordingStore"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from voxcore_adapters.s3.connection import S3Connection
+    from voxcore_adapters.s3.recordings import S3RecordingStore
+
+_EXPORTS = {
+    "S3Connection": "voxcore_adapters.s3.connection",
+    "S3RecordingStore": "voxcore_adapters.s3.recordings",
+}
+"""Where each name lives: its module is imported on first use, so that importing one light
+module of this package (or the package) does not load the client library under the others."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "S3Connection",
+    "S3RecordingStore",
+]

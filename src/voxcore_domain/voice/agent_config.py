@@ -25,6 +25,21 @@ def _provider_settings(value: Mapping[str, ProviderValue]) -> dict[str, Provider
     return dict(value)
 
 
+def numbered_replies(prompts: Mapping[str, str]) -> tuple[str, ...]:
+    """The `reply_<n>` prompts in order of `n`: the scripted agent's answers, one per turn."""
+    numbered = sorted(
+        (int(found.group(1)), text)
+        for name, text in prompts.items()
+        if (found := _REPLY.match(name))
+    )
+    return tuple(text for _, text in numbered)
+
+
+def closing_prompt(prompts: Mapping[str, str]) -> str | None:
+    """The prompt the scripted agent closes with (`closing`, else `goodbye`); None: neither."""
+    return next((prompts[name] for name in CLOSING_PROMPTS if name in prompts), None)
+
+
 @attrs.frozen
 class AgentConfig:
     """What the API says a call of this agent runs with."""
@@ -52,19 +67,11 @@ class AgentConfig:
         of `n` (the default replies when it has none); its closing; its voicemail message when
         the policy is to leave one, else hang up on machines."""
         default = Script()
-        numbered = sorted(
-            (int(found.group(1)), text)
-            for name, text in self.prompts.items()
-            if (found := _REPLY.match(name))
-        )
-        closing = next(
-            (self.prompts[name] for name in CLOSING_PROMPTS if name in self.prompts),
-            default.closing,
-        )
+        closing = closing_prompt(self.prompts)
         leaves_message = self.voicemail_policy is VoicemailPolicy.LEAVE_MESSAGE
         return Script(
             greeting=self.greeting,
-            replies=tuple(text for _, text in numbered) or default.replies,
-            closing=closing,
+            replies=numbered_replies(self.prompts) or default.replies,
+            closing=default.closing if closing is None else closing,
             voicemail=(self.voicemail_message or default.voicemail) if leaves_message else None,
         )

@@ -103,3 +103,27 @@ def ended(
         disposition=outcome.disposition,
         detail=detail,
     )
+
+
+def not_connected(
+    call: CallSetup,
+    disposition: Disposition,
+    reason: str,
+    sequence: int,
+    at: datetime,
+    worker: str,
+) -> WorkerReport:
+    """The report of a call the worker took but never talked on: its dial was not answered
+    (`busy`, `no_answer`, …) or its setup failed. Nothing was said, so nothing was recorded."""
+    return WorkerReport(
+        call.call_id,
+        sequence,
+        ReportKind.ENDED,
+        at,
+        call.tenant_id,
+        call.campaign_id,
+        call.lease_token,
+        worker,
+        disposition=disposition,
+        detail={"transcript": [], "reason": reason},
+    )

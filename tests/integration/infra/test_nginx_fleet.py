@@ -119,24 +119,51 @@ async def test_a_carrier_stream_with_no_attach_takes_a_free_worker(fleet_host: F
         assert await hang_up(ws, carrier) == (1000, "call ended: hung_up")
 
 
-@pytest.mark.parametrize("path", ["/livekit/dialout", "/livekit/widget", "/attach"])
-async def test_post_routes_get_the_workers_own_answer_never_an_nginx_error(
+LIVEKIT_BODIES = {
+    "/livekit/dialout": {
+        "phone": "+14155550123",
+        "trunk_id": "ST_vox",
+        "agent_id": "agent-1",
+        "tenant_id": "tenant-1",
+    },
+    "/livekit/widget": {"agent_id": "agent-1", "tenant_id": "tenant-1"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(LIVEKIT_BODIES))
+async def test_livekit_routes_get_the_workers_own_answers_through_nginx(
     fleet_host: FleetHost, path: str
 ) -> None:
     """The seed's "dialout returns 422" came from a hard-coded `Connection: upgrade`: the body
-    never reached the app. Through the template, a POST's body and headers arrive whole, so the
-    answer is the worker's own JSON (whatever its routes say), never one nginx made."""
+    never reached the app. Through the template a POST's body arrives whole, so the answers are
+    the worker's own: 400 naming the field for a bad body, and 503 `livekit_not_configured`
+    for a good one (these workers have no LiveKit server), with the slot left free."""
     wait_idle(fleet_host.workers)
-    body = {"call_id": "post-1", "unexpected": True}
+    valid = LIVEKIT_BODIES[path]
     async with httpx.AsyncClient(base_url=fleet_host.nginx.url, timeout=10) as client:
-        answer = await client.post(path, json=body, headers={"X-Trace": "t-1"})
-    assert answer.status_code not in (422, 502, 503, 504), answer.text
-    assert answer.headers["content-type"].startswith("application/json"), answer.headers
+        unknown = await client.post(path, json={**valid, "unexpected": True})
+        missing = await client.post(path, json={k: v for k, v in valid.items() if k != "agent_id"})
+        unconfigured = await client.post(path, json=valid)
+    for answer, field in ((unknown, "unexpected"), (missing, "agent_id")):
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"].startswith("application/json"), answer.headers
+        error = json_body(answer.text)
+        assert (error["error"], error["field"]) == ("bad_request", field), error
+    assert unconfigured.status_code == 503, unconfigured.text
+    error = json_body(unconfigured.text)
+    assert error["error"] == "livekit_not_configured", error
+    assert "VOX_FLEET_LIVEKIT_URL" in error["message"], error
+    # Refused before any claim: every slot is free at once, not after a timeout.
+    assert [w.health()["slot"]["state"] for w in fleet_host.workers] == ["idle"] * WORKERS
+
+
+async def test_a_bad_attach_through_nginx_names_the_field(fleet_host: FleetHost) -> None:
+    wait_idle(fleet_host.workers)
+    async with httpx.AsyncClient(base_url=fleet_host.nginx.url, timeout=10) as client:
+        answer = await client.post("/attach", json={"call_id": "post-1", "unexpected": True})
+    assert answer.status_code == 400, answer.text
     error = json_body(answer.text)
-    assert set(error) >= {"error", "message"}, error
-    if path == "/attach":
-        # The worker read the body: it names the field the schema refuses.
-        assert (answer.status_code, error["error"]) == (400, "bad_request"), error
+    assert (error["error"], error["field"]) == ("bad_request", "unexpected"), error
 
 
 async def test_health_and_console_and_per_worker_paths(fleet_host: FleetHost) -> None:

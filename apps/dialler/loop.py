@@ -747,6 +747,25 @@ class Dialler:
             await asyncio.wait(set(self._tasks))
 
     async def _dial(self, campaign: Campaign, lease: Lease, token: int | None) -> None:
+        call_id = self._new_call_id()
+        try:
+            # The trunk's calls-per-second token before anything else: waiting for it is not
+            # ring time, and the leader lock is renewed after it, just before the dial.
+            await self.trunk_guard.admit(call_id, campaign.trunk_id)
+        except self._unavailable as error:
+            log.warning(
+                "call %s not dialled: the trunk's rate limiter is unreachable: %s", call_id, error
+            )
+            await self._release(lease, self._clock.now())
+            return
+        try:
+            await self._dial_admitted(campaign, lease, token, call_id)
+        finally:
+            self.trunk_guard.forget(call_id)
+
+    async def _dial_admitted(
+        self, campaign: Campaign, lease: Lease, token: int | None, call_id: str
+    ) -> None:
         # The leader token is checked with the lock itself before every dial, not only each
         # tick: a leader paused (GC, SIGSTOP) between its tick and this task must not dial once
         # a standby has taken over. The store checks it again with the `dialing` write.
@@ -774,7 +793,6 @@ class Dialler:
             return
         if contact is None:
             raise LookupError(f"leased contact {lease.contact_id} is not in the store")
-        call_id = self._new_call_id()
         attempt = CallAttempt(
             id=call_id,
             contact_id=contact.id,

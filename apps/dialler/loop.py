@@ -347,7 +347,13 @@ class Dialler:
             return TickReport(leader=True)
         self._capacity = summarize(slots, now, self._staleness)
         await self._follow_attached(slots, now)
-        paused, tenants, trunks = await self._limits(now)
+        try:
+            paused, tenants, trunks = await self._limits(now)
+        except self._stores.unavailable as error:
+            # Tenant caps and trunk limits unknown: planning without them could break them.
+            log.warning("no new dials: tenants or trunks unreadable (%s)", error)
+            self.metrics.store_errors.labels("limits").inc()
+            return TickReport(leader=True)
         loads = [self._load(campaign, now) for campaign in campaigns]
         plan = plan_tick(
             now.timestamp(),
@@ -457,13 +463,12 @@ class Dialler:
         """The platform pause, the tenants' weights and caps, and each trunk's limits, state
         and calls in progress."""
         paused = self._pause is not None and await self._pause.paused()
-        tenants = {
-            t.id: Group(t.id, t.weight, t.max_concurrency)
-            for t in (self._tenants.all() if self._tenants is not None else ())
-        }
+        # Through `StoreCalls` like every store read: MongoDB answers off the loop.
+        listed = await self._stores.run(self._tenants.all) if self._tenants is not None else []
+        tenants = {t.id: Group(t.id, t.weight, t.max_concurrency) for t in listed}
         if self._trunks is None:
             return paused, tenants, None
-        self.trunk_guard.update(self._trunks.all())
+        self.trunk_guard.update(await self._stores.run(self._trunks.all))
         in_use: dict[str, int] = {}
         for call in self._calls.values():
             # A call holds its trunk's channel from the dial until it is over.

@@ -18,10 +18,11 @@ left (`_reconcile`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -333,7 +334,11 @@ class Dialler:
         if not self._reconciled and campaigns is not None:
             # Calls a previous leader left are closed out or adopted before anything is
             # dialled; until that has succeeded (the store may be down), every tick tries again.
-            self._reconciled = await self._reconcile(campaigns, now)
+            # However long that takes, the leader lock is renewed meanwhile.
+            async with self._lock_kept():
+                self._reconciled = await self._reconcile(campaigns, now)
+            if not self.leader:
+                return TickReport(leader=False)
         await self._renew_leases(now)
         if not self._reconciled or campaigns is None:
             return TickReport(leader=True)
@@ -422,6 +427,36 @@ class Dialler:
         if self.token is not None:
             log.info("leading shard %s with token %s", self.shard, self.token)
         return self.token is not None
+
+    @contextlib.asynccontextmanager
+    async def _lock_kept(self) -> AsyncIterator[None]:
+        """Renew the leader lock every third of its TTL while the block runs (a take-over's
+        recovery can outlast the TTL on a slow store); a lock found lost ends this dialler's
+        lead, and the store refuses the rest of the block's writes (they are fenced)."""
+        task = asyncio.get_running_loop().create_task(self._keep_renewing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_renewing(self) -> None:
+        every = self._leader_ttl.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            token = self.token
+            if token is None:
+                return
+            try:
+                renewed = await self._lock.renew(self.shard, self.owner, token, self._leader_ttl)
+            except self._unavailable as error:
+                log.warning("leader lock unreachable during the take-over: %s", error)
+                continue
+            if not renewed and self.token == token:
+                log.warning("lost the leader lock of shard %s during the take-over", self.shard)
+                self.token = None
+                return
 
     def _load(self, campaign: Campaign, now: datetime) -> CampaignLoad:
         busy: list[float] = []

@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.sharding import ShardCampaigns
 from apps.dialler.stores import StoreCalls, WriteGate
 from apps.dialler.trunk_guard import TrunkGuard
@@ -217,6 +218,7 @@ class Dialler:
         abandon_message_budget_s: float = 15.0,
         outcome_grace: timedelta = timedelta(minutes=2),
         recover_every: int = 30,
+        fleet_hosts: FleetHostList | None = None,
     ) -> None:
         """`unavailable`: exceptions meaning Redis or the slot registry cannot be reached now
         (the store's own are `stores.unavailable`). `rooms`: the provider's rooms, for closing
@@ -225,7 +227,9 @@ class Dialler:
         hangs up in silence and counts it so). `outcome_grace`: how long after its worker let
         go of an attached call the dialler waits for its reported outcome before closing the
         contact as failed. `recover_every`: ticks between sweeps for calls whose lease ran out
-        (`ContactLeases.recover_expired`)."""
+        (`ContactLeases.recover_expired`). `fleet_hosts`: the hosts new calls may go to; the
+        slots of any other host are left out of the capacity planned with (None: every host the
+        slot registry reports)."""
         # Only the campaigns of this dialler's shard exist for it.
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
@@ -259,6 +263,7 @@ class Dialler:
         self._outcome_grace = outcome_grace
         self._gate = WriteGate()
         self._recover_every = recover_every
+        self._fleet_hosts = fleet_hosts
         self._ticks_to_recovery = recover_every
         self._running: list[Campaign] = []
         """The running campaigns as last read: in-flight calls are followed from it while
@@ -350,7 +355,7 @@ class Dialler:
             log.warning("slot registry unreachable: %s", error)
             self.metrics.store_errors.labels("slots").inc()
             return TickReport(leader=True)
-        self._capacity = summarize(slots, now, self._staleness)
+        self._capacity = summarize(await self._usable(slots, now), now, self._staleness)
         await self._follow_attached(slots, now)
         try:
             paused, tenants, trunks = await self._limits(now)
@@ -404,6 +409,14 @@ class Dialler:
         return TickReport(
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
+
+    async def _usable(self, slots: list[Slot], now: datetime) -> list[Slot]:
+        """The slots of the hosts new calls may go to (a disabled or unlisted host's calls are
+        still followed, from every slot)."""
+        if self._fleet_hosts is None:
+            return slots
+        hosts = await self._fleet_hosts.usable(now)
+        return [slot for slot in slots if slot.host in hosts]
 
     async def _running_campaigns(self) -> list[Campaign] | None:
         """The running campaigns; None if the store cannot be reached (then nothing new is

@@ -75,7 +75,11 @@ class Settings:
     livekit_api_key: str = attrs.field(default="", repr=False)
     livekit_api_secret: str = attrs.field(default="", repr=False)
     fleet_hosts: Mapping[str, str] = attrs.field(factory=dict)
-    """Fleet host name → base URL of its `/attach`."""
+    """Fleet host name → base URL of its `/attach`: used while the fleet-host store (the API's
+    `/v1/fleet-hosts`) holds no host; the store's enabled hosts otherwise."""
+    fleet_hosts_ttl_s: float = attrs.field(default=10.0, validator=_positive)
+    """How often the fleet-host store is read again: a host added or disabled there is used or
+    dropped within this long."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
     store_timeout_s: float = attrs.field(default=2.0, validator=_positive)
@@ -100,6 +104,10 @@ class Settings:
     @property
     def outcome_grace(self) -> timedelta:
         return timedelta(seconds=self.outcome_grace_s)
+
+    @property
+    def fleet_hosts_ttl(self) -> timedelta:
+        return timedelta(seconds=self.fleet_hosts_ttl_s)
 
     @property
     def leader_ttl(self) -> timedelta:
@@ -129,6 +137,7 @@ class Settings:
             "SLOT_STALENESS_SECONDS": "slot_staleness_s",
             "STORE_TIMEOUT_SECONDS": "store_timeout_s",
             "OUTCOME_GRACE_SECONDS": "outcome_grace_s",
+            "FLEET_HOSTS_TTL_SECONDS": "fleet_hosts_ttl_s",
         }
         for name, field in floats.items():
             raw = get(name)

@@ -1,5 +1,6 @@
-"""What diallers share through Redis, on a real Redis: the leader lock kept through a long
-take-over. The rest of each dialler runs on the in-memory fakes (`tests.dialler.conftest`)."""
+"""What diallers share, on the real servers: the leader lock kept through a long take-over
+(Redis) and the fleet-host list (the Mongo-wire server). The rest of each dialler runs on the
+in-memory fakes (`tests.dialler.conftest`)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 import pytest
+from pymongo.errors import ConnectionFailure
 from redis.asyncio import Redis
 
+from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.stores import StoreCalls
 from tests.dialler.conftest import World, make_campaign, new_world
+from tests.integration.dialler.conftest import Shop
 from voxcore_adapters import redis
+from voxcore_adapters.fakes.trunks import InMemoryFleetHosts
+from voxcore_adapters.mongo import MongoFleetHosts
 from voxcore_adapters.redis import RedisLeaderLock
+from voxcore_domain.trunks import FleetHost
 
 LEADER_TTL = timedelta(seconds=0.6)
 
@@ -95,3 +102,95 @@ async def test_a_take_over_longer_than_the_leader_ttl_keeps_the_lead(
     assert leader.token is not None
     assert report.leased["c1"] >= 1  # and it went on to dial
     assert await lock.renew("0", "d1", leader.token, LEADER_TTL)
+
+
+# -- the fleet-host list -------------------------------------------------------------------------
+
+
+class Unreadable(InMemoryFleetHosts):
+    """A fleet-host store that cannot be reached."""
+
+    def all(self) -> list[FleetHost]:
+        raise ConnectionFailure("no server")
+
+
+async def test_the_fleet_host_list_comes_from_the_store_with_the_settings_as_fallback(
+    shop: Shop,
+) -> None:
+    store = MongoFleetHosts(shop.db)
+    told: list[dict[str, str]] = []
+    hosts = FleetHostList(
+        store,
+        {"h1": "http://10.0.0.1:8000"},
+        StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        timedelta(seconds=10),
+        on_change=lambda listed: told.append(dict(listed)),
+    )
+    now = datetime(2024, 6, 5, 12, tzinfo=UTC)
+
+    # An empty store: the settings' hosts.
+    assert await hosts.usable(now) == {"h1": "http://10.0.0.1:8000"}
+    assert not hosts.from_store
+
+    store.put(FleetHost("h1", "http://10.0.1.1:8000"))
+    store.put(FleetHost("h2", "unix:/run/vox/h2.sock"))
+    store.put(FleetHost("h3", "http://10.0.1.3:8000", enabled=False))
+    # Read again only once the TTL has passed.
+    assert await hosts.usable(now + timedelta(seconds=9)) == {"h1": "http://10.0.0.1:8000"}
+    later = now + timedelta(seconds=10)
+    assert await hosts.usable(later) == {
+        "h1": "http://10.0.1.1:8000",
+        "h2": "unix:/run/vox/h2.sock",
+    }
+    assert hosts.from_store
+
+    # Disabling a host drops it; a store with hosts, all disabled, leaves none (no fallback).
+    store.put(FleetHost("h2", "unix:/run/vox/h2.sock", enabled=False))
+    assert await hosts.usable(later + timedelta(seconds=10)) == {"h1": "http://10.0.1.1:8000"}
+    store.put(FleetHost("h1", "http://10.0.1.1:8000", enabled=False))
+    assert await hosts.usable(later + timedelta(seconds=20)) == {}
+    assert told == [
+        {"h1": "http://10.0.0.1:8000"},
+        {"h1": "http://10.0.1.1:8000", "h2": "unix:/run/vox/h2.sock"},
+        {"h1": "http://10.0.1.1:8000"},
+        {},
+    ]
+
+    # Emptied again: back to the settings.
+    for key in ("h1", "h2", "h3"):
+        assert store.delete(key)
+    assert await hosts.usable(later + timedelta(seconds=30)) == {"h1": "http://10.0.0.1:8000"}
+
+
+async def test_an_unreadable_fleet_host_store_keeps_the_last_list() -> None:
+    hosts = FleetHostList(
+        Unreadable(),
+        {"h1": "http://10.0.0.1:8000"},
+        StoreCalls(unavailable=(ConnectionFailure,)),
+    )
+    assert await hosts.usable(datetime(2024, 6, 5, 12, tzinfo=UTC)) == {
+        "h1": "http://10.0.0.1:8000"
+    }
+
+
+async def test_the_dialler_plans_and_attaches_only_on_enabled_hosts(shop: Shop) -> None:
+    world: World = new_world()
+    world.add_contacts(20)
+    await world.add_workers(2, host="h1")
+    await world.add_workers(3, host="h2")
+    await world.add_workers(4, host="h3")
+    store = MongoFleetHosts(shop.db)
+    store.put(FleetHost("h1", "http://10.0.1.1:8000"))
+    store.put(FleetHost("h2", "http://10.0.1.2:8000", enabled=False))
+    # h3 reports slots but is not in the list at all.
+    stores = StoreCalls(offload=True, unavailable=(ConnectionFailure,))
+    hosts = FleetHostList(store, {"h3": "http://10.0.1.3:8000"}, stores)
+    dialler = world.dialler("d1", fleet_hosts=hosts, stores=stores)
+
+    report = await dialler.tick(world.clock.now())
+    await dialler.wait_idle()
+
+    assert dialler.failures == []
+    assert report.pool == 2
+    assert report.leased == {"c1": 2}
+    assert [order for _, order in world.fleet.requests] == [("h1",), ("h1",)]

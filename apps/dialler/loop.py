@@ -68,6 +68,7 @@ from voxcore_domain.ports import (
     TelephonyError,
     TelephonyRefused,
     Tenants,
+    TrunkChannels,
     Trunks,
     TrunkThrottled,
 )
@@ -171,6 +172,12 @@ class DiallerMetrics:
         self.in_flight = Gauge(
             "vox_dialler_in_flight", "Calls from dial to recorded outcome.", registry=self.registry
         )
+        self.channels_full = Counter(
+            "vox_dialler_trunk_channels_full",
+            "Dials given back before they went out: every channel of their trunk was taken, "
+            "counting the calls of every dialler.",
+            registry=self.registry,
+        )
         self.tick_seconds = Gauge(
             "vox_dialler_tick_seconds", "How long the last tick took.", registry=self.registry
         )
@@ -219,6 +226,8 @@ class Dialler:
         outcome_grace: timedelta = timedelta(minutes=2),
         recover_every: int = 30,
         fleet_hosts: FleetHostList | None = None,
+        channels: TrunkChannels | None = None,
+        channel_ttl: timedelta = timedelta(seconds=30),
     ) -> None:
         """`unavailable`: exceptions meaning Redis or the slot registry cannot be reached now
         (the store's own are `stores.unavailable`). `rooms`: the provider's rooms, for closing
@@ -229,7 +238,8 @@ class Dialler:
         contact as failed. `recover_every`: ticks between sweeps for calls whose lease ran out
         (`ContactLeases.recover_expired`). `fleet_hosts`: the hosts new calls may go to; the
         slots of any other host are left out of the capacity planned with (None: every host the
-        slot registry reports)."""
+        slot registry reports). `channels`: each trunk's calls counted across every dialler
+        (None: this process's calls only); a call's channel lasts `channel_ttl` unrenewed."""
         # Only the campaigns of this dialler's shard exist for it.
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
@@ -264,6 +274,10 @@ class Dialler:
         self._gate = WriteGate()
         self._recover_every = recover_every
         self._fleet_hosts = fleet_hosts
+        self._channels = channels
+        self._channel_ttl = channel_ttl
+        self._holding: dict[str, str] = {}
+        """Calls of this dialler holding a trunk channel in `channels`: call id → trunk id."""
         self._ticks_to_recovery = recover_every
         self._running: list[Campaign] = []
         """The running campaigns as last read: in-flight calls are followed from it while
@@ -359,7 +373,7 @@ class Dialler:
         await self._follow_attached(slots, now)
         try:
             paused, tenants, trunks = await self._limits(now)
-        except self._stores.unavailable as error:
+        except (*self._stores.unavailable, *self._unavailable) as error:
             # Tenant caps and trunk limits unknown: planning without them could break them.
             log.warning("no new dials: tenants or trunks unreadable (%s)", error)
             self.metrics.store_errors.labels("limits").inc()
@@ -518,11 +532,15 @@ class Dialler:
             return paused, tenants, None
         self.trunk_guard.update(await self._stores.run(self._trunks.all))
         in_use: dict[str, int] = {}
-        for call in self._calls.values():
-            # A call holds its trunk's channel from the dial until it is over.
-            if call.freed_at is None:
-                key = call.campaign.trunk_id
-                in_use[key] = in_use.get(key, 0) + 1
+        if self._channels is not None:
+            # Every dialler's calls: shards share a trunk's channels.
+            in_use = await self._channels.in_use(self.trunk_guard.known())
+        else:
+            for call in self._calls.values():
+                # A call holds its trunk's channel from the dial until it is over.
+                if call.freed_at is None:
+                    key = call.campaign.trunk_id
+                    in_use[key] = in_use.get(key, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
     async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
@@ -580,6 +598,57 @@ class Dialler:
         fenced by its token, so a long call's contact never looks expired; if this dialler dies,
         the leases run out within the lease TTL."""
         await asyncio.gather(*(self._renew(call, now) for call in list(self._calls.values())))
+        await self._hold_channels()
+
+    async def _hold_channels(self) -> None:
+        """Renew the trunk channel of every call in progress (adopted ones included) and free
+        those of calls that are over; with Redis down they run out by themselves."""
+        if self._channels is None:
+            return
+        live: dict[str, list[str]] = {}
+        for call in self._calls.values():
+            if call.freed_at is None:
+                live.setdefault(call.campaign.trunk_id, []).append(call.id)
+                self._holding[call.id] = call.campaign.trunk_id
+        try:
+            for trunk_id, call_ids in live.items():
+                await self._channels.hold(trunk_id, call_ids, self._channel_ttl)
+            for call_id in [c for c in self._holding if c not in self._calls]:
+                await self._release_channel(call_id)
+            for call in self._calls.values():
+                if call.freed_at is not None and call.id in self._holding:
+                    await self._release_channel(call.id)
+        except self._unavailable as error:
+            log.warning("trunk channels unreachable: %s", error)
+            self.metrics.store_errors.labels("channels").inc()
+
+    async def _claim_channel(self, call_id: str, campaign: Campaign) -> bool:
+        """A channel of the campaign's trunk for this dial, counted with every dialler's calls;
+        whether it may go out."""
+        if self._channels is None:
+            return True
+        trunk = self.trunk_guard.trunk(campaign.trunk_id)
+        limit = None if trunk is None else trunk.channels
+        try:
+            claimed = await self._channels.claim(
+                campaign.trunk_id, call_id, limit, self._channel_ttl
+            )
+        except self._unavailable as error:
+            log.warning("call %s not dialled: trunk channels unreachable (%s)", call_id, error)
+            self.metrics.store_errors.labels("channels").inc()
+            return False
+        if not claimed:
+            log.info("call %s not dialled: every channel of %s is taken", call_id, trunk)
+            self.metrics.channels_full.inc()
+            return False
+        self._holding[call_id] = campaign.trunk_id
+        return True
+
+    async def _release_channel(self, call_id: str) -> None:
+        trunk_id = self._holding.pop(call_id, None)
+        if trunk_id is None or self._channels is None:
+            return
+        await self._channels.release(trunk_id, call_id)
 
     async def _renew(self, call: Call, now: datetime) -> None:
         async with self._gate.shared():
@@ -812,9 +881,19 @@ class Dialler:
             await self._release(lease, self._clock.now())
             return
         try:
+            if not await self._claim_channel(call_id, campaign):
+                await self._release(lease, self._clock.now())
+                return
             await self._dial_admitted(campaign, lease, token, call_id)
         finally:
             self.trunk_guard.forget(call_id)
+            call = self._calls.get(call_id)
+            if call is None or call.freed_at is not None:
+                try:
+                    await self._release_channel(call_id)
+                except self._unavailable as error:
+                    # Its hold runs out by itself within the channel TTL.
+                    log.warning("call %s: trunk channel not freed: %s", call_id, error)
 
     async def _dial_admitted(
         self, campaign: Campaign, lease: Lease, token: int | None, call_id: str

@@ -104,6 +104,9 @@ def build(settings: Settings) -> Wired:
         trunk_limiter=redis.RedisRateLimiter(client, settings.redis_prefix),
         stores=stores,
         fleet_hosts=fleet_hosts,
+        # Each trunk's channels counted across every dialler of every shard.
+        channels=redis.RedisTrunkChannels(client, settings.redis_prefix),
+        channel_ttl=settings.channel_ttl,
         unavailable=(RedisConnectionError, RedisTimeoutError),
         rooms=telephony,
         # Saying a message into a LiveKit room needs the RTC SDK (a participant publishing

@@ -77,6 +77,10 @@ class Settings:
     fleet_hosts: Mapping[str, str] = attrs.field(factory=dict)
     """Fleet host name → base URL of its `/attach`: used while the fleet-host store (the API's
     `/v1/fleet-hosts`) holds no host; the store's enabled hosts otherwise."""
+    channel_ttl_s: float = attrs.field(default=30.0, validator=_positive)
+    """How long a call's trunk channel stays counted in Redis unrenewed (every tick renews it):
+    how soon a dead dialler's channels are free again. Longer than a take-over (leader TTL and
+    a tick), so the calls a new leader adopts are never left uncounted."""
     fleet_hosts_ttl_s: float = attrs.field(default=10.0, validator=_positive)
     """How often the fleet-host store is read again: a host added or disabled there is used or
     dropped within this long."""
@@ -104,6 +108,10 @@ class Settings:
     @property
     def outcome_grace(self) -> timedelta:
         return timedelta(seconds=self.outcome_grace_s)
+
+    @property
+    def channel_ttl(self) -> timedelta:
+        return timedelta(seconds=self.channel_ttl_s)
 
     @property
     def fleet_hosts_ttl(self) -> timedelta:
@@ -138,6 +146,7 @@ class Settings:
             "STORE_TIMEOUT_SECONDS": "store_timeout_s",
             "OUTCOME_GRACE_SECONDS": "outcome_grace_s",
             "FLEET_HOSTS_TTL_SECONDS": "fleet_hosts_ttl_s",
+            "CHANNEL_TTL_SECONDS": "channel_ttl_s",
         }
         for name, field in floats.items():
             raw = get(name)

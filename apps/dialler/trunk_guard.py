@@ -10,8 +10,8 @@ shards share a trunk) is neither ring time nor time a leader lock must outlast.
 The planning state is this process's: with several shards, each shard's leader plans as if the
 trunk were its own. With a shared `RateLimiter` (Redis in production), every dial also takes the
 trunk's token from one bucket shared by all diallers, so the trunk's calls per second hold across
-shards too (dials of two busy shards then wait longer than a tick). Channels are counted per
-process only.
+shards too (dials of two busy shards then wait longer than a tick). Channels are counted across
+processes by the dialler itself (`TrunkChannels`), not here.
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ class TrunkGuard:
         """The trunks as the store has them now (their limits may have been edited)."""
         for trunk in trunks:
             self._trunks[trunk.id] = trunk
+
+    def trunk(self, trunk_id: str) -> Trunk | None:
+        """The trunk's limits as last read; None if unknown."""
+        return self._trunks.get(trunk_id)
+
+    def known(self) -> list[str]:
+        """Every trunk whose limits are known."""
+        return sorted(self._trunks)
 
     def loads(self, in_use: Mapping[str, int]) -> dict[str, TrunkLoad]:
         """Every known trunk, with its calls in progress, as the planner takes it."""

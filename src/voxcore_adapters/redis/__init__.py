@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from voxcore_adapters.redis.channels import RedisTrunkChannels
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
 from voxcore_adapters.redis.events import RedisCallEvents
 from voxcore_adapters.redis.leader import RedisLeaderLock
@@ -36,5 +37,6 @@ __all__ = [
     "RedisRateLimiter",
     "RedisRuntimeConfigCache",
     "RedisSlotRegistry",
+    "RedisTrunkChannels",
     "connect",
 ]

@@ -19,12 +19,15 @@ from redis.asyncio import Redis
 from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.stores import StoreCalls
 from tests.dialler.conftest import World, make_campaign, new_world
+from tests.dialler.test_limits import TrunkTable
 from tests.integration.dialler.conftest import Shop
 from voxcore_adapters import redis
 from voxcore_adapters.fakes.trunks import InMemoryFleetHosts
 from voxcore_adapters.mongo import MongoFleetHosts
-from voxcore_adapters.redis import RedisLeaderLock
-from voxcore_domain.trunks import FleetHost
+from voxcore_adapters.redis import RedisLeaderLock, RedisTrunkChannels
+from voxcore_domain.model import CampaignState
+from voxcore_domain.shards import shard_of
+from voxcore_domain.trunks import FleetHost, Trunk
 
 LEADER_TTL = timedelta(seconds=0.6)
 
@@ -194,3 +197,85 @@ async def test_the_dialler_plans_and_attaches_only_on_enabled_hosts(shop: Shop) 
     assert report.pool == 2
     assert report.leased == {"c1": 2}
     assert [order for _, order in world.fleet.requests] == [("h1",), ("h1",)]
+
+
+# -- trunk channels across diallers ----------------------------------------------------------------
+
+
+def two_shards(world: World) -> tuple[str, str]:
+    """A campaign in each of two shards, on one trunk, with plenty of contacts each."""
+    ids = [f"camp-{i}" for i in range(20)]
+    zero = next(key for key in ids if shard_of(key, 2) == 0)
+    one = next(key for key in ids if shard_of(key, 2) == 1)
+    world.campaigns.put(attrs.evolve(world.campaign, state=CampaignState.PAUSED))
+    for n, key in enumerate((zero, one)):
+        campaign = attrs.evolve(make_campaign(), id=key)
+        world.campaigns.put(campaign)
+        for contact in world.add_contacts(10, start=100 * n):
+            world.leases.add(attrs.evolve(contact, id=f"{key}-{contact.id}", campaign_id=key))
+    return zero, one
+
+
+async def test_two_diallers_share_a_trunks_channels(client: Redis, prefix: str) -> None:
+    world: World = new_world()
+    two_shards(world)
+    await world.add_workers(20)
+    trunks = TrunkTable(Trunk("trunk1", "t1", "trunk1", "ST_trunk1", cps=100.0, channels=3))
+    diallers = [
+        world.dialler(
+            f"d{shard}",
+            shard=str(shard),
+            shards=2,
+            trunks=trunks,
+            channels=RedisTrunkChannels(client, prefix),
+            channel_ttl=timedelta(seconds=1),
+        )
+        for shard in (0, 1)
+    ]
+
+    # Both plan at once, each seeing all three channels free: the claims let three calls out.
+    reports = await asyncio.gather(*(d.tick(world.clock.now()) for d in diallers))
+    for dialler in diallers:
+        await dialler.wait_idle()
+        assert dialler.failures == []
+    assert all(report.leader for report in reports)
+    assert len(world.telephony.placed) == 3
+    assert sum(d.in_flight for d in diallers) == 3
+    given_back = sum(r.leased.get(c, 0) for r in reports for c in r.leased) - 3
+    assert given_back == sum(
+        d.metrics.registry.get_sample_value("vox_dialler_trunk_channels_full_total") or 0.0
+        for d in diallers
+    )
+    channels = RedisTrunkChannels(client, prefix)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+    # Next tick, both plan with every dialler's calls counted: nobody dials.
+    world.advance(2)
+    await world.beat_all()
+    for dialler in diallers:
+        report = await dialler.tick(world.clock.now())
+        await dialler.wait_idle()
+        assert sum(report.planned.values()) == 0
+    assert len(world.telephony.placed) == 3
+    # Ticks renew the holds: they outlast the channel TTL while the calls last.
+    await asyncio.sleep(0.6)
+    for dialler in diallers:
+        await dialler.tick(world.clock.now())
+    await asyncio.sleep(0.6)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+    # One dialler dies with its calls: within the channel TTL its channels are free again, and
+    # the other dialler (alone now, all in shard 1's campaign) uses them.
+    dead, alive = diallers if diallers[0].in_flight else diallers[::-1]
+    left = dead.in_flight
+    assert left > 0
+    deadline = time.monotonic() + 5.0
+    while len(world.telephony.placed) < 3 + left and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        await alive.tick(world.clock.now())
+        await alive.wait_idle()
+        assert alive.failures == []
+        assert (await channels.in_use(["trunk1"]))["trunk1"] <= 3
+    assert len(world.telephony.placed) == 3 + left
+    assert alive.in_flight == 3
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}

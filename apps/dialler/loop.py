@@ -18,10 +18,11 @@ left (`_reconcile`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.sharding import ShardCampaigns
 from apps.dialler.stores import StoreCalls, WriteGate
 from apps.dialler.trunk_guard import TrunkGuard
@@ -66,6 +68,7 @@ from voxcore_domain.ports import (
     TelephonyError,
     TelephonyRefused,
     Tenants,
+    TrunkChannels,
     Trunks,
     TrunkThrottled,
 )
@@ -169,6 +172,12 @@ class DiallerMetrics:
         self.in_flight = Gauge(
             "vox_dialler_in_flight", "Calls from dial to recorded outcome.", registry=self.registry
         )
+        self.channels_full = Counter(
+            "vox_dialler_trunk_channels_full",
+            "Dials given back before they went out: every channel of their trunk was taken, "
+            "counting the calls of every dialler.",
+            registry=self.registry,
+        )
         self.tick_seconds = Gauge(
             "vox_dialler_tick_seconds", "How long the last tick took.", registry=self.registry
         )
@@ -216,6 +225,9 @@ class Dialler:
         abandon_message_budget_s: float = 15.0,
         outcome_grace: timedelta = timedelta(minutes=2),
         recover_every: int = 30,
+        fleet_hosts: FleetHostList | None = None,
+        channels: TrunkChannels | None = None,
+        channel_ttl: timedelta = timedelta(seconds=30),
     ) -> None:
         """`unavailable`: exceptions meaning Redis or the slot registry cannot be reached now
         (the store's own are `stores.unavailable`). `rooms`: the provider's rooms, for closing
@@ -224,7 +236,10 @@ class Dialler:
         hangs up in silence and counts it so). `outcome_grace`: how long after its worker let
         go of an attached call the dialler waits for its reported outcome before closing the
         contact as failed. `recover_every`: ticks between sweeps for calls whose lease ran out
-        (`ContactLeases.recover_expired`)."""
+        (`ContactLeases.recover_expired`). `fleet_hosts`: the hosts new calls may go to; the
+        slots of any other host are left out of the capacity planned with (None: every host the
+        slot registry reports). `channels`: each trunk's calls counted across every dialler
+        (None: this process's calls only); a call's channel lasts `channel_ttl` unrenewed."""
         # Only the campaigns of this dialler's shard exist for it.
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
@@ -258,6 +273,11 @@ class Dialler:
         self._outcome_grace = outcome_grace
         self._gate = WriteGate()
         self._recover_every = recover_every
+        self._fleet_hosts = fleet_hosts
+        self._channels = channels
+        self._channel_ttl = channel_ttl
+        self._holding: dict[str, str] = {}
+        """Calls of this dialler holding a trunk channel in `channels`: call id → trunk id."""
         self._ticks_to_recovery = recover_every
         self._running: list[Campaign] = []
         """The running campaigns as last read: in-flight calls are followed from it while
@@ -333,7 +353,11 @@ class Dialler:
         if not self._reconciled and campaigns is not None:
             # Calls a previous leader left are closed out or adopted before anything is
             # dialled; until that has succeeded (the store may be down), every tick tries again.
-            self._reconciled = await self._reconcile(campaigns, now)
+            # However long that takes, the leader lock is renewed meanwhile.
+            async with self._lock_kept():
+                self._reconciled = await self._reconcile(campaigns, now)
+            if not self.leader:
+                return TickReport(leader=False)
         await self._renew_leases(now)
         if not self._reconciled or campaigns is None:
             return TickReport(leader=True)
@@ -345,9 +369,15 @@ class Dialler:
             log.warning("slot registry unreachable: %s", error)
             self.metrics.store_errors.labels("slots").inc()
             return TickReport(leader=True)
-        self._capacity = summarize(slots, now, self._staleness)
+        self._capacity = summarize(await self._usable(slots, now), now, self._staleness)
         await self._follow_attached(slots, now)
-        paused, tenants, trunks = await self._limits(now)
+        try:
+            paused, tenants, trunks = await self._limits(now)
+        except (*self._stores.unavailable, *self._unavailable) as error:
+            # Tenant caps and trunk limits unknown: planning without them could break them.
+            log.warning("no new dials: tenants or trunks unreadable (%s)", error)
+            self.metrics.store_errors.labels("limits").inc()
+            return TickReport(leader=True)
         loads = [self._load(campaign, now) for campaign in campaigns]
         plan = plan_tick(
             now.timestamp(),
@@ -394,6 +424,14 @@ class Dialler:
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
 
+    async def _usable(self, slots: list[Slot], now: datetime) -> list[Slot]:
+        """The slots of the hosts new calls may go to (a disabled or unlisted host's calls are
+        still followed, from every slot)."""
+        if self._fleet_hosts is None:
+            return slots
+        hosts = await self._fleet_hosts.usable(now)
+        return [slot for slot in slots if slot.host in hosts]
+
     async def _running_campaigns(self) -> list[Campaign] | None:
         """The running campaigns; None if the store cannot be reached (then nothing new is
         leased, and calls in flight are followed with the campaigns as last read)."""
@@ -416,6 +454,36 @@ class Dialler:
         if self.token is not None:
             log.info("leading shard %s with token %s", self.shard, self.token)
         return self.token is not None
+
+    @contextlib.asynccontextmanager
+    async def _lock_kept(self) -> AsyncIterator[None]:
+        """Renew the leader lock every third of its TTL while the block runs (a take-over's
+        recovery can outlast the TTL on a slow store); a lock found lost ends this dialler's
+        lead, and the store refuses the rest of the block's writes (they are fenced)."""
+        task = asyncio.get_running_loop().create_task(self._keep_renewing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_renewing(self) -> None:
+        every = self._leader_ttl.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            token = self.token
+            if token is None:
+                return
+            try:
+                renewed = await self._lock.renew(self.shard, self.owner, token, self._leader_ttl)
+            except self._unavailable as error:
+                log.warning("leader lock unreachable during the take-over: %s", error)
+                continue
+            if not renewed and self.token == token:
+                log.warning("lost the leader lock of shard %s during the take-over", self.shard)
+                self.token = None
+                return
 
     def _load(self, campaign: Campaign, now: datetime) -> CampaignLoad:
         busy: list[float] = []
@@ -457,19 +525,22 @@ class Dialler:
         """The platform pause, the tenants' weights and caps, and each trunk's limits, state
         and calls in progress."""
         paused = self._pause is not None and await self._pause.paused()
-        tenants = {
-            t.id: Group(t.id, t.weight, t.max_concurrency)
-            for t in (self._tenants.all() if self._tenants is not None else ())
-        }
+        # Through `StoreCalls` like every store read: MongoDB answers off the loop.
+        listed = await self._stores.run(self._tenants.all) if self._tenants is not None else []
+        tenants = {t.id: Group(t.id, t.weight, t.max_concurrency) for t in listed}
         if self._trunks is None:
             return paused, tenants, None
-        self.trunk_guard.update(self._trunks.all())
+        self.trunk_guard.update(await self._stores.run(self._trunks.all))
         in_use: dict[str, int] = {}
-        for call in self._calls.values():
-            # A call holds its trunk's channel from the dial until it is over.
-            if call.freed_at is None:
-                key = call.campaign.trunk_id
-                in_use[key] = in_use.get(key, 0) + 1
+        if self._channels is not None:
+            # Every dialler's calls: shards share a trunk's channels.
+            in_use = await self._channels.in_use(self.trunk_guard.known())
+        else:
+            for call in self._calls.values():
+                # A call holds its trunk's channel from the dial until it is over.
+                if call.freed_at is None:
+                    key = call.campaign.trunk_id
+                    in_use[key] = in_use.get(key, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
     async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
@@ -527,6 +598,57 @@ class Dialler:
         fenced by its token, so a long call's contact never looks expired; if this dialler dies,
         the leases run out within the lease TTL."""
         await asyncio.gather(*(self._renew(call, now) for call in list(self._calls.values())))
+        await self._hold_channels()
+
+    async def _hold_channels(self) -> None:
+        """Renew the trunk channel of every call in progress (adopted ones included) and free
+        those of calls that are over; with Redis down they run out by themselves."""
+        if self._channels is None:
+            return
+        live: dict[str, list[str]] = {}
+        for call in self._calls.values():
+            if call.freed_at is None:
+                live.setdefault(call.campaign.trunk_id, []).append(call.id)
+                self._holding[call.id] = call.campaign.trunk_id
+        try:
+            for trunk_id, call_ids in live.items():
+                await self._channels.hold(trunk_id, call_ids, self._channel_ttl)
+            for call_id in [c for c in self._holding if c not in self._calls]:
+                await self._release_channel(call_id)
+            for call in self._calls.values():
+                if call.freed_at is not None and call.id in self._holding:
+                    await self._release_channel(call.id)
+        except self._unavailable as error:
+            log.warning("trunk channels unreachable: %s", error)
+            self.metrics.store_errors.labels("channels").inc()
+
+    async def _claim_channel(self, call_id: str, campaign: Campaign) -> bool:
+        """A channel of the campaign's trunk for this dial, counted with every dialler's calls;
+        whether it may go out."""
+        if self._channels is None:
+            return True
+        trunk = self.trunk_guard.trunk(campaign.trunk_id)
+        limit = None if trunk is None else trunk.channels
+        try:
+            claimed = await self._channels.claim(
+                campaign.trunk_id, call_id, limit, self._channel_ttl
+            )
+        except self._unavailable as error:
+            log.warning("call %s not dialled: trunk channels unreachable (%s)", call_id, error)
+            self.metrics.store_errors.labels("channels").inc()
+            return False
+        if not claimed:
+            log.info("call %s not dialled: every channel of %s is taken", call_id, trunk)
+            self.metrics.channels_full.inc()
+            return False
+        self._holding[call_id] = campaign.trunk_id
+        return True
+
+    async def _release_channel(self, call_id: str) -> None:
+        trunk_id = self._holding.pop(call_id, None)
+        if trunk_id is None or self._channels is None:
+            return
+        await self._channels.release(trunk_id, call_id)
 
     async def _renew(self, call: Call, now: datetime) -> None:
         async with self._gate.shared():
@@ -747,6 +869,35 @@ class Dialler:
             await asyncio.wait(set(self._tasks))
 
     async def _dial(self, campaign: Campaign, lease: Lease, token: int | None) -> None:
+        call_id = self._new_call_id()
+        try:
+            # The trunk's calls-per-second token before anything else: waiting for it is not
+            # ring time, and the leader lock is renewed after it, just before the dial.
+            await self.trunk_guard.admit(call_id, campaign.trunk_id)
+        except self._unavailable as error:
+            log.warning(
+                "call %s not dialled: the trunk's rate limiter is unreachable: %s", call_id, error
+            )
+            await self._release(lease, self._clock.now())
+            return
+        try:
+            if not await self._claim_channel(call_id, campaign):
+                await self._release(lease, self._clock.now())
+                return
+            await self._dial_admitted(campaign, lease, token, call_id)
+        finally:
+            self.trunk_guard.forget(call_id)
+            call = self._calls.get(call_id)
+            if call is None or call.freed_at is not None:
+                try:
+                    await self._release_channel(call_id)
+                except self._unavailable as error:
+                    # Its hold runs out by itself within the channel TTL.
+                    log.warning("call %s: trunk channel not freed: %s", call_id, error)
+
+    async def _dial_admitted(
+        self, campaign: Campaign, lease: Lease, token: int | None, call_id: str
+    ) -> None:
         # The leader token is checked with the lock itself before every dial, not only each
         # tick: a leader paused (GC, SIGSTOP) between its tick and this task must not dial once
         # a standby has taken over. The store checks it again with the `dialing` write.
@@ -774,7 +925,6 @@ class Dialler:
             return
         if contact is None:
             raise LookupError(f"leased contact {lease.contact_id} is not in the store")
-        call_id = self._new_call_id()
         attempt = CallAttempt(
             id=call_id,
             contact_id=contact.id,

@@ -25,6 +25,7 @@ from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
 from apps.dialler.stores import StoreCalls
@@ -71,6 +72,17 @@ def build(settings: Settings) -> Wired:
         headers=internal_auth(settings.internal_token),
     )
     fleet = HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier)
+    # pymongo blocks for a round trip: off the loop. A store that cannot be reached keeps
+    # the writes of calls in progress until it is back.
+    stores = StoreCalls(offload=True, unavailable=(ConnectionFailure,))
+    # The API's fleet-host list, the settings' hosts while it has none.
+    fleet_hosts = FleetHostList(
+        mongo.MongoFleetHosts(db),
+        settings.fleet_hosts,
+        stores,
+        settings.fleet_hosts_ttl,
+        on_change=fleet.use_hosts,
+    )
     dialler = Dialler(
         campaigns=mongo.MongoCampaigns(db),
         leases=mongo.MongoContactLeases(db),
@@ -93,9 +105,11 @@ def build(settings: Settings) -> Wired:
         shards=settings.shards,
         # One calls-per-second bucket per trunk for every dialler of every shard.
         trunk_limiter=redis.RedisRateLimiter(client, settings.redis_prefix),
-        # pymongo blocks for a round trip: off the loop. A store that cannot be reached keeps
-        # the writes of calls in progress until it is back.
-        stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        stores=stores,
+        fleet_hosts=fleet_hosts,
+        # Each trunk's channels counted across every dialler of every shard.
+        channels=redis.RedisTrunkChannels(client, settings.redis_prefix),
+        channel_ttl=settings.channel_ttl,
         unavailable=(RedisConnectionError, RedisTimeoutError),
         rooms=telephony,
         # Saying a message into a LiveKit room needs the RTC SDK (a participant publishing

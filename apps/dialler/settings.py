@@ -75,7 +75,15 @@ class Settings:
     livekit_api_key: str = attrs.field(default="", repr=False)
     livekit_api_secret: str = attrs.field(default="", repr=False)
     fleet_hosts: Mapping[str, str] = attrs.field(factory=dict)
-    """Fleet host name → base URL of its `/attach`."""
+    """Fleet host name → base URL of its `/attach`: used while the fleet-host store (the API's
+    `/v1/fleet-hosts`) holds no host; the store's enabled hosts otherwise."""
+    channel_ttl_s: float = attrs.field(default=30.0, validator=_positive)
+    """How long a call's trunk channel stays counted in Redis unrenewed (every tick renews it):
+    how soon a dead dialler's channels are free again. Longer than a take-over (leader TTL and
+    a tick), so the calls a new leader adopts are never left uncounted."""
+    fleet_hosts_ttl_s: float = attrs.field(default=10.0, validator=_positive)
+    """How often the fleet-host store is read again: a host added or disabled there is used or
+    dropped within this long."""
     media_carrier: str = "twilio"
     """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
     internal_token: str | None = attrs.field(default=None, repr=False)
@@ -105,6 +113,14 @@ class Settings:
         return timedelta(seconds=self.outcome_grace_s)
 
     @property
+    def channel_ttl(self) -> timedelta:
+        return timedelta(seconds=self.channel_ttl_s)
+
+    @property
+    def fleet_hosts_ttl(self) -> timedelta:
+        return timedelta(seconds=self.fleet_hosts_ttl_s)
+
+    @property
     def leader_ttl(self) -> timedelta:
         return timedelta(seconds=self.leader_ttl_s)
 
@@ -132,6 +148,8 @@ class Settings:
             "SLOT_STALENESS_SECONDS": "slot_staleness_s",
             "STORE_TIMEOUT_SECONDS": "store_timeout_s",
             "OUTCOME_GRACE_SECONDS": "outcome_grace_s",
+            "FLEET_HOSTS_TTL_SECONDS": "fleet_hosts_ttl_s",
+            "CHANNEL_TTL_SECONDS": "channel_ttl_s",
         }
         for name, field in floats.items():
             raw = get(name)

@@ -3,15 +3,15 @@ and its outcome feeds the trunk's back-off and breaker. The rules are the domain
 (`voxcore_domain.trunklimits`); this only keeps the state between ticks and dials.
 
 `TrunkGuard` wraps the `Telephony` port, so every dial goes through it whichever code path
-places it. A dial waits at most about one tick for its token (the planner only plans the dials
-whose token comes within the tick); the leader lock the dial task renewed just before lasts
-`leader_ttl` (6 s), longer than that wait, so no other leader can have taken over meanwhile.
+places it. The dial task waits for its token first (`admit`), then renews the leader lock,
+records the attempt and starts the ring clock: the wait (about one tick at most, longer when
+shards share a trunk) is neither ring time nor time a leader lock must outlast.
 
 The planning state is this process's: with several shards, each shard's leader plans as if the
 trunk were its own. With a shared `RateLimiter` (Redis in production), every dial also takes the
 trunk's token from one bucket shared by all diallers, so the trunk's calls per second hold across
-shards too (dials of two busy shards then wait longer than a tick). Channels are counted per
-process only.
+shards too (dials of two busy shards then wait longer than a tick). Channels are counted across
+processes by the dialler itself (`TrunkChannels`), not here.
 """
 
 from __future__ import annotations
@@ -60,11 +60,20 @@ class TrunkGuard:
         self._sleep = sleep
         self._trunks: dict[str, Trunk] = {}
         self.states: dict[str, TrunkState] = {}
+        self._admitted: set[str] = set()
 
     def update(self, trunks: Iterable[Trunk]) -> None:
         """The trunks as the store has them now (their limits may have been edited)."""
         for trunk in trunks:
             self._trunks[trunk.id] = trunk
+
+    def trunk(self, trunk_id: str) -> Trunk | None:
+        """The trunk's limits as last read; None if unknown."""
+        return self._trunks.get(trunk_id)
+
+    def known(self) -> list[str]:
+        """Every trunk whose limits are known."""
+        return sorted(self._trunks)
 
     def loads(self, in_use: Mapping[str, int]) -> dict[str, TrunkLoad]:
         """Every known trunk, with its calls in progress, as the planner takes it."""
@@ -75,8 +84,17 @@ class TrunkGuard:
             for key, trunk in self._trunks.items()
         }
 
-    async def place_call(self, request: DialRequest) -> DialResult:
-        key = request.trunk_id
+    async def admit(self, call_id: str, trunk_id: str) -> None:
+        """Wait for the trunk's calls-per-second token for the dial `call_id`; its `place_call`
+        then goes out at once. `forget` it if the dial is not placed after all."""
+        await self._wait_turn(trunk_id)
+        self._admitted.add(call_id)
+
+    def forget(self, call_id: str) -> None:
+        """The dial `call_id` is over, placed or not: its admission is spent."""
+        self._admitted.discard(call_id)
+
+    async def _wait_turn(self, key: str) -> None:
         now = self._clock.now().timestamp()
         # A trunk whose limits are unknown (no trunk store) still backs off and breaks.
         start, self.states[key] = self._state(key).reserve(self._trunks.get(key), now)
@@ -85,6 +103,14 @@ class TrunkGuard:
         trunk = self._trunks.get(key)
         if trunk is not None and self._shared is not None:
             await self._shared_token(self._shared, trunk)
+
+    async def place_call(self, request: DialRequest) -> DialResult:
+        key = request.trunk_id
+        if request.call_id in self._admitted:
+            self._admitted.discard(request.call_id)
+        else:
+            await self._wait_turn(key)
+        trunk = self._trunks.get(key)
         if trunk is not None:
             # Campaigns name the platform's trunk; the provider knows it by its own id.
             request = attrs.evolve(request, trunk_id=trunk.livekit_trunk_id)

@@ -259,6 +259,8 @@ def _freeing(
         if min(now_alive) > 1e-12 and len(set(seconds)) == len(seconds):
             # The usual case, a call per second and all on the grid: the loop below with
             # every count 1 (and 1 * p == p), in fewer steps.
+            if len(horizons) == 3:
+                return _freeing_3(survival, horizons, seconds, now_alive, free)
             means, variances = [], []
             for h in horizons:
                 mean, var = float(free), 0.0
@@ -296,6 +298,32 @@ def _freeing(
     return means, variances
 
 
+def _freeing_3(
+    survival: Sequence[float],
+    horizons: tuple[int, ...],
+    seconds: Sequence[int],
+    now_alive: Sequence[float],
+    free: int,
+) -> tuple[list[float], list[float]]:
+    """`_freeing`'s usual case for the default three checkpoints, in one pass over the calls:
+    each horizon's sums still add the same terms in the same order, so the results are the
+    same to the last bit, for a third of the loop's overhead."""
+    h0, h1, h2 = horizons
+    m0 = m1 = m2 = float(free)
+    v0 = v1 = v2 = 0.0
+    for second, a in zip(seconds, now_alive, strict=True):
+        p = 1.0 - survival[second + h0] / a
+        m0 += p
+        v0 += p * (1.0 - p)
+        p = 1.0 - survival[second + h1] / a
+        m1 += p
+        v1 += p * (1.0 - p)
+        p = 1.0 - survival[second + h2] / a
+        m2 += p
+        v2 += p * (1.0 - p)
+    return [m0, m1, m2], [v0, v1, v2]
+
+
 def _answering(
     curve: _AnswerCurve, q: float, ringing_elapsed: Sequence[float], waiting: int
 ) -> tuple[list[float], list[float]]:
@@ -312,6 +340,8 @@ def _answering(
         still = 1.0 - q * answered[0]
         if still > 1e-12:  # else certainly answered already: nothing more will come of it
             rows.append((count, still, answered))
+    if len(curve.times) == 3:
+        return _answering_3(rows, q, waiting)
     means, variances = [], []
     for k in range(1, len(curve.times) + 1):
         mean, var = float(waiting), 0.0
@@ -323,6 +353,30 @@ def _answering(
         means.append(mean)
         variances.append(var)
     return means, variances
+
+
+def _answering_3(
+    rows: Sequence[tuple[int, float, tuple[float, ...]]], q: float, waiting: int
+) -> tuple[list[float], list[float]]:
+    """`_answering`'s sums for the default three checkpoints in one pass over the rows: the
+    same terms in the same order, so the same results to the last bit."""
+    m1 = m2 = m3 = float(waiting)
+    v1 = v2 = v3 = 0.0
+    for count, still, answered in rows:
+        a0 = answered[0]
+        h = q * (answered[1] - a0) / still
+        share = count * h
+        m1 += share
+        v1 += share * (1.0 - h)
+        h = q * (answered[2] - a0) / still
+        share = count * h
+        m2 += share
+        v2 += share * (1.0 - h)
+        h = q * (answered[3] - a0) / still
+        share = count * h
+        m3 += share
+        v3 += share * (1.0 - h)
+    return [m1, m2, m3], [v1, v2, v3]
 
 
 @attrs.frozen

@@ -869,3 +869,30 @@ class AgentConfigs(Protocol):
     async def get(self, agent_id: str) -> AgentConfig:
         """The agent's config now; `AgentConfigNotFound` or `ConfigUnavailable` otherwise."""
         ...
+
+
+# -- trunk channels shared by every dialler --------------------------------------------------------
+
+
+class TrunkChannels(Protocol):
+    """The calls each trunk carries now, counted across every dialler process (shards share a
+    trunk's channel limit). Each call holds its channel until released, or until `ttl` after
+    its holder last claimed or held it: a dead dialler's channels free themselves."""
+
+    async def claim(self, trunk_id: str, call_id: str, limit: int | None, ttl: timedelta) -> bool:
+        """Take a channel for `call_id` if fewer than `limit` are held (None: no limit), or
+        renew it if the call holds one already; whether it holds one now."""
+        ...
+
+    async def hold(self, trunk_id: str, call_ids: Sequence[str], ttl: timedelta) -> None:
+        """Renew these calls' channels for `ttl` from now, taking any that expired meanwhile
+        again whatever the limit (the call is on the trunk either way)."""
+        ...
+
+    async def release(self, trunk_id: str, call_id: str) -> None:
+        """The call is over: free its channel (nothing if it holds none)."""
+        ...
+
+    async def in_use(self, trunk_ids: Sequence[str]) -> dict[str, int]:
+        """Channels held now on each of these trunks."""
+        ...

@@ -144,7 +144,12 @@ def make_campaign(mode: str = "progressive", max_attempts: int = 3) -> Campaign:
 
 @pytest.fixture
 def world() -> World:
-    clock = ManualClock()
+    return new_world()
+
+
+def new_world(clock: ManualClock | None = None) -> World:
+    """A world of fakes; `clock`: its clock (a new `ManualClock` by default)."""
+    clock = clock or ManualClock()
     slots = InMemorySlotRegistry(clock)
     campaign = make_campaign()
     return World(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 
 from apps.dialler.loop import Dialler
 from tests.dialler.conftest import SLOT_TTL, World, make_campaign
 from voxcore_adapters.fakes import Callee, InMemoryPauseSwitch, InMemoryTenants
-from voxcore_domain.model import Campaign, SlotState, Tenant
+from voxcore_domain.model import Campaign, ContactState, SlotState, Tenant
+from voxcore_domain.ratelimit import Admission, TokenBucket
 from voxcore_domain.shards import shard_of
 from voxcore_domain.trunklimits import BreakerPolicy, Circuit
 from voxcore_domain.trunks import Trunk
@@ -191,3 +194,71 @@ async def test_each_dialler_plans_only_its_shards_campaigns(world: World) -> Non
     assert set(report1.planned) == {k for k in ids if shard_of(k, 2) == 1}
     assert set(report0.planned)
     assert set(report1.planned)
+
+
+class ClockWaits:
+    """Stands in for `asyncio.sleep` in the trunk guard: the manual clock moves on by each
+    wait, as it would while the dial task sleeps."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        self.world.advance(seconds)
+
+
+async def test_the_wait_for_a_trunk_token_is_not_ring_time(world: World) -> None:
+    contacts = world.add_contacts(2)
+    await world.add_workers(2)
+    waits = ClockWaits(world)
+    started = world.clock.now()
+    dialler = world.dialler("d1", trunks=TrunkTable(trunk(cps=2.0)), trunk_sleep=waits)
+
+    assert await run_tick(dialler, world) == {"c1": 2}
+
+    # The second dial waited half a second for its token; the callee (answering at once)
+    # did not ring meanwhile: the attempt is counted, and the ring clock starts, after it.
+    assert waits.seconds == [0.5]
+    attempts = [a for c in contacts for a in world.call_log.for_contact(c.id)]
+    assert sorted(a.dialed_at - started for a in attempts) == [
+        timedelta(0),
+        timedelta(seconds=0.5),
+    ]
+    assert all(a.answered_at == a.dialed_at for a in attempts)
+    delay = dialler.stats(world.campaign).answer_delay
+    assert delay.count() == 2
+
+
+class RedisGone(Exception):
+    """Stands for a Redis connection error."""
+
+
+class UnreachableLimiter:
+    """The shared `RateLimiter` with Redis down."""
+
+    async def take(self, key: str, bucket: TokenBucket, cost: int = 1) -> Admission:
+        raise RedisGone("connection refused")
+
+
+async def test_a_dial_whose_trunk_token_cannot_be_had_gives_its_contact_back(
+    world: World,
+) -> None:
+    contacts = world.add_contacts(1)
+    await world.add_workers(1)
+    dialler = world.dialler(
+        "d1",
+        trunks=TrunkTable(trunk()),
+        trunk_limiter=UnreachableLimiter(),
+        unavailable=(RedisGone,),
+    )
+
+    assert await run_tick(dialler, world) == {"c1": 1}
+
+    assert world.telephony.placed == []
+    assert world.call_log.for_contact(contacts[0].id) == []
+    contact = world.leases.get(contacts[0].id)
+    assert contact is not None
+    assert contact.state is ContactState.READY
+    assert contact.attempts == 0

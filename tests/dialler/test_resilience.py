@@ -15,11 +15,18 @@ import pytest
 from apps.dialler.loop import Dialler, room_of
 from apps.dialler.stores import StoreCalls
 from tests.dialler.conftest import World, make_campaign
-from voxcore_adapters.fakes import Callee, FakeAbandonMessages, FakeTelephony
+from voxcore_adapters.fakes import (
+    Callee,
+    FakeAbandonMessages,
+    FakeTelephony,
+    InMemoryTenants,
+)
+from voxcore_adapters.fakes.trunks import InMemoryTrunks
 from voxcore_domain.leadership import Fence
 from voxcore_domain.lease import is_live
-from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState
+from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState, Tenant
 from voxcore_domain.ports import DialRequest
+from voxcore_domain.trunks import Trunk
 
 
 async def tick(dialler: Dialler, world: World) -> None:
@@ -450,3 +457,62 @@ async def test_a_leader_sweeps_calls_whose_lease_ran_out_every_few_ticks(world: 
     stored = world.leases.get(contact.id)
     assert stored is not None
     assert (stored.state, stored.last_disposition) == (ContactState.READY, Disposition.FAILED)
+
+
+class AnswersOnceTheLoopRan:
+    """A store whose `all` answers only once the event loop has run something else meanwhile:
+    it can only answer if it is not called on the loop's thread."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.entered = threading.Event()
+        self.loop_ran = threading.Event()
+
+    def all(self) -> Any:
+        self.entered.set()
+        if not self.loop_ran.wait(timeout=5):
+            raise AssertionError("the event loop was blocked by the store call")
+        return self.inner.all()
+
+    async def unblock_once_entered(self) -> None:
+        while not self.entered.is_set():
+            await asyncio.sleep(0.001)
+        self.loop_ran.set()
+
+
+@pytest.mark.parametrize("slow", ["tenants", "trunks"])
+async def test_slow_tenant_and_trunk_stores_do_not_block_the_tick(world: World, slow: str) -> None:
+    world.add_contacts(1)
+    await world.add_workers(1)
+    tenants = InMemoryTenants()
+    tenants.put(Tenant("t1", "Acme"))
+    trunks = InMemoryTrunks()
+    trunks.put(Trunk("trunk1", "t1", "trunk1", "ST_trunk1", cps=10.0))
+    stores: dict[str, Any] = {"tenants": tenants, "trunks": trunks}
+    blocking = stores[slow] = AnswersOnceTheLoopRan(stores[slow])
+    dialler = world.dialler("d1", stores=StoreCalls(offload=True), **stores)
+
+    report, _ = await asyncio.gather(
+        dialler.tick(world.clock.now()), blocking.unblock_once_entered()
+    )
+    await dialler.wait_idle()
+
+    assert report.leased == {"c1": 1}
+    assert dialler.failures == []
+
+
+async def test_while_tenants_or_trunks_are_unreadable_nothing_is_dialled(world: World) -> None:
+    world.add_contacts(2)
+    await world.add_workers(2)
+    tenants = Flaky(InMemoryTenants())
+    dialler = world.dialler("d1", tenants=tenants, stores=StoreCalls(unavailable=(StoreDown,)))
+    tenants.down = True
+    report = await dialler.tick(world.clock.now())
+    assert report.leader
+    assert report.planned == {}
+    assert world.telephony.placed == []
+    assert counted(dialler, "vox_dialler_store_unavailable_total", step="limits") == 1
+
+    tenants.down = False
+    await tick(dialler, world)
+    assert len(world.telephony.placed) == 2

@@ -377,3 +377,39 @@ def test_decisions_match_the_reference_over_a_running_campaign() -> None:
             assert new == old, (campaign, tick)
             new_memory, old_memory = new.memory, old.memory
             dials += [0.0] * new.dials
+
+
+@given(
+    talk=durations(longest=900),
+    delay=durations(longest=40),
+    seconds=st.lists(st.integers(0, 900), max_size=60, unique=True),
+    fractions=st.lists(st.floats(0.0, 0.999), min_size=60, max_size=60),
+    ringing=ring_pool.flatmap(times_from),
+    ring_timeout=st.sampled_from([5.0, 25.0, 40.0]),
+    q=st.floats(0.0, 1.0),
+    free=st.integers(-5, 50),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_three_checkpoint_fast_paths_match_the_reference(
+    talk: Durations,
+    delay: Durations,
+    seconds: list[int],
+    fractions: list[float],
+    ringing: list[float],
+    ring_timeout: float,
+    q: float,
+    free: int,
+) -> None:
+    """The default three checkpoints take one pass over the calls (`_freeing_3`) and the dials
+    (`_answering_3`): drawn here so that they do (a call per whole second, mostly on the grid),
+    and compared with the straightforward sums."""
+    assume(delay.cdf(ring_timeout) > 0.0)
+    busy = [second + fraction for second, fraction in zip(seconds, fractions, strict=False)]
+    times = _answer_times(delay, ring_timeout, 3)
+    curve = _answer_curve(delay, ring_timeout, 3)
+    assert _freeing(talk, curve.horizons, busy, free) == reference_freeing(
+        talk, curve.horizons, busy, free
+    )
+    assert _answering(curve, q, ringing, free) == reference_answering(
+        delay, ring_timeout, times, q, ringing, free
+    )

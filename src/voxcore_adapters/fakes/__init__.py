@@ -7,6 +7,7 @@ domain's own reference implementation, re-exported here so every fake has one ho
 from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.call_log import InMemoryCallLog
 from voxcore_adapters.fakes.campaigns import InMemoryCampaigns
+from voxcore_adapters.fakes.channels import InMemoryTrunkChannels
 from voxcore_adapters.fakes.contact_import import InMemoryContactImport
 from voxcore_adapters.fakes.dnc import InMemoryDncList
 from voxcore_adapters.fakes.fleet_api import InMemoryAgentConfigs, InMemoryReportSender
@@ -48,5 +49,6 @@ __all__ = [
     "InMemoryRuntimeConfigCache",
     "InMemorySlotRegistry",
     "InMemoryTenants",
+    "InMemoryTrunkChannels",
     "ManualClock",
 ]

@@ -46,6 +46,10 @@ class HttpFleetClient:
         self._client = client
         self._carrier = media_carrier
 
+    def use_hosts(self, hosts: Mapping[str, str]) -> None:
+        """From now on, these hosts (name → base URL) and no others."""
+        self._hosts = {name: url.rstrip("/") for name, url in hosts.items()}
+
     async def attach(self, request: AttachRequest, hosts: Sequence[str]) -> AttachResult:
         retry_after: float | None = None
         for host in hosts:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from voxcore_adapters.redis.channels import RedisTrunkChannels
     from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
     from voxcore_adapters.redis.events import RedisCallEvents
     from voxcore_adapters.redis.leader import RedisLeaderLock
@@ -28,6 +29,7 @@ _EXPORTS = {
     "RedisRateLimiter": "voxcore_adapters.redis.ratelimit",
     "RedisRuntimeConfigCache": "voxcore_adapters.redis.config_cache",
     "RedisSlotRegistry": "voxcore_adapters.redis.slots",
+    "RedisTrunkChannels": "voxcore_adapters.redis.channels",
 }
 """Where each adapter lives: its module (and redis-py) is imported on first use."""
 
@@ -61,5 +63,6 @@ __all__ = [
     "RedisRateLimiter",
     "RedisRuntimeConfigCache",
     "RedisSlotRegistry",
+    "RedisTrunkChannels",
     "connect",
 ]

@@ -1,0 +1,281 @@
+"""What diallers share, on the real servers: the leader lock kept through a long take-over
+(Redis) and the fleet-host list (the Mongo-wire server). The rest of each dialler runs on the
+in-memory fakes (`tests.dialler.conftest`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+from pymongo.errors import ConnectionFailure
+from redis.asyncio import Redis
+
+from apps.dialler.fleet_hosts import FleetHostList
+from apps.dialler.stores import StoreCalls
+from tests.dialler.conftest import World, make_campaign, new_world
+from tests.dialler.test_limits import TrunkTable
+from tests.integration.dialler.conftest import Shop
+from voxcore_adapters import redis
+from voxcore_adapters.fakes.trunks import InMemoryFleetHosts
+from voxcore_adapters.mongo import MongoFleetHosts
+from voxcore_adapters.redis import RedisLeaderLock, RedisTrunkChannels
+from voxcore_domain.model import CampaignState
+from voxcore_domain.shards import shard_of
+from voxcore_domain.trunks import FleetHost, Trunk
+
+LEADER_TTL = timedelta(seconds=0.6)
+
+
+@pytest.fixture
+async def client(dialler_redis_url: str) -> AsyncIterator[Redis]:
+    connection = redis.connect(dialler_redis_url)
+    try:
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"vox-{os.urandom(4).hex()}"
+
+
+class SlowRecovery:
+    """The contact store, with each `recover_expired` (one per campaign on a take-over) taking
+    `seconds` of real time, as a slow MongoDB would."""
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+
+    def recover_expired(self, *args: Any) -> Any:
+        time.sleep(self.seconds)
+        return self.inner.recover_expired(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_take_over_longer_than_the_leader_ttl_keeps_the_lead(
+    client: Redis, prefix: str
+) -> None:
+    world: World = new_world()
+    for key in ("c2", "c3", "c4"):
+        world.campaigns.put(attrs.evolve(make_campaign(), id=key))
+    world.add_contacts(2)
+    await world.add_workers(2)
+    lock = RedisLeaderLock(client, prefix)
+    leader = world.dialler(
+        "d1",
+        lock=lock,
+        leases=SlowRecovery(world.leases, 0.4),
+        leader_ttl=LEADER_TTL,
+        stores=StoreCalls(offload=True),
+    )
+    stolen: list[int] = []
+
+    async def standby() -> None:
+        while leader.token is None:  # the leader takes the lock first
+            await asyncio.sleep(0.005)
+        while True:
+            token = await lock.acquire("0", "d2", LEADER_TTL)
+            if token is not None:
+                stolen.append(token)
+            await asyncio.sleep(0.05)
+
+    watching = asyncio.get_running_loop().create_task(standby())
+    started = time.monotonic()
+    try:
+        report = await leader.tick(world.clock.now())
+        await leader.wait_idle()
+    finally:
+        watching.cancel()
+    took = time.monotonic() - started
+
+    # Four campaigns' recovery took well over the lock's TTL; the lead was renewed throughout.
+    assert took > 2 * LEADER_TTL.total_seconds()
+    assert stolen == []
+    assert report.leader
+    assert leader.token is not None
+    assert report.leased["c1"] >= 1  # and it went on to dial
+    assert await lock.renew("0", "d1", leader.token, LEADER_TTL)
+
+
+# -- the fleet-host list -------------------------------------------------------------------------
+
+
+class Unreadable(InMemoryFleetHosts):
+    """A fleet-host store that cannot be reached."""
+
+    def all(self) -> list[FleetHost]:
+        raise ConnectionFailure("no server")
+
+
+async def test_the_fleet_host_list_comes_from_the_store_with_the_settings_as_fallback(
+    shop: Shop,
+) -> None:
+    store = MongoFleetHosts(shop.db)
+    told: list[dict[str, str]] = []
+    hosts = FleetHostList(
+        store,
+        {"h1": "http://10.0.0.1:8000"},
+        StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        timedelta(seconds=10),
+        on_change=lambda listed: told.append(dict(listed)),
+    )
+    now = datetime(2024, 6, 5, 12, tzinfo=UTC)
+
+    # An empty store: the settings' hosts.
+    assert await hosts.usable(now) == {"h1": "http://10.0.0.1:8000"}
+    assert not hosts.from_store
+
+    store.put(FleetHost("h1", "http://10.0.1.1:8000"))
+    store.put(FleetHost("h2", "unix:/run/vox/h2.sock"))
+    store.put(FleetHost("h3", "http://10.0.1.3:8000", enabled=False))
+    # Read again only once the TTL has passed.
+    assert await hosts.usable(now + timedelta(seconds=9)) == {"h1": "http://10.0.0.1:8000"}
+    later = now + timedelta(seconds=10)
+    assert await hosts.usable(later) == {
+        "h1": "http://10.0.1.1:8000",
+        "h2": "unix:/run/vox/h2.sock",
+    }
+    assert hosts.from_store
+
+    # Disabling a host drops it; a store with hosts, all disabled, leaves none (no fallback).
+    store.put(FleetHost("h2", "unix:/run/vox/h2.sock", enabled=False))
+    assert await hosts.usable(later + timedelta(seconds=10)) == {"h1": "http://10.0.1.1:8000"}
+    store.put(FleetHost("h1", "http://10.0.1.1:8000", enabled=False))
+    assert await hosts.usable(later + timedelta(seconds=20)) == {}
+    assert told == [
+        {"h1": "http://10.0.0.1:8000"},
+        {"h1": "http://10.0.1.1:8000", "h2": "unix:/run/vox/h2.sock"},
+        {"h1": "http://10.0.1.1:8000"},
+        {},
+    ]
+
+    # Emptied again: back to the settings.
+    for key in ("h1", "h2", "h3"):
+        assert store.delete(key)
+    assert await hosts.usable(later + timedelta(seconds=30)) == {"h1": "http://10.0.0.1:8000"}
+
+
+async def test_an_unreadable_fleet_host_store_keeps_the_last_list() -> None:
+    hosts = FleetHostList(
+        Unreadable(),
+        {"h1": "http://10.0.0.1:8000"},
+        StoreCalls(unavailable=(ConnectionFailure,)),
+    )
+    assert await hosts.usable(datetime(2024, 6, 5, 12, tzinfo=UTC)) == {
+        "h1": "http://10.0.0.1:8000"
+    }
+
+
+async def test_the_dialler_plans_and_attaches_only_on_enabled_hosts(shop: Shop) -> None:
+    world: World = new_world()
+    world.add_contacts(20)
+    await world.add_workers(2, host="h1")
+    await world.add_workers(3, host="h2")
+    await world.add_workers(4, host="h3")
+    store = MongoFleetHosts(shop.db)
+    store.put(FleetHost("h1", "http://10.0.1.1:8000"))
+    store.put(FleetHost("h2", "http://10.0.1.2:8000", enabled=False))
+    # h3 reports slots but is not in the list at all.
+    stores = StoreCalls(offload=True, unavailable=(ConnectionFailure,))
+    hosts = FleetHostList(store, {"h3": "http://10.0.1.3:8000"}, stores)
+    dialler = world.dialler("d1", fleet_hosts=hosts, stores=stores)
+
+    report = await dialler.tick(world.clock.now())
+    await dialler.wait_idle()
+
+    assert dialler.failures == []
+    assert report.pool == 2
+    assert report.leased == {"c1": 2}
+    assert [order for _, order in world.fleet.requests] == [("h1",), ("h1",)]
+
+
+# -- trunk channels across diallers ----------------------------------------------------------------
+
+
+def two_shards(world: World) -> tuple[str, str]:
+    """A campaign in each of two shards, on one trunk, with plenty of contacts each."""
+    ids = [f"camp-{i}" for i in range(20)]
+    zero = next(key for key in ids if shard_of(key, 2) == 0)
+    one = next(key for key in ids if shard_of(key, 2) == 1)
+    world.campaigns.put(attrs.evolve(world.campaign, state=CampaignState.PAUSED))
+    for n, key in enumerate((zero, one)):
+        campaign = attrs.evolve(make_campaign(), id=key)
+        world.campaigns.put(campaign)
+        for contact in world.add_contacts(10, start=100 * n):
+            world.leases.add(attrs.evolve(contact, id=f"{key}-{contact.id}", campaign_id=key))
+    return zero, one
+
+
+async def test_two_diallers_share_a_trunks_channels(client: Redis, prefix: str) -> None:
+    world: World = new_world()
+    two_shards(world)
+    await world.add_workers(20)
+    trunks = TrunkTable(Trunk("trunk1", "t1", "trunk1", "ST_trunk1", cps=100.0, channels=3))
+    diallers = [
+        world.dialler(
+            f"d{shard}",
+            shard=str(shard),
+            shards=2,
+            trunks=trunks,
+            channels=RedisTrunkChannels(client, prefix),
+            channel_ttl=timedelta(seconds=1),
+        )
+        for shard in (0, 1)
+    ]
+
+    # Both plan at once, each seeing all three channels free: the claims let three calls out.
+    reports = await asyncio.gather(*(d.tick(world.clock.now()) for d in diallers))
+    for dialler in diallers:
+        await dialler.wait_idle()
+        assert dialler.failures == []
+    assert all(report.leader for report in reports)
+    assert len(world.telephony.placed) == 3
+    assert sum(d.in_flight for d in diallers) == 3
+    given_back = sum(r.leased.get(c, 0) for r in reports for c in r.leased) - 3
+    assert given_back == sum(
+        d.metrics.registry.get_sample_value("vox_dialler_trunk_channels_full_total") or 0.0
+        for d in diallers
+    )
+    channels = RedisTrunkChannels(client, prefix)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+    # Next tick, both plan with every dialler's calls counted: nobody dials.
+    world.advance(2)
+    await world.beat_all()
+    for dialler in diallers:
+        report = await dialler.tick(world.clock.now())
+        await dialler.wait_idle()
+        assert sum(report.planned.values()) == 0
+    assert len(world.telephony.placed) == 3
+    # Ticks renew the holds: they outlast the channel TTL while the calls last.
+    await asyncio.sleep(0.6)
+    for dialler in diallers:
+        await dialler.tick(world.clock.now())
+    await asyncio.sleep(0.6)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+    # One dialler dies with its calls: within the channel TTL its channels are free again, and
+    # the other dialler (alone now, all in shard 1's campaign) uses them.
+    dead, alive = diallers if diallers[0].in_flight else diallers[::-1]
+    left = dead.in_flight
+    assert left > 0
+    deadline = time.monotonic() + 5.0
+    while len(world.telephony.placed) < 3 + left and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        await alive.tick(world.clock.now())
+        await alive.wait_idle()
+        assert alive.failures == []
+        assert (await channels.in_use(["trunk1"]))["trunk1"] <= 3
+    assert len(world.telephony.placed) == 3 + left
+    assert alive.in_flight == 3
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}

@@ -106,6 +106,11 @@ ANSWERING = ("machine", "talks-1", "talks-2", "talks-3")
 PHONES = {name: f"+44207940{i:04d}" for i, name in enumerate(CALLEES)}
 
 
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 class CountedCarrier:
     """The simulated carrier, counting the dials that reach it, per number."""
 
@@ -371,13 +376,14 @@ async def test_scripted_callees_through_real_workers_and_the_api(
         ]
 
     async def settled() -> bool:
-        stored = leases.contacts()
+        # pymongo blocks: off the loop the dialler runs on.
+        stored = await asyncio.to_thread(leases.contacts)
         live = [s for s in await slots.slots() if s.host in WORKERS]
         return (
             all(not c.state.in_call and c.lease is None for c in stored)
             and carrier.dials[PHONES["throttled"]] == 2
             and dialler.in_flight == 0
-            and not attached_without_outcome()
+            and not await asyncio.to_thread(attached_without_outcome)
             and len(live) == len(WORKERS)
             and all(s.state is SlotState.IDLE for s in live)
         )
@@ -482,8 +488,3 @@ async def test_scripted_callees_through_real_workers_and_the_api(
     assert stats["last_hour"]["live_answers"] == live_answers
     assert stats["last_hour"]["machine_answers"] == 1
     assert stats["last_hour"]["dials"] == len(CALLEES)
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)

@@ -43,6 +43,8 @@ YEAR_S = 366 * 24 * 3600
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=YEAR_S)]
 """A delay in seconds; over a year is a mistake (and would overflow a duration)."""
 Text = Annotated[str, msgspec.Meta(max_length=64)]
+AbandonMessage = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
+"""Said in a few seconds: who called and how to call back, not a pitch."""
 
 
 def _time_of_day(field: str, text: str) -> time:
@@ -147,6 +149,9 @@ class CampaignIn(Body):
     weight: float = 1.0
     """Share of the tenant's slots against its other campaigns."""
     max_concurrency: int | None = None
+    abandon_message: AbandonMessage | None = None
+    """What an answered call no worker took in time hears before the hang-up (Ofcom: who
+    called and how to call back); null hangs up in silence."""
 
     def to_domain(self, campaign_id: str, tenant_id: str) -> Campaign:
         return Campaign(
@@ -162,6 +167,7 @@ class CampaignIn(Body):
             retry=self.retry.to_domain(),
             weight=self.weight,
             max_concurrency=self.max_concurrency,
+            abandon_message=self.abandon_message,
         )
 
 
@@ -179,6 +185,7 @@ class CampaignPatch(Body):
     retry: Retry | msgspec.UnsetType = msgspec.UNSET
     weight: float | msgspec.UnsetType = msgspec.UNSET
     max_concurrency: int | msgspec.UnsetType | None = msgspec.UNSET
+    abandon_message: AbandonMessage | msgspec.UnsetType | None = msgspec.UNSET
 
     def apply(self, campaign: Campaign) -> Campaign:
         changes: dict[str, Any] = {
@@ -202,6 +209,7 @@ class CampaignOut(Out):
     weight: float
     max_concurrency: int | None
     state: CampaignState
+    abandon_message: str | None
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignOut:
@@ -219,6 +227,7 @@ class CampaignOut(Out):
             weight=campaign.weight,
             max_concurrency=campaign.max_concurrency,
             state=campaign.state,
+            abandon_message=campaign.abandon_message,
         )
 
 

@@ -25,6 +25,7 @@ from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.dialler.abandon import abandon_messages
 from apps.dialler.fleet_hosts import FleetHostList
 from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
@@ -112,10 +113,7 @@ def build(settings: Settings) -> Wired:
         channel_ttl=settings.channel_ttl,
         unavailable=(RedisConnectionError, RedisTimeoutError),
         rooms=telephony,
-        # Saying a message into a LiveKit room needs the RTC SDK (a participant publishing
-        # audio), which the dialler does not have: the abandon path hangs up in silence and
-        # counts it as `none` (docs/dialler.md).
-        abandon_messages=None,
+        abandon_messages=abandon_messages(settings),
         outcome_grace=settings.outcome_grace,
     )
 

@@ -57,10 +57,13 @@ def in_span(attempt: CallAttempt, since: datetime, until: datetime) -> bool:
 
 
 def tally(attempts: Iterable[CallAttempt]) -> CallTally:
-    """The tally of `attempts` (already chosen by campaign and span)."""
+    """The tally of `attempts` (already chosen by campaign and span). A dial the provider
+    turned down before it reached anyone (`not_placed`) is no dial: it is not counted."""
     dials = in_call = 0
     outcomes: Counter[Disposition] = Counter()
     for attempt in attempts:
+        if attempt.not_placed is not None:
+            continue
         dials += 1
         if attempt.disposition is not None:
             outcomes[attempt.disposition] += 1

@@ -56,6 +56,7 @@ def test_a_campaign_is_created_in_draft_with_the_domains_defaults(
         "weight": 1.0,
         "max_concurrency": None,
         "state": "draft",
+        "abandon_message": None,
     }
     assert client.get(f"/v1/campaigns/{body['id']}", headers=acme.headers).json() == body
 
@@ -251,3 +252,46 @@ def test_deleting_its_agent_does_not_block_other_edits_of_a_completed_campaign(
     renamed = client.patch(path, json={"name": "July"}, headers=acme.headers)
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["agent_id"] == acme.agent_id
+
+
+def test_the_abandon_message_is_set_changed_and_cleared(
+    client: TestClient[Any], acme: TenantSession, deps: Deps
+) -> None:
+    said = "This was Acme Dental. Please call us back on 0800 123 456."
+    campaign_id = make_campaign(client, acme, abandon_message=said)
+    assert (
+        client.get(f"/v1/campaigns/{campaign_id}", headers=acme.headers).json()["abandon_message"]
+        == said
+    )
+    stored = deps.campaigns.get(campaign_id)
+    assert stored is not None
+    assert stored.abandon_message == said
+
+    other = "Acme Dental here; we will call again."
+    changed = client.patch(
+        f"/v1/campaigns/{campaign_id}", json={"abandon_message": other}, headers=acme.headers
+    )
+    assert changed.json()["abandon_message"] == other
+    untouched = client.patch(
+        f"/v1/campaigns/{campaign_id}", json={"name": "July"}, headers=acme.headers
+    )
+    assert untouched.json()["abandon_message"] == other
+    cleared = client.patch(
+        f"/v1/campaigns/{campaign_id}", json={"abandon_message": None}, headers=acme.headers
+    )
+    assert cleared.json()["abandon_message"] is None
+
+
+@pytest.mark.parametrize("message", ["", "   ", "x" * 501, 42])
+def test_a_bad_abandon_message_is_refused_naming_the_field(
+    client: TestClient[Any], acme: TenantSession, message: object
+) -> None:
+    response = client.post(
+        "/v1/campaigns", json=campaign_body(acme, abandon_message=message), headers=acme.headers
+    )
+    assert_error(response, 400, "abandon_message")
+    campaign_id = make_campaign(client, acme)
+    patched = client.patch(
+        f"/v1/campaigns/{campaign_id}", json={"abandon_message": message}, headers=acme.headers
+    )
+    assert_error(patched, 400, "abandon_message")

@@ -14,9 +14,13 @@ LiveKit server:
 - `join_room` wires a real `rtc.Room` to a `RoomLeg`: room events call the interface above, the
   caller's audio track is read with `rtc.AudioStream`.
 
-**Not tested here:** `join_room` needs a LiveKit server (WebRTC signalling and media), which
-cannot run on this machine; the tests cover only its failure to connect. Everything it feeds
-(frame conversion, event translation, marks, clear, hang-up) is tested through `RoomLeg`.
+`publish_voice` is the same join for a participant that only speaks (the dialler's abandon
+message, `voxcore_adapters.livekit.abandon`).
+
+**Not tested here:** `join_room` and `publish_voice` need a LiveKit server (WebRTC signalling
+and media), which cannot run on this machine; the tests cover only their failure to connect.
+Everything `join_room` feeds (frame conversion, event translation, marks, clear, hang-up) is
+tested through `RoomLeg`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from livekit import rtc
+from livekit.rtc.participant import PublishTrackError
 
 from voxcore_adapters.livekit.joining import RoomJoiner as RoomJoiner
 from voxcore_adapters.livekit.joining import RoomJoinFailed as RoomJoinFailed
@@ -400,3 +405,38 @@ async def join_room(
             log.warning("could not leave the room after a failed join: %r", error)
         raise
     return leg
+
+
+async def publish_voice(url: str, token: str, *, connect_timeout_s: float = 10.0) -> RoomOutput:
+    """Join the room `token` grants as a participant that only speaks: its voice published on
+    an 8 kHz mono `AudioSource`, nothing subscribed. `RoomJoinFailed` if either step fails
+    (nothing is left connected by then). What the dialler says into a call nobody took."""
+    room = rtc.Room()
+    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS)
+    output = _SourceOutput(room, source)
+    try:
+        await room.connect(
+            signal_url(url),
+            token,
+            rtc.RoomOptions(auto_subscribe=False, connect_timeout=connect_timeout_s),
+        )
+    except rtc.ConnectError as error:
+        await source.aclose()
+        raise RoomJoinFailed(f"cannot join the LiveKit room: {error.message}") from error
+    except BaseException:
+        await source.aclose()
+        raise
+    try:
+        track = rtc.LocalAudioTrack.create_audio_track("voice", source)
+        await room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+    except BaseException as error:
+        try:
+            await output.leave()
+        except Exception as leaving:
+            log.warning("could not leave the room after a failed publish: %r", leaving)
+        if isinstance(error, PublishTrackError):
+            raise RoomJoinFailed(f"cannot publish audio in the LiveKit room: {error}") from error
+        raise
+    return output

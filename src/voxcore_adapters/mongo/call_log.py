@@ -48,6 +48,8 @@ class MongoCallLog:
                     "$match": {
                         "campaign_id": campaign_id,
                         "dialed_at": {"$gte": since, "$lt": until},
+                        # A dial the provider turned down before it reached anyone is no dial.
+                        "not_placed": None,
                     }
                 },
                 {

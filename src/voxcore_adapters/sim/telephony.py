@@ -64,16 +64,22 @@ class SimTelephony:
         self._clock: Clock = clock or _UtcClock()
         self._backoff = throttle_backoff_s
         self._script: dict[str, Callee] = {}
+        self._machines: set[str] = set()
         self._live: dict[str, str] = {}
         """call id → room of each answered call still up."""
         self._streams: dict[str, asyncio.Task[str]] = {}
         self.ended: dict[str, str] = {}
         """call id → how its media stream ended, for the calls whose stream has."""
 
-    def script(self, number: str, callee: Callee) -> None:
+    def script(self, number: str, callee: Callee, *, machine: bool = False) -> None:
         """Make `number` behave as `callee` instead of a drawn one; its talk time (when media
-        is on) is the model's mean."""
+        is on) is the model's mean. With `machine`, an answering machine answers: its greeting
+        then silence for the model's `voicemail_s`."""
         self._script[number] = callee
+        if machine:
+            self._machines.add(number)
+        else:
+            self._machines.discard(number)
 
     @property
     def live_calls(self) -> dict[str, str]:
@@ -88,7 +94,10 @@ class SimTelephony:
     def _callee(self, number: str, ring_timeout_s: float) -> tuple[Callee, DrawnCallee | None]:
         scripted = self._script.get(number)
         if scripted is not None:
-            talk = DrawnCallee(Answerer.PERSON, scripted.after_s, self._model.mean_talk_s)
+            if number in self._machines:
+                talk = DrawnCallee(Answerer.MACHINE, scripted.after_s, self._model.voicemail_s)
+            else:
+                talk = DrawnCallee(Answerer.PERSON, scripted.after_s, self._model.mean_talk_s)
             return scripted, talk if scripted.answers else None
         drawn = self._model.draw(self._rng, ring_timeout_s)
         if drawn.answerer is Answerer.NOBODY:

@@ -1,11 +1,14 @@
 """An ASGI app served by a real Granian process on a loopback TCP port, for tests that talk to a
-role (the API, a stand-in for one of its routes) over real HTTP."""
+role (the API, a stand-in for one of its routes) over real HTTP; or on a Unix socket, as fleet
+workers are served."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+import httpx
 
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
 
@@ -40,3 +43,40 @@ def served(name: str, factory: str, env: dict[str, str]) -> ServerProcess:
 
 def url(server: ServerProcess) -> str:
     return f"http://{LOOPBACK}:{server.port}"
+
+
+def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str]) -> ServerProcess:
+    """`granian --interface asgi --uds <socket> --factory <factory>`, as a fleet worker runs
+    (docs/fleet.md); ready once `GET /health` answers 200 on the socket. Not started yet. Its
+    `port` is 0: it listens on no TCP port."""
+    return ServerProcess(
+        name,
+        lambda _: [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--workers",
+            "1",
+            "--uds",
+            str(socket),
+            "--uds-permissions",
+            "0600",
+            "--factory",
+            factory,
+        ],
+        0,
+        ready=lambda: _healthy_on(socket),
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+    )
+
+
+def _healthy_on(socket: Path) -> bool:
+    if not socket.exists():
+        return False
+    try:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
+            return client.get("http://fleet/health").status_code == 200
+    except httpx.TransportError:
+        return False

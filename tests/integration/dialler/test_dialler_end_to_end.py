@@ -1,117 +1,305 @@
-"""The dialler on its real adapters, in this process: MongoDB (leases, campaigns, call log, off the
-loop), Redis (leader lock, slot registry) and LiveKit (the Twirp double playing scripted callees).
+"""End to end, every role real: the dialler's own loop (`apps.dialler.main.run_loop`, in this
+process, on its real adapters: MongoDB leases, campaigns and call log off the loop, Redis leader
+lock, slot registry, pause switch and trunk rate limiter, the HTTP fleet client) dials scripted
+callees; answered calls go by `POST /attach` to fleet workers served by Granian on Unix sockets,
+which talk them through and report each call to the API (Granian, `POST
+/v1/internal/call-events`) on the Mongo-wire and Redis test servers; the API records the outcome
+and closes the contact by its lease token; the dialler follows its calls through the slot
+registry and the call log. Tenant, agent, trunk, campaign and contacts are made through the API.
 
-The fleet side is a stand-in (`WorkerStandIn`): it claims idle slots in Redis as a worker's
-`POST /attach` does, refuses the calls of contacts marked `fleet=full` (the abandon path), and
-ends each attached call as the worker plus the API would: the call's outcome in the call log,
-the contact closed by its lease token (unstamped: the API is no leader), the slot idle again.
-Real fleet workers need a carrier media stream per call, which nothing here provides.
+The carrier is the simulated one (`voxcore_adapters.sim`), not the LiveKit double: workers need
+each answered call's audio, and the double plays SIP signalling only. The simulated carrier
+answers dials exactly as the LiveKit adapter does (the same `DialResult`s and errors: the
+telephony contract tests run both) and streams the callee's side to the worker that took the
+call as a carrier media stream. The dialler against the LiveKit double is tested in
+`test_dialler_failover.py` and the LiveKit contract tests.
+
+One fleet host (`gone`) died after its last heartbeat: its slots still look idle until they go
+stale, so the dialler dials for them, and calls answered while both live workers are busy find
+no worker within the attach budget: the abandon path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import contextlib
+import shutil
+import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
+import httpx
 import pytest
 from pymongo.errors import ConnectionFailure
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.dialler.loop import Dialler
+from apps.dialler.main import run_loop
 from apps.dialler.stores import StoreCalls
-from tests.integration.dialler.conftest import TRUNK, Shop
+from tests.api.support import daytime_zone
+from tests.integration.dialler.conftest import Shop
 from voxcore_adapters.fakes import Callee
-from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
-from voxcore_adapters.mongo import (
-    MongoCallLog,
-    MongoCampaigns,
-    MongoContactImport,
-    MongoContactLeases,
+from voxcore_adapters.fleet.http import HttpFleetClient
+from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
+from voxcore_adapters.mongo.call_reports import MongoCallReports
+from voxcore_adapters.mongo.tenants import MongoTenants
+from voxcore_adapters.mongo.trunks import MongoTrunks
+from voxcore_adapters.redis import (
+    RedisLeaderLock,
+    RedisPauseSwitch,
+    RedisRateLimiter,
+    RedisSlotRegistry,
+    connect,
 )
-from voxcore_adapters.redis import RedisLeaderLock, RedisSlotRegistry, connect
-from voxcore_adapters.testing.livekit_double import LiveKitDouble
+from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.sim import CalleeMedia, MediaTarget, SimTelephony
+from voxcore_adapters.testing.asgi_server import served, served_on_socket, url
+from voxcore_adapters.testing.process import ServerProcess
+from voxcore_adapters.testing.s3_server import s3_server
+from voxcore_domain.callevents import CallEventKind
 from voxcore_domain.model import (
-    CallingWindow,
-    Campaign,
-    CampaignState,
-    Contact,
+    CallAttempt,
     ContactState,
     Disposition,
-    Lease,
-    PacingSettings,
     Slot,
     SlotState,
 )
-from voxcore_domain.ports import AttachRequest, AttachResult
+from voxcore_domain.ports import DialRequest, DialResult
 from voxcore_domain.schedule import is_open
+from voxcore_domain.simulation.callees import CalleeModel
 
 pytestmark = pytest.mark.integration
 
-SLOT_TTL = timedelta(minutes=5)
+ADMIN_KEY = "admin-" + "e" * 40
+INTERNAL_TOKEN = "internal-" + "e" * 40
+WORKERS = ("w1", "w2")
+GHOST_SLOTS = 6
+TICK_S = 0.5
+STALENESS = timedelta(seconds=5)
+CALLER_ID = "+14155550100"
+
+CALLEES: dict[str, tuple[Callee, bool]] = {
+    "machine": (Callee.answering(after_s=0.2), True),
+    "talks-1": (Callee.answering(after_s=0.6), False),
+    "talks-2": (Callee.answering(after_s=1.0), False),
+    "talks-3": (Callee.answering(after_s=1.4), False),
+    "busy": (Callee.busy(after_s=0.2), False),
+    "unavailable": (Callee.unavailable(), False),
+    "rings-out": (Callee.no_answer(), False),
+    "declines": (Callee.declining(), False),
+    "invalid": (Callee.invalid(), False),
+    "throttled": (Callee.cps_limit(), False),
+}
+"""Each contact's callee (by the contact's name variable), and whether a machine answers; in
+the order they are imported, so leased and dialled. The first tick dials the first eight (two
+live workers, six slots of the dead host): the machine and `talks-1` answer first and take the
+two workers, for five seconds at least; `talks-2` and `talks-3` answer while both are busy and
+are abandoned. The throttled callee comes last, so the trunk's back-off delays nobody else."""
+ANSWERING = ("machine", "talks-1", "talks-2", "talks-3")
+PHONES = {name: f"+44207940{i:04d}" for i, name in enumerate(CALLEES)}
 
 
-class _Clock:
+class _UtcClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
-def window_around_now() -> CallingWindow:
-    """Open from about an hour ago to about an hour from now (UTC, whole minutes, within
-    today): retries hours later must be moved into tomorrow's window."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    start = (now - timedelta(hours=1)).time() if now.hour >= 1 else time(0, 0)
-    end = (now + timedelta(hours=1)).time() if now.hour < 23 else time(23, 59, 59, 999999)
-    return CallingWindow(start=start, end=end)
+class CountedCarrier:
+    """The simulated carrier, counting the dials that reach it, per number."""
+
+    def __init__(self, sim: SimTelephony) -> None:
+        self.sim = sim
+        self.dials: Counter[str] = Counter()
+
+    async def place_call(self, request: DialRequest) -> DialResult:
+        self.dials[request.to] += 1
+        return await self.sim.place_call(request)
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        await self.sim.hang_up(call_id, room)
+
+    async def open_rooms(self, prefix: str) -> list[str]:
+        return await self.sim.open_rooms(prefix)
 
 
-class WorkerStandIn:
-    """`FleetClient` plus the worker and API's side of an attached call (see the module)."""
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Connection]:
+    with s3_server() as connection:
+        yield connection
 
-    def __init__(
-        self, slots: RedisSlotRegistry, leases: MongoContactLeases, log: MongoCallLog
-    ) -> None:
-        self.slots = slots
-        self.leases = leases
-        self.log = log
-        self.campaign: Campaign | None = None
-        self.calls: list[asyncio.Task[None]] = []
 
-    async def attach(self, request: AttachRequest, hosts: Sequence[str]) -> AttachResult:
-        if request.variables.get("fleet") == "full":
-            return AttachResult(accepted=False, retry_after_s=1.0)
-        for slot in await self.slots.slots():
-            if slot.host in hosts and slot.state is SlotState.IDLE:
-                now = datetime.now(UTC)
-                busy = attrs.evolve(
-                    slot, state=SlotState.BUSY, call_id=request.call_id, busy_since=now,
-                    heartbeat_at=now,
-                )  # fmt: skip
-                await self.slots.heartbeat(busy, SLOT_TTL)
-                self.calls.append(asyncio.create_task(self._run(busy, request)))
-                return AttachResult(accepted=True, host=slot.host)
-        return AttachResult(accepted=False)
+@pytest.fixture
+def sockets() -> Iterator[Path]:
+    # Unix socket paths are limited to 108 bytes: a short directory under /tmp.
+    folder = Path(tempfile.mkdtemp(prefix="vox-e2e-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
-    async def _run(self, slot: Slot, request: AttachRequest) -> None:
-        await asyncio.sleep(0.5)
-        machine = request.variables.get("callee") == "machine"
-        disposition = Disposition.VOICEMAIL if machine else Disposition.COMPLETED
-        now = datetime.now(UTC)
-        # What the API does with the worker's `ended` event: record, then close by the token.
-        attempt = await asyncio.to_thread(self.log.get, request.call_id)
-        assert attempt is not None
-        await asyncio.to_thread(
-            self.log.record, attrs.evolve(attempt, ended_at=now, disposition=disposition)
+
+@attrs.frozen
+class Platform:
+    api_url: str
+    sockets: Path
+
+
+@pytest.fixture
+async def platform(
+    shop: Shop, dialler_mongo_url: str, s3: S3Connection, sockets: Path, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    """The API and the fleet workers, as their docs run them, on the test's database and Redis
+    prefix."""
+    database = shop.mongo_url.rsplit("/", 1)[1]
+    bucket = f"rec-{shop.prefix}"
+    api = served(
+        "api",
+        "apps.api.main:create_app",
+        {
+            "VOX_API_ADMIN_KEY": ADMIN_KEY,
+            "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "VOX_MONGO_URL": dialler_mongo_url,
+            "VOX_MONGO_DATABASE": database,
+            "VOX_REDIS_URL": shop.redis_url,
+            "VOX_REDIS_PREFIX": shop.prefix,
+            "VOX_S3_URL": s3.url,
+            "VOX_S3_ACCESS_KEY": s3.access_key,
+            "VOX_S3_SECRET_KEY": s3.secret_key,
+            "VOX_S3_REGION": s3.region,
+            "VOX_S3_BUCKET": bucket,
+            "VOX_API_RATE_LIMIT_PER_S": "1000",
+            "VOX_API_RATE_LIMIT_BURST": "1000",
+        },
+    )
+    api_url = url(api)
+    workers = [
+        served_on_socket(
+            f"fleet-{worker}",
+            "apps.fleet.main:create_app",
+            sockets / f"{worker}.sock",
+            {
+                "VOX_FLEET_WORKER": worker,
+                # Each worker is a fleet host of its own: the dialler reaches its socket.
+                "VOX_FLEET_HOST": worker,
+                "VOX_FLEET_SOCKET": str(sockets / f"{worker}.sock"),
+                "VOX_FLEET_BACKEND": "real",
+                "VOX_FLEET_API_URL": api_url,
+                "VOX_FLEET_API_TOKEN": INTERNAL_TOKEN,
+                "VOX_REDIS_URL": shop.redis_url,
+                "VOX_REDIS_PREFIX": shop.prefix,
+                "VOX_S3_URL": s3.url,
+                "VOX_S3_ACCESS_KEY": s3.access_key,
+                "VOX_S3_SECRET_KEY": s3.secret_key,
+                "VOX_S3_REGION": s3.region,
+                "VOX_S3_BUCKET": bucket,
+                "VOX_FLEET_SPOOL_DIR": str(tmp_path / "spool" / worker),
+                "VOX_FLEET_HEARTBEAT_S": "0.5",
+                "VOX_FLEET_SLOT_TTL_S": "5",
+                "VOX_FLEET_MEDIA_WAIT_S": "5",
+                "VOX_FLEET_REPORT_BACKOFF_S": "0.2",
+            },
         )
-        contact_id = attempt.contact_id
-        by_token = Lease(contact_id, "api", request.lease_token, now + timedelta(days=1))
-        assert self.campaign is not None
-        await asyncio.to_thread(self.leases.complete, by_token, self.campaign, disposition, now)
-        idle = attrs.evolve(slot, state=SlotState.IDLE, call_id=None, heartbeat_at=now)
-        await self.slots.heartbeat(idle, SLOT_TTL)
+        for worker in WORKERS
+    ]
+    started: list[ServerProcess] = [api, *workers]
+    try:
+        # Started side by side: each waits for its own readiness in a thread.
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in started))
+        yield Platform(api_url, sockets)
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _ok(response: httpx.Response) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+@attrs.frozen
+class Seeded:
+    campaign_id: str
+    headers: dict[str, str] = attrs.field(repr=False)
+    """The tenant's API key."""
+
+
+async def seed_through_the_api(api_url: str) -> Seeded:
+    """A tenant with an agent, a trunk and a running campaign whose calling window is open now
+    (around noon in `daytime_zone()`) and closes at 14:00; one contact per callee."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        tenant = _ok(await http.post("/v1/tenants", json={"name": "Acme"}, headers=admin))
+        key = _ok(
+            await http.post(
+                f"/v1/tenants/{tenant['id']}/api-keys", json={"name": "e2e"}, headers=admin
+            )
+        )
+        auth = {"Authorization": f"Bearer {key['token']}"}
+        agent = _ok(
+            await http.post(
+                "/v1/agents",
+                json={
+                    "name": "Reminders",
+                    "greeting": "Hello, this is Acme calling about your appointment.",
+                    "provider": "scripted",
+                },
+                headers=auth,
+            )
+        )
+        trunk = _ok(
+            await http.post(
+                "/v1/trunks",
+                json={
+                    "name": "Carrier",
+                    "livekit_trunk_id": "ST_e2e",
+                    "caller_ids": [CALLER_ID],
+                    "cps": 50,
+                },
+                headers=auth,
+            )
+        )
+        campaign = _ok(
+            await http.post(
+                "/v1/campaigns",
+                json={
+                    "name": "Appointments",
+                    "agent_id": agent["id"],
+                    "trunk_id": trunk["id"],
+                    "caller_id": CALLER_ID,
+                    "timezone": daytime_zone(),
+                    "window": {"start": "10:00", "end": "14:00"},
+                    "pacing": {"mode": "progressive", "ring_timeout_s": 15},
+                },
+                headers=auth,
+            )
+        )
+        for name in CALLEES:
+            # One import each: each is due from its import, so they are leased in this order.
+            row = {"phone": PHONES[name], "variables": {"name": name}}
+            imported = _ok(
+                await http.post(
+                    f"/v1/campaigns/{campaign['id']}/contacts/import", json=[row], headers=auth
+                )
+            )
+            assert imported["inserted"] == 1, imported
+        _ok(await http.post(f"/v1/campaigns/{campaign['id']}/start", headers=auth))
+        stats = _ok(await http.get(f"/v1/campaigns/{campaign['id']}/stats", headers=auth))
+        assert stats["last_hour"]["dials"] == 0
+    return Seeded(str(campaign["id"]), auth)
+
+
+async def api_stats(api_url: str, seeded: Seeded) -> dict[str, Any]:
+    """The campaign's stats as its tenant reads them."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
+        stats: dict[str, Any] = _ok(
+            await http.get(f"/v1/campaigns/{seeded.campaign_id}/stats", headers=seeded.headers)
+        )
+    return stats
 
 
 @pytest.fixture
@@ -121,140 +309,182 @@ async def redis(shop: Shop) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def test_scripted_callees_end_scheduled_or_terminal_and_nobody_is_dialled_twice(
-    shop: Shop, livekit: LiveKitDouble, redis: Redis
+def counted(dialler: Dialler, name: str, **labels: str) -> float:
+    value = dialler.metrics.registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_scripted_callees_through_real_workers_and_the_api(
+    shop: Shop, platform: Platform, redis: Redis
 ) -> None:
-    campaign = Campaign(
-        id="c1",
-        tenant_id="t1",
-        name="End to end",
-        agent_id="a1",
-        trunk_id=TRUNK,
-        caller_id="+442071234567",
-        window=window_around_now(),
-        pacing=PacingSettings(mode="progressive", ring_timeout_s=15),
-        state=CampaignState.RUNNING,
-    )
-    MongoCampaigns(shop.db).put(campaign)
-    scripts: dict[str, tuple[Callee, dict[str, str]]] = {
-        "talks": (Callee.answering(after_s=0.3), {}),
-        "talks-too": (Callee.answering(after_s=0.1), {}),
-        "machine": (Callee.answering(after_s=0.2), {"callee": "machine"}),
-        "abandoned": (Callee.answering(after_s=0.1), {"fleet": "full"}),
-        "busy": (Callee.busy(after_s=0.1), {}),
-        "unavailable": (Callee.unavailable(), {}),
-        "declines": (Callee.declining(), {}),
-        "invalid": (Callee.invalid(), {}),
-        "throttled": (Callee.cps_limit(), {}),
-    }
-    people: dict[str, Contact] = {}
-    for i, (name, (callee, variables)) in enumerate(scripts.items()):
-        phone = f"+4420794{i:05d}"
-        people[name] = Contact(
-            id=name,
-            campaign_id="c1",
-            tenant_id="t1",
-            phone=phone,
-            next_attempt_at=datetime.now(UTC) - timedelta(minutes=1),
-            variables=variables,
-        )
-        livekit.script(phone, callee)
-    MongoContactImport(shop.db).import_contacts(list(people.values()))
-    leases = MongoContactLeases(shop.db, rng=random.Random(11))
+    seeded = await seed_through_the_api(platform.api_url)
+    campaign = MongoCampaigns(shop.db).get(seeded.campaign_id)
+    assert campaign is not None
+    leases = MongoContactLeases(shop.db)
     log = MongoCallLog(shop.db)
+    name_of = {c.id: c.variables["name"] for c in leases.contacts()}
+    contact_of = {name: contact_id for contact_id, name in name_of.items()}
     slots = RedisSlotRegistry(redis, shop.prefix)
-    for i in range(3):
-        worker = Slot("h1", f"w{i}", SlotState.IDLE, heartbeat_at=datetime.now(UTC))
-        await slots.heartbeat(worker, SLOT_TTL)
-    fleet = WorkerStandIn(slots, leases, log)
-    fleet.campaign = campaign
-    async with LiveKitTelephony(
-        LiveKitSettings(livekit.url, livekit.api_key, livekit.api_secret, throttle_backoff_s=0.5)
-    ) as telephony:
-        dialler = Dialler(
-            campaigns=MongoCampaigns(shop.db),
-            leases=leases,
-            slots=slots,
-            lock=RedisLeaderLock(redis, shop.prefix),
-            telephony=telephony,
-            fleet=fleet,
-            call_log=log,
-            clock=_Clock(),
-            owner="d1",
-            tick_s=0.3,
-            attach_budget_s=1.0,
-            staleness=timedelta(seconds=3),
-            stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
-            rooms=telephony,
+
+    media = CalleeMedia(
+        slots, MediaTarget(f"unix:{platform.sockets}/{{worker}}.sock"), wait_s=5.0, seed=3
+    )
+    sim = SimTelephony(
+        CalleeModel(answer_rate=1.0, mean_talk_s=5.0, talk_cv=0.0, voicemail_s=5.0),
+        media=media,
+        throttle_backoff_s=0.5,
+    )
+    for name, (callee, machine) in CALLEES.items():
+        sim.script(PHONES[name], callee, machine=machine)
+    carrier = CountedCarrier(sim)
+    hosts = {worker: f"unix:{platform.sockets}/{worker}.sock" for worker in WORKERS}
+    # The dead host's socket is gone with it.
+    hosts["gone"] = f"unix:{platform.sockets}/gone.sock"
+    http = httpx.AsyncClient(timeout=httpx.Timeout(1.0))
+    dialler = Dialler(
+        campaigns=MongoCampaigns(shop.db),
+        leases=leases,
+        slots=slots,
+        lock=RedisLeaderLock(redis, shop.prefix),
+        telephony=carrier,
+        fleet=HttpFleetClient(hosts, http, "twilio"),
+        call_log=log,
+        clock=_UtcClock(),
+        owner="e2e",
+        tick_s=TICK_S,
+        attach_budget_s=2.0,
+        staleness=STALENESS,
+        tenants=MongoTenants(shop.db),
+        trunks=MongoTrunks(shop.db),
+        pause=RedisPauseSwitch(redis, shop.prefix),
+        trunk_limiter=RedisRateLimiter(redis, shop.prefix),
+        stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
+        unavailable=(RedisConnectionError, RedisTimeoutError),
+        rooms=carrier,
+    )
+    now = datetime.now(UTC)
+    for i in range(GHOST_SLOTS):
+        ghost = Slot("gone", f"g{i}", SlotState.IDLE, heartbeat_at=now)
+        await slots.heartbeat(ghost, STALENESS)
+
+    def attached_without_outcome() -> list[CallAttempt]:
+        return [
+            a
+            for contact_id in name_of
+            for a in log.for_contact(contact_id)
+            if a.attached_at is not None and a.disposition is None
+        ]
+
+    async def settled() -> bool:
+        # pymongo blocks: off the loop the dialler runs on.
+        stored = await asyncio.to_thread(leases.contacts)
+        live = [s for s in await slots.slots() if s.host in WORKERS]
+        return (
+            all(not c.state.in_call and c.lease is None for c in stored)
+            and carrier.dials[PHONES["throttled"]] == 2
+            and dialler.in_flight == 0
+            and not await asyncio.to_thread(attached_without_outcome)
+            and len(live) == len(WORKERS)
+            and all(s.state is SlotState.IDLE for s in live)
         )
 
-        def settled() -> bool:
-            stored = {c.id: c for c in leases.contacts()}
-            return (
-                all(not c.state.in_call and c.lease is None for c in stored.values())
-                and stored["throttled"].attempts == 1
-                and dialler.in_flight == 0
-            )
-
-        throttled_seen = False
-        for _ in range(100):
-            await dialler.tick(datetime.now(UTC))
-            await asyncio.sleep(0.3)
-            for slot in await slots.slots():
-                await slots.heartbeat(attrs.evolve(slot, heartbeat_at=datetime.now(UTC)), SLOT_TTL)
-            if not throttled_seen and dialler.metrics.registry.get_sample_value(
-                "vox_dialler_not_placed_total", {"reason": "throttled"}
-            ):
-                # The trunk's CPS cap is over once the back-off has passed: the callee is busy.
-                throttled_seen = True
-                livekit.script(people["throttled"].phone, Callee.busy(after_s=0.1))
-            if settled():
-                break
-        await dialler.wait_idle()
-        await asyncio.gather(*fleet.calls)
-        assert dialler.failures == []
-        assert settled(), [(c.id, c.state, c.attempts) for c in leases.contacts()]
+    loop = asyncio.get_running_loop().create_task(
+        run_loop(dialler, TICK_S, lambda: datetime.now(UTC))
+    )
+    try:
+        async with asyncio.timeout(60):
+            while not await settled():
+                if carrier.dials[PHONES["throttled"]] == 1 and counted(
+                    dialler, "vox_dialler_not_placed_total", reason="throttled"
+                ):
+                    # The carrier's CPS cap is over once the trunk's back-off has passed.
+                    sim.script(PHONES["throttled"], Callee.busy(after_s=0.1))
+                await asyncio.sleep(0.25)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
         await dialler.close()
+        await sim.aclose()
+        await http.aclose()
+    assert dialler.failures == []
+    finished = datetime.now(UTC)
 
-    stored = {c.id: c for c in leases.contacts()}
+    stored = {name_of[c.id]: c for c in leases.contacts()}
+    attempts = {name: log.for_contact(contact_of[name]) for name in CALLEES}
+    placed = {name: [a for a in attempts[name] if a.not_placed is None] for name in CALLEES}
+
+    # Nobody dialled twice: each number reached the carrier once, but the throttled one, whose
+    # first dial the carrier turned away (recorded as not placed, no attempt counted).
+    assert {name: carrier.dials[PHONES[name]] for name in CALLEES} == {
+        name: 2 if name == "throttled" else 1 for name in CALLEES
+    }
+    assert {name: len(placed[name]) for name in CALLEES} == dict.fromkeys(CALLEES, 1)
+    assert all(c.attempts == 1 for c in stored.values())
+
+    # Every contact ends scheduled (ready, a next attempt inside the calling window) or terminal.
+    for name, contact in stored.items():
+        assert contact.state in (ContactState.READY, ContactState.DONE, ContactState.EXHAUSTED)
+        if contact.state is ContactState.READY:
+            assert contact.next_attempt_at > finished, name
+            assert is_open(campaign.window, campaign.timezone, contact.next_attempt_at), name
+    # No answer moves four hours on, past the window's 14:00 end: into tomorrow's window.
+    tomorrow = (finished.astimezone(ZoneInfo(campaign.timezone)) + timedelta(days=1)).date()
+    ring_out = stored["rings-out"].next_attempt_at.astimezone(ZoneInfo(campaign.timezone))
+    assert ring_out.date() == tomorrow
+
     outcome = {name: (c.state, c.last_disposition) for name, c in stored.items()}
-    assert outcome == {
-        "talks": (ContactState.DONE, Disposition.COMPLETED),
-        "talks-too": (ContactState.DONE, Disposition.COMPLETED),
-        "machine": (ContactState.READY, Disposition.VOICEMAIL),
-        "abandoned": (ContactState.READY, Disposition.ABANDONED),
+    assert {name: outcome[name] for name in CALLEES if name not in ANSWERING} == {
         "busy": (ContactState.READY, Disposition.BUSY),
         "unavailable": (ContactState.READY, Disposition.NO_ANSWER),
+        "rings-out": (ContactState.READY, Disposition.NO_ANSWER),
         "declines": (ContactState.READY, Disposition.DECLINED),
         "invalid": (ContactState.EXHAUSTED, Disposition.INVALID_NUMBER),
         "throttled": (ContactState.READY, Disposition.BUSY),
     }
-    # Every retry lands inside the calling window, and the abandoned number waits 72 hours.
-    for contact in stored.values():
-        if contact.state is ContactState.READY:
-            assert is_open(campaign.window, "UTC", contact.next_attempt_at), contact.id
-    assert stored["abandoned"].next_attempt_at >= datetime.now(UTC) + timedelta(hours=71)
-    # Nobody dialled twice: each number reached the double once, but the throttled one, whose
-    # first dial the trunk turned away (recorded as not placed, no attempt counted).
-    dials = Counter(
-        str(getattr(call.request, "sip_call_to", ""))
-        for call in livekit.calls_to("SIP/CreateSIPParticipant")
-    )
-    assert {name: dials[people[name].phone] for name in people} == {
-        name: 2 if name == "throttled" else 1 for name in people
-    }
-    assert all(c.attempts == 1 for c in stored.values())
-    not_placed = [a for a in log.for_contact("throttled") if a.not_placed]
-    assert [a.not_placed for a in not_placed] == ["throttled"]
-    assert not_placed[0].disposition is None
-    # Abandons counted the regulators' way: one abandon over three live answers (the machine
-    # is not one).
-    rates = dialler.stats(campaign).abandon.rates(datetime.now(UTC).timestamp())
-    assert rates.today_answers == 3
-    assert rates.today == pytest.approx(1 / 3)
-    assert (
-        dialler.metrics.registry.get_sample_value(
-            "vox_dialler_dials_total", {"outcome": "abandoned"}
-        )
-        == 1
-    )
+
+    # Every answered call either went to a live worker, which reported its one outcome through
+    # the API, or was abandoned.
+    reports = MongoCallReports(shop.db)
+    attached = [name for name in ANSWERING if placed[name][0].attached_at is not None]
+    abandoned = [name for name in ANSWERING if placed[name][0].attached_at is None]
+    assert (attached, abandoned) == (["machine", "talks-1"], ["talks-2", "talks-3"]), outcome
+    for name in attached:
+        (attempt,) = placed[name]
+        ended = [r for r in reports.for_call(attempt.id) if r.event.kind is CallEventKind.ENDED]
+        assert len(ended) == 1, (name, ended)
+        (report,) = ended
+        assert report.event.disposition is attempt.disposition is stored[name].last_disposition
+        assert report.lease_token == attempt.lease_token
+        assert attempt.worker is not None
+        assert attempt.worker.split("/")[0] in WORKERS
+        assert report.event.worker is not None
+        assert report.event.worker.split("/")[0] == attempt.worker.split("/")[0]
+    # The worker told the machine from the person by the length of the first words.
+    assert placed["machine"][0].disposition is Disposition.VOICEMAIL
+    assert placed["talks-1"][0].disposition in (Disposition.COMPLETED, Disposition.HUNG_UP)
+    for name in abandoned:
+        (attempt,) = placed[name]
+        assert attempt.answered_at is not None
+        assert attempt.disposition is Disposition.ABANDONED
+        assert reports.for_call(attempt.id) == []
+        assert stored[name].next_attempt_at >= finished + timedelta(hours=71)
+
+    # Abandons counted: the dialler's metric, its abandon rate's numerator, the call log, the
+    # contacts and the API's stats all agree.
+    abandons = 2
+    # `talks-1` and the two abandoned: the machine is not a live answer.
+    live_answers = 3
+    logged = [a for name in CALLEES for a in placed[name] if a.disposition is Disposition.ABANDONED]
+    assert len(logged) == abandons
+    assert sum(c.last_disposition is Disposition.ABANDONED for c in stored.values()) == abandons
+    assert counted(dialler, "vox_dialler_dials_total", outcome="abandoned") == abandons
+    assert counted(dialler, "vox_dialler_abandon_messages_total", result="none") == abandons
+    rates = dialler.stats(campaign).abandon.rates(finished.timestamp())
+    assert rates.today_answers == live_answers
+    assert rates.today == pytest.approx(abandons / live_answers)
+    stats = await api_stats(platform.api_url, seeded)
+    assert stats["last_hour"]["abandoned"] == abandons
+    assert stats["last_hour"]["live_answers"] == live_answers
+    assert stats["last_hour"]["machine_answers"] == 1
+    assert stats["last_hour"]["dials"] == len(CALLEES)

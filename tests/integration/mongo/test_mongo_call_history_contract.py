@@ -122,3 +122,19 @@ def test_a_search_limit_is_bounded(limit: int) -> None:
     with pytest.raises(ValidationError) as refused:
         CallQuery("t1", limit=limit)
     assert refused.value.field == "limit"
+
+
+def test_a_tally_leaves_out_dials_the_provider_turned_down(log: CallHistory) -> None:
+    """A `not_placed` record (the trunk was throttled, the provider refused) reached nobody:
+    it is neither a dial nor an outcome in the campaign's figures."""
+    log.record(attempt("a", 0, disposition=Disposition.BUSY))
+    turned_down = attrs.evolve(
+        attempt("b", 1), ended_at=T0 + timedelta(minutes=1), not_placed="throttled"
+    )
+    log.record(turned_down)
+    log.record(
+        attrs.evolve(attempt("c", 2), ended_at=T0 + timedelta(minutes=2), not_placed="refused")
+    )
+    assert log.tally("c1", T0, T0 + timedelta(hours=1)) == CallTally(
+        dials=1, outcomes={Disposition.BUSY: 1}
+    )

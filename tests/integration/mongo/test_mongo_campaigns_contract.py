@@ -120,3 +120,13 @@ def test_concurrent_state_changes_from_one_state_cannot_both_win(
     final = campaigns.get("c1")
     assert final is not None
     assert final.state is CampaignState.COMPLETED
+
+
+def test_the_abandon_message_comes_back_as_it_was_put(campaigns: CampaignStore) -> None:
+    said = attrs.evolve(CAMPAIGN, abandon_message="This was Acme; call 0800 123 456.")
+    campaigns.put(said)
+    assert campaigns.get("c1") == said
+    campaigns.put(attrs.evolve(said, abandon_message=None))
+    stored = campaigns.get("c1")
+    assert stored is not None
+    assert stored.abandon_message is None

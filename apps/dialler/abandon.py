@@ -1,0 +1,27 @@
+"""What the dialler says into an answered call no worker took in time (`AbandonMessages`).
+
+With LiveKit, the dialler joins the call's room itself and publishes the campaign's message,
+rendered by the same tone synth the scripted agent speaks with until a real TTS provider is
+configured (`voxcore_adapters.livekit.abandon`). The simulated carrier has no room to speak in:
+its callee is a media stream to a worker, and an abandoned call has no worker, so the abandon
+path hangs up in silence there and counts it as `none`.
+"""
+
+from __future__ import annotations
+
+from apps.dialler.settings import Settings
+from voxcore_adapters.livekit import LiveKitSettings
+from voxcore_adapters.livekit.abandon import LiveKitAbandonMessages
+from voxcore_adapters.voice.tones import ToneSynth
+from voxcore_domain.ports import AbandonMessages
+
+
+def abandon_messages(settings: Settings) -> AbandonMessages | None:
+    if settings.telephony != "livekit":
+        return None
+    livekit = LiveKitSettings(
+        url=settings.livekit_url,
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret,
+    )
+    return LiveKitAbandonMessages(livekit, ToneSynth())

@@ -2,9 +2,9 @@
 dialler's log), call slots in Redis (the workers' reports), ended calls in each worker's
 `/metrics`, recordings in S3. Read-only: the demo watches, it never writes.
 
-Until the fleet reports call outcomes to the API (the call-event endpoint), the call log holds a
-disposition only for the calls the dialler ended itself (unanswered, abandoned); calls the
-workers ran are counted from the workers' metrics and the recordings.
+The workers report each call's steps to the API (`POST /v1/internal/call-events`, with the
+internal token `Stack` gives them), so the call log holds the disposition of every call, those
+the workers ran as well as those the dialler ended itself (unanswered, abandoned).
 """
 
 from __future__ import annotations

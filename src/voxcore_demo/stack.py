@@ -167,6 +167,7 @@ class Stack:
                 "VOX_FLEET_HOST": worker,
                 "VOX_FLEET_SOCKET": str(socket),
                 "VOX_FLEET_BACKEND": "real",
+                # Call outcomes go to the API's call log (POST /v1/internal/call-events).
                 "VOX_FLEET_API_URL": api_url,
                 "VOX_FLEET_API_TOKEN": token,
                 "VOX_REDIS_URL": redis_url,

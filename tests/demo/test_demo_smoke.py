@@ -20,7 +20,7 @@ import pymongo
 import pytest
 from rich.console import Console
 
-from voxcore_adapters.mongo.schema import CALL_ATTEMPTS
+from voxcore_adapters.mongo.schema import CALL_ATTEMPTS, CALL_REPORTS
 from voxcore_adapters.s3.layout import call_prefix
 from voxcore_adapters.testing.process import port_open
 from voxcore_demo.config import DemoConfig
@@ -50,6 +50,8 @@ class Seen:
 
     counts: dict[str, dict[str, int]]
     attached: set[str]
+    unreported: list[dict[str, Any]]
+    """Attached calls whose end no worker reported to the API's call log."""
     recorded_calls: set[str]
     ports: list[int]
 
@@ -78,6 +80,17 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
             seen.attached = {
                 a["_id"] for a in attempts.find({"attached_at": {"$ne": None}}, {"_id": 1})
             }
+            reported = {
+                r["call_id"]
+                for r in client.get_default_database()[CALL_REPORTS].find(
+                    {"kind": "ended", "applied": True, "worker": {"$ne": None}}
+                )
+            }
+            seen.unreported = [
+                a
+                for a in attempts.find({"attached_at": {"$ne": None}})
+                if a["_id"] not in reported or a.get("disposition") is None
+            ]
         s3 = endpoints.s3.client()
         seen.recorded_calls = {
             call_id
@@ -98,6 +111,9 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
     # Calls were dialled, answered, attached to workers and run to their end there.
     assert sum(c["dials"] for c in seen.counts.values()) > 0
     assert seen.attached, seen.counts
+    # Each call a worker ran was reported to the API (POST /v1/internal/call-events): its end
+    # is in the call log with the disposition the worker gave it.
+    assert seen.unreported == []
     ended = outcome.summary["ended_calls"]
     assert isinstance(ended, dict)
     assert sum(ended.values()) >= 1, ended

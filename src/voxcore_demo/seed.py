@@ -27,6 +27,8 @@ class Seeded:
     """Campaign name → id."""
     contacts: dict[str, int]
     """Campaign id → contacts imported."""
+    api_key: str = attrs.field(repr=False)
+    """The demo tenant's API key: a secret made for this run, never written to a log."""
 
 
 class SeedError(RuntimeError):
@@ -120,7 +122,9 @@ def seed(api_url: str, admin_key: str, config: DemoConfig) -> Seeded:
             imported[campaign_id] = int(str(report["inserted"]))
         for name, campaign_id in campaigns.items():
             _ok(http.post(f"/v1/campaigns/{campaign_id}/start", headers=auth), f"start {name}")
-        return Seeded(tenant_id, str(agent["id"]), trunk_id, from_api, campaigns, imported)
+        return Seeded(
+            tenant_id, str(agent["id"]), trunk_id, from_api, campaigns, imported, str(key["token"])
+        )
 
 
 def _trunk(http: httpx.Client, auth: dict[str, str], config: DemoConfig) -> tuple[str, bool]:

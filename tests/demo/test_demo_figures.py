@@ -1,5 +1,5 @@
-"""The demo's figures: counts from call-attempt documents, ended calls from a worker's metrics,
-live and simulated rates."""
+"""The demo's figures: counts from the API's campaign stats, slots from its fleet view, outcomes
+from its call list, live and simulated rates."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
 from voxcore_adapters.sim import CalleeMedia, MediaTarget
 from voxcore_demo.config import DemoConfig
-from voxcore_demo.observe import CampaignFigures, Sample, campaign_figures, ended_calls
+from voxcore_demo.observe import CampaignFigures, Sample, fleet_slots, outcomes
 from voxcore_demo.report import measured, predicted
 from voxcore_demo.seed import contacts
 from voxcore_domain.model import Slot, SlotState
@@ -20,40 +20,68 @@ from voxcore_domain.simulation import simulate
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_campaign_counts_from_the_call_log() -> None:
-    attempts: list[dict[str, object]] = [
-        {"_id": "1", "campaign_id": "a", "answered_at": T, "attached_at": T},
-        {"_id": "2", "campaign_id": "a", "answered_at": T, "disposition": "abandoned"},
-        {"_id": "3", "campaign_id": "a", "disposition": "no_answer"},
-        {"_id": "4", "campaign_id": "b", "answered_at": None},
-    ]
-    assert campaign_figures(attempts, busy_calls={"1"}) == {
-        "a": CampaignFigures(dials=3, answered=2, attached=1, abandoned=1, busy=1),
-        "b": CampaignFigures(dials=1),
+def window(dials: int, ended: int, live: int, machine: int, abandoned: int) -> dict[str, object]:
+    return {
+        "dials": dials,
+        "ended": ended,
+        "live_answers": live,
+        "machine_answers": machine,
+        "abandoned": abandoned,
     }
 
 
-def test_ended_calls_from_a_workers_metrics() -> None:
-    text = (
-        "# HELP vox_fleet_calls_total Calls\n"
-        'vox_fleet_calls_total{disposition="completed"} 3.0\n'
-        'vox_fleet_calls_created{disposition="completed"} 1.7e+09\n'
-        'vox_fleet_calls_total{disposition="voicemail"} 1.0\n'
+def test_campaign_figures_are_the_stats_apis_30_day_window_and_busy_slots() -> None:
+    stats = {
+        "last_hour": window(1, 1, 0, 0, 0),
+        "today": window(2, 2, 1, 0, 0),
+        "last_30_days": window(9, 7, 4, 1, 1),
+        "busy_slots": 2,
+        "fleet_slots": 8,
+    }
+    figures = CampaignFigures.of(stats)
+    assert figures == CampaignFigures(
+        dials=9, ended=7, live_answers=4, machine_answers=1, abandoned=1, busy=2
     )
-    assert ended_calls(text) == {"completed": 3, "voicemail": 1}
+    assert figures.answered == 5
+
+
+def test_fleet_slots_count_idle_and_busy_but_not_draining() -> None:
+    view = {
+        "hosts": [
+            {"host": "a", "idle": 2, "busy": 3, "draining": 1, "slots": []},
+            {"host": "b", "idle": 0, "busy": 1, "draining": 0, "slots": []},
+        ]
+    }
+    assert fleet_slots(view) == (6, 4)
+
+
+def test_outcomes_from_the_call_list() -> None:
+    calls: list[dict[str, object]] = [
+        {"id": "1", "disposition": "completed", "attached_at": "2026-01-01T00:00:00Z"},
+        {"id": "2", "disposition": "no_answer", "attached_at": None},
+        {"id": "3", "disposition": None, "attached_at": "2026-01-01T00:00:00Z"},
+        {"id": "4", "disposition": "no_answer", "attached_at": None},
+    ]
+    assert outcomes(calls) == ({"completed": 1, "no_answer": 2}, 2)
 
 
 def test_live_rates_from_samples() -> None:
-    figures = {"a": CampaignFigures(dials=20, answered=5, attached=4, abandoned=1, busy=2)}
+    figures = {
+        "a": CampaignFigures(
+            dials=20, ended=16, live_answers=5, machine_answers=3, abandoned=1, busy=2
+        )
+    }
     samples = [
-        Sample(elapsed_s=60.0, slots=4, busy=2, campaigns=figures, ended={}),
-        Sample(elapsed_s=120.0, slots=4, busy=2, campaigns=figures, ended={}),
+        Sample(elapsed_s=60.0, slots=4, busy=2, campaigns=figures),
+        Sample(elapsed_s=120.0, slots=4, busy=2, campaigns=figures),
     ]
     rates = measured(samples, {"a": "Renewals"})
     assert rates["Renewals"].dials_per_min == pytest.approx(10.0)
-    assert rates["Renewals"].answer_share == pytest.approx(0.25)
+    assert rates["Renewals"].answer_share == pytest.approx(0.5)
     assert rates["Renewals"].abandon_rate == pytest.approx(0.2)
+    assert rates["Renewals"].occupancy == pytest.approx(0.5)
     assert rates["*"].occupancy == pytest.approx(0.5)
+    assert rates["*"].answer_share == pytest.approx(0.5)
 
 
 def test_simulated_rates_cover_each_campaign_and_the_whole() -> None:

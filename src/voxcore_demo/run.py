@@ -70,8 +70,7 @@ async def _run(
             f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)  "
             f"Console: not built yet",
             f"{config.workers} workers · {len(seeded.campaigns)} campaigns · "
-            f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}"
-            + ("" if seeded.trunk_from_api else " (no /v1/trunks in this API yet)"),
+            f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}",
         ]
         dialler = stack.start_dialler()
         observer = Observer(

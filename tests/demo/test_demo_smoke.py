@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
+import httpx
 import pymongo
 import pytest
 from rich.console import Console
@@ -81,6 +82,8 @@ class Seen:
     recordings: dict[str, int]
     """Call id → size of its recording object in S3."""
     ports: list[int]
+    trunks: set[str]
+    """The trunks the seeded campaigns dial through, as the API answers them."""
 
 
 async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -119,12 +122,23 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
                 assert item.object_name is not None
                 stored = s3.stat_object(BUCKET, item.object_name)
                 seen.recordings[call_id] = int(stored.size or 0)
+        with httpx.Client(
+            base_url=endpoints.api_url, headers={"Authorization": f"Bearer {seeded.api_key}"}
+        ) as api:
+            seen.trunks = {
+                api.get(f"/v1/trunks/{api.get(f'/v1/campaigns/{cid}').json()['trunk_id']}").json()[
+                    "livekit_trunk_id"
+                ]
+                for cid in seeded.campaigns.values()
+            }
         seen.ports = [
             int(url.rsplit(":", 1)[1]) for url in (endpoints.api_url, endpoints.dialler_url)
         ]
 
     outcome = await run(CONFIG, tmp_path, Console(file=io.StringIO()), inspect=inspect)
 
+    # The campaigns dial through the trunk the seeding made with POST /v1/trunks.
+    assert seen.trunks == {"ST_demo_sim"}
     # Calls were dialled in both campaigns, answered, attached to workers and ended there.
     assert all(c["dials"] > 0 for c in seen.mongo.values()), seen.mongo
     assert seen.attached, seen.mongo

@@ -67,8 +67,7 @@ async def _run(
         prediction_report = simulate(config.scenario(), config.mode)
         prediction = report.predicted(prediction_report, config.minutes)
         header = [
-            f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)  "
-            f"Console: not built yet",
+            *access(endpoints, seeded, console),
             f"{config.workers} workers · {len(seeded.campaigns)} campaigns · "
             f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}",
         ]
@@ -112,6 +111,22 @@ async def _run(
     console.print(report.table(samples, names, prediction, "Summary: live · simulated"))
     console.print(f"demo: summary, chart, call log and logs in {run_dir}")
     return Outcome(run_dir, summary, stack.leftovers())
+
+
+def access(endpoints: Endpoints, seeded: Seeded, console: Console) -> list[str]:
+    """Where an operator looks while the demo runs: the Console and the API, and the demo
+    tenant's API key to sign in with. The key is a secret made for this run: it is shown on a
+    terminal only, never written where output is kept (a redirected stdout, a log)."""
+    key = (
+        seeded.api_key
+        if console.is_terminal
+        else "not shown (the output is not a terminal, the key would be kept in a file)"
+    )
+    return [
+        f"Console {endpoints.console_url}  (while the demo runs; sign in with the API key below)",
+        f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)",
+        f"demo tenant's API key: {key}",
+    ]
 
 
 async def _calls_ended(observer: Observer, timeout_s: float) -> None:

@@ -32,6 +32,8 @@ from voxcore_demo.config import DemoConfig
 from voxcore_demo.processes import Child, Supervisor, alive
 
 REPO = Path(__file__).resolve().parents[2]
+CONSOLE = REPO / "apps" / "console" / "static"
+"""The Console's static files, which the API serves at `/console/` in the embedded mode."""
 BUCKET = "recordings"
 PREFIX = "vox-demo"
 
@@ -48,6 +50,11 @@ class Endpoints:
     sockets: tuple[Path, ...]
     admin_key: str = attrs.field(repr=False)
     internal_token: str = attrs.field(repr=False)
+
+    @property
+    def console_url(self) -> str:
+        """The Console, served by the API (`VOX_API_CONSOLE_DIR`)."""
+        return f"{self.api_url}/console/"
 
     def workers(self) -> dict[str, Path]:
         """Worker id (also its fleet host name here) → its socket."""
@@ -127,6 +134,13 @@ class Stack:
                 "VOX_MONGO_URL": mongo_url,
                 "VOX_REDIS_URL": redis_url,
                 "VOX_REDIS_PREFIX": PREFIX,
+                "VOX_API_CONSOLE_DIR": str(CONSOLE),
+                # For the presigned URLs the Console plays recordings from.
+                "VOX_S3_URL": s3.url,
+                "VOX_S3_ACCESS_KEY": s3.access_key,
+                "VOX_S3_SECRET_KEY": s3.secret_key,
+                "VOX_S3_REGION": s3.region,
+                "VOX_S3_BUCKET": BUCKET,
             },
         )
         sockets = tuple(self._socket_dir / f"w{n}.sock" for n in range(1, self.config.workers + 1))

@@ -1,19 +1,25 @@
-"""The demo's figures: counts from the API's campaign stats, slots from its fleet view, outcomes
-from its call list, live and simulated rates."""
+"""The demo's figures and what it shows: counts from the API's campaign stats, slots from its
+fleet view, outcomes from its call list, live and simulated rates, the Console's URL and the
+tenant's key."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
+from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.sim import CalleeMedia, MediaTarget
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.observe import CampaignFigures, Sample, fleet_slots, outcomes
 from voxcore_demo.report import measured, predicted
-from voxcore_demo.seed import contacts
+from voxcore_demo.run import access
+from voxcore_demo.seed import Seeded, contacts
+from voxcore_demo.stack import Endpoints
 from voxcore_domain.model import Slot, SlotState
 from voxcore_domain.simulation import simulate
 
@@ -124,3 +130,28 @@ async def test_no_worker_taking_the_call_ends_the_wait() -> None:
         InMemorySlotRegistry(Clock()), MediaTarget("http://127.0.0.1:1/{worker}"), wait_s=0.3
     )
     assert await media.locate("c-1") is None
+
+
+def access_lines(terminal: bool) -> str:
+    endpoints = Endpoints(
+        mongo_url="mongodb://127.0.0.1:1/voxbridge",
+        redis_url="redis://127.0.0.1:2/0",
+        s3=S3Connection("http://127.0.0.1:3", "access", "secret"),
+        api_url="http://127.0.0.1:4",
+        dialler_url="http://127.0.0.1:5",
+        sockets=(),
+        admin_key="a" * 32,
+        internal_token="i" * 32,
+    )
+    seeded = Seeded("t", "a", "tr", {"Renewals": "c"}, {"c": 1}, api_key="k-secret-of-this-run")
+    console = Console(file=io.StringIO(), force_terminal=terminal)
+    return "\n".join(access(endpoints, seeded, console))
+
+
+def test_the_console_url_and_the_api_key_are_shown_on_a_terminal_only() -> None:
+    shown = access_lines(terminal=True)
+    assert "Console http://127.0.0.1:4/console/" in shown
+    assert "k-secret-of-this-run" in shown
+    kept = access_lines(terminal=False)
+    assert "Console http://127.0.0.1:4/console/" in kept
+    assert "k-secret-of-this-run" not in kept

@@ -84,6 +84,9 @@ class Seen:
     ports: list[int]
     trunks: set[str]
     """The trunks the seeded campaigns dial through, as the API answers them."""
+    console: tuple[int, str, int]
+    """The Console page: status, content type, and the status of its own module."""
+    api_key: str
 
 
 async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -125,12 +128,19 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
         with httpx.Client(
             base_url=endpoints.api_url, headers={"Authorization": f"Bearer {seeded.api_key}"}
         ) as api:
+            page = api.get(endpoints.console_url)
+            seen.console = (
+                page.status_code,
+                page.headers.get("content-type", ""),
+                api.get(endpoints.console_url + "js/app.js").status_code,
+            )
             seen.trunks = {
                 api.get(f"/v1/trunks/{api.get(f'/v1/campaigns/{cid}').json()['trunk_id']}").json()[
                     "livekit_trunk_id"
                 ]
                 for cid in seeded.campaigns.values()
             }
+        seen.api_key = seeded.api_key
         seen.ports = [
             int(url.rsplit(":", 1)[1]) for url in (endpoints.api_url, endpoints.dialler_url)
         ]
@@ -161,6 +171,12 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
     # The summary, chart and call log are left for inspection.
     for name in ("summary.json", "chart.png", "calls.jsonl"):
         assert (outcome.run_dir / name).stat().st_size > 0
+    # The Console answered at the URL the demo printed.
+    assert seen.console == (200, "text/html; charset=utf-8", 200)
+    # The tenant's API key (a secret of the run) is in no file the run left, logs included.
+    kept = [path for path in outcome.run_dir.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".log" for path in kept)
+    assert [path for path in kept if seen.api_key.encode() in path.read_bytes()] == []
     # Every process the demo started is gone, and its ports and sockets are free.
     assert outcome.leftovers == []
     assert not any(port_open(port) for port in seen.ports)

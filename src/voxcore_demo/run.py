@@ -68,6 +68,7 @@ async def _run(
         prediction = report.predicted(prediction_report, config.minutes)
         header = [
             *access(endpoints, seeded, console),
+            endpoints.fleet_mode(),
             f"{config.workers} workers · {len(seeded.campaigns)} campaigns · "
             f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}",
         ]

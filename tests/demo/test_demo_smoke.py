@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +25,10 @@ from rich.console import Console
 from voxcore_adapters.mongo.schema import CALL_ATTEMPTS, CALL_REPORTS
 from voxcore_adapters.s3.layout import call_prefix
 from voxcore_adapters.testing.process import port_open
+from voxcore_demo import nginx
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.observe import CampaignFigures, Observer
-from voxcore_demo.processes import marked
+from voxcore_demo.processes import alive, descendants, marked
 from voxcore_demo.run import run
 from voxcore_demo.seed import Seeded
 from voxcore_demo.stack import BUCKET, Endpoints
@@ -87,9 +90,21 @@ class Seen:
     console: tuple[int, str, int]
     """The Console page: status, content type, and the status of its own module."""
     api_key: str
+    nginx_url: str | None
+    nginx_console: tuple[int, int] | None
+    """Behind nginx: the Console's page at nginx's root, and the API's stats through it."""
+    processes: list[int]
+    """Every process below the test's while the platform was up."""
 
 
-async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["nginx", "direct"])
+async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
+    tmp_path: Path, mode: str
+) -> None:
+    if mode == "nginx":
+        # `make test` installs it (scripts/system-deps.sh): this mode is tested, not skipped.
+        assert nginx.binary() is not None, "nginx is not installed: run scripts/system-deps.sh"
+    config = attrs.evolve(CONFIG, nginx=mode == "nginx")
     seen = Seen()
 
     def inspect(endpoints: Endpoints, seeded: Seeded, observer: Observer) -> None:
@@ -140,12 +155,21 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
                 ]
                 for cid in seeded.campaigns.values()
             }
+            seen.nginx_url = endpoints.nginx_url
+            seen.nginx_console = None
+            if endpoints.nginx_url is not None:
+                cid = next(iter(seeded.campaigns.values()))
+                seen.nginx_console = (
+                    api.get(endpoints.nginx_url + "/").status_code,
+                    api.get(f"{endpoints.nginx_url}/v1/campaigns/{cid}/stats").status_code,
+                )
         seen.api_key = seeded.api_key
-        seen.ports = [
-            int(url.rsplit(":", 1)[1]) for url in (endpoints.api_url, endpoints.dialler_url)
-        ]
+        urls = [endpoints.api_url, endpoints.dialler_url, endpoints.nginx_url]
+        seen.ports = [int(url.rsplit(":", 1)[1]) for url in urls if url]
+        seen.processes = descendants(os.getpid())
 
-    outcome = await run(CONFIG, tmp_path, Console(file=io.StringIO()), inspect=inspect)
+    outcome = await run(config, tmp_path, Console(file=io.StringIO()), inspect=inspect)
+    logs = outcome.run_dir / "logs"
 
     # The campaigns dial through the trunk the seeding made with POST /v1/trunks.
     assert seen.trunks == {"ST_demo_sim"}
@@ -173,12 +197,27 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(tmp_path: Path
         assert (outcome.run_dir / name).stat().st_size > 0
     # The Console answered at the URL the demo printed.
     assert seen.console == (200, "text/html; charset=utf-8", 200)
+    if mode == "nginx":
+        # The dialler's attaches went through nginx to the workers, and the carrier's media
+        # streams to the per-worker path of the worker that took each call.
+        assert seen.nginx_url is not None
+        assert seen.nginx_console == (200, 200)
+        paths = re.findall(r'"[A-Z]+ (\S+) HTTP', (logs / "nginx.access.log").read_text())
+        assert "/attach" in paths
+        streams = {p for p in paths if re.fullmatch(r"/w/[1-3]/media/twilio", p)}
+        assert streams, paths
+    else:
+        assert seen.nginx_url is None
+        assert not list(logs.glob("nginx*"))
     # The tenant's API key (a secret of the run) is in no file the run left, logs included.
     kept = [path for path in outcome.run_dir.rglob("*") if path.is_file()]
     assert any(path.suffix == ".log" for path in kept)
     assert [path for path in kept if seen.api_key.encode() in path.read_bytes()] == []
-    # Every process the demo started is gone, and its ports and sockets are free.
+    # Every process the demo started is gone (servers, roles, nginx and their own workers),
+    # and its ports and sockets are free.
     assert outcome.leftovers == []
+    assert len(seen.processes) >= 5 + CONFIG.workers
+    assert [pid for pid in seen.processes if alive(pid)] == []
     assert not any(port_open(port) for port in seen.ports)
 
 
@@ -191,11 +230,13 @@ async def test_an_interrupted_demo_stops_every_process_it_started(tmp_path: Path
     (logs,) = await _wait_for(lambda: list(tmp_path.glob("run-*/logs/dialler.log")))
     await _wait_for(lambda: b"leading shard" in logs.read_bytes())
     assert len(marked(logs.parent)) >= 2 + CONFIG.workers
+    started = descendants(os.getpid())
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
     assert marked(logs.parent) == []
+    assert [pid for pid in started if alive(pid)] == []
 
 
 T = TypeVar("T")

@@ -82,8 +82,8 @@ class Seen:
     attached: set[str]
     unreported: list[dict[str, Any]]
     """Attached calls whose end no worker reported to the API's call log."""
-    recordings: dict[str, int]
-    """Call id → size of its recording object in S3."""
+    recordings: dict[str, tuple[int, bytes]]
+    """Call id → size of its recording object in S3 and the object's first 12 bytes."""
     ports: list[int]
     trunks: set[str]
     """The trunks the seeded campaigns dial through, as the API answers them."""
@@ -139,7 +139,12 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
             for item in s3.list_objects(BUCKET, prefix=prefix, recursive=True):
                 assert item.object_name is not None
                 stored = s3.stat_object(BUCKET, item.object_name)
-                seen.recordings[call_id] = int(stored.size or 0)
+                head = s3.get_object(BUCKET, item.object_name, length=12)
+                try:
+                    seen.recordings[call_id] = (int(stored.size or 0), head.read())
+                finally:
+                    head.close()
+                    head.release_conn()
         with httpx.Client(
             base_url=endpoints.api_url, headers={"Authorization": f"Bearer {seeded.api_key}"}
         ) as api:
@@ -182,10 +187,15 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
     ended = outcome.summary["outcomes"]
     assert isinstance(ended, dict)
     assert sum(ended.values()) == sum(c["ended"] for c in seen.mongo.values()) > 0
+    # Calls were talked through to their end: the agent closed them or the callee hung up.
+    assert ended.get("completed", 0) + ended.get("hung_up", 0) >= 1, ended
     assert outcome.summary["ran"] == len(seen.attached)
     # The calls the workers ran are recorded in S3, a real object each, under their call ids.
     assert seen.recordings, seen.attached
-    assert all(size > 44 for size in seen.recordings.values()), seen.recordings
+    for size, head in seen.recordings.values():
+        # A WAV file with audio after its 44-byte header.
+        assert (head[:4], head[8:12]) == (b"RIFF", b"WAVE"), head
+        assert size > 44, size
     assert outcome.summary["recordings"] == len(seen.recordings)
     ran_to_end = len(seen.attached) - ended.get("failed", 0)
     assert len(seen.recordings) >= ran_to_end

@@ -150,15 +150,19 @@ def screen(
     header: Sequence[str],
     recordings: int,
 ) -> Group:
-    last = samples[-1] if samples else None
-    ended = ", ".join(f"{k} {v}" for k, v in sorted(last.outcomes.items())) if last else ""
     return Group(
         Text("\n".join(header)),
         table(samples, names, prediction, "Live platform · simulator (same settings)"),
-        Text(
-            f"call log (GET /v1/calls): {ended or 'no call ended yet'}; "
-            f"calls the workers took: {last.ran if last else 0}; recordings in S3: {recordings}"
-        ),
+        calls_line(samples[-1] if samples else None, recordings),
+    )
+
+
+def calls_line(last: Sample | None, recordings: int) -> Text:
+    """The call log's outcomes so far, the calls the workers took, the recordings stored."""
+    ended = ", ".join(f"{k} {v}" for k, v in sorted(last.outcomes.items())) if last else ""
+    return Text(
+        f"call log (GET /v1/calls): {ended or 'no call ended yet'}; "
+        f"calls the workers took: {last.ran if last else 0}; recordings in S3: {recordings}"
     )
 
 

@@ -43,9 +43,12 @@ async def run(
     run_dir = out / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(config, run_dir)
+    fleet = f"{config.workers} fleet workers" + (
+        f" behind nginx ({stack.nginx})" if stack.nginx else " (no nginx: sockets reached directly)"
+    )
     console.print(
-        f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and "
-        f"{config.workers} fleet workers; logs in {stack.logs}"
+        f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and {fleet}; "
+        f"logs in {stack.logs}"
     )
     try:
         return await _run(config, stack, run_dir, console, inspect)
@@ -110,6 +113,7 @@ async def _run(
         finally:
             observer.close()
     console.print(report.table(samples, names, prediction, "Summary: live · simulated"))
+    console.print(report.calls_line(samples[-1], len(recording_keys)))
     console.print(f"demo: summary, chart, call log and logs in {run_dir}")
     return Outcome(run_dir, summary, stack.leftovers())
 
@@ -126,7 +130,8 @@ def access(endpoints: Endpoints, seeded: Seeded, console: Console) -> list[str]:
     return [
         f"Console {endpoints.console_url}  (while the demo runs; sign in with the API key below)",
         f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)",
-        f"demo tenant's API key: {key}",
+        "demo tenant's API key:",
+        f"  {key}",
     ]
 
 

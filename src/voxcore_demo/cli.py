@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=int, default=3000, help="synthetic contacts (3000)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the callees and contacts")
     demo.add_argument(
+        "--no-nginx",
+        action="store_true",
+        help="reach the worker sockets directly even when nginx is installed",
+    )
+    demo.add_argument(
         "--out", type=Path, default=Path("build/demo"), help="where runs are kept (build/demo)"
     )
     return parser
@@ -40,7 +45,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     config = DemoConfig(
-        minutes=args.minutes, workers=args.workers, contacts=args.contacts, seed=args.seed
+        minutes=args.minutes,
+        workers=args.workers,
+        contacts=args.contacts,
+        seed=args.seed,
+        nginx=not args.no_nginx,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     console = Console()

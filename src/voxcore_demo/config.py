@@ -62,6 +62,9 @@ class DemoConfig:
         DemoCampaign("Renewals", 2.0),
         DemoCampaign("Survey", 1.0),
     )
+    nginx: bool = True
+    """Put nginx in front of the workers when it is installed; False: the dialler reaches their
+    sockets directly even so."""
 
     def scenario(self) -> Scenario:
         """The simulator's scenario for the same settings."""

@@ -132,3 +132,24 @@ def marked(logs: Path) -> list[int]:
             if needle in (entry / "environ").read_bytes() + b"\0" and alive(int(entry.name)):
                 found.append(int(entry.name))
     return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of the live processes below `pid` (children, theirs, …), whatever their session
+    or environment: what a run started, found without trusting its own records."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # Field 4 is the parent's pid; the name before it may hold spaces or parentheses.
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if alive(child):
+                found.append(child)
+            todo.append(child)
+    return found

@@ -25,9 +25,11 @@ from voxcore_domain.simulation import SimulationReport
 class Rates:
     dials_per_min: float
     answer_share: float
-    """Answered (person or machine) / dials."""
+    """Answered (person or machine) / dials whose outcome is known (all of them, for the
+    simulator's whole run)."""
     abandon_rate: float
-    """Abandoned / answered."""
+    """Abandoned / live answers (abandoned calls count as live answers): the regulators' rate,
+    as the stats API and the simulator both count it."""
     occupancy: float
     """Busy slot-time / slot-time."""
 
@@ -72,15 +74,15 @@ def measured(samples: Sequence[Sample], names: Mapping[str, str]) -> dict[str, R
         busy = sum(s.campaigns[campaign_id].busy for s in samples if campaign_id in s.campaigns)
         rates[name] = Rates(
             dials_per_min=figures.dials / minutes,
-            answer_share=_share(figures.answered, figures.dials),
-            abandon_rate=_share(figures.abandoned, figures.answered),
+            answer_share=_share(figures.answered, figures.ended),
+            abandon_rate=_share(figures.abandoned, figures.live_answers),
             occupancy=_share(busy, slot_time),
         )
-    dials = sum(c.dials for c in last.campaigns.values())
+    every = last.campaigns.values()
     rates["*"] = Rates(
-        dials_per_min=dials / minutes,
-        answer_share=_share(last.answered, dials),
-        abandon_rate=_share(last.abandoned, last.answered),
+        dials_per_min=last.dials / minutes,
+        answer_share=_share(sum(c.answered for c in every), sum(c.ended for c in every)),
+        abandon_rate=_share(last.abandoned, last.live_answers),
         occupancy=_share(sum(s.busy for s in samples), slot_time),
     )
     return rates
@@ -107,7 +109,7 @@ def table(
     grid = Table(title=title, title_justify="left")
     for column in ("campaign", "dials/min", "answered", "abandoned", "occupancy"):
         grid.add_column(f"{column}\nlive · sim" if column != "campaign" else column)
-    for column in ("dials", "answers", "abandons", "busy now"):
+    for column in ("dials", "live answers", "abandons", "busy now"):
         grid.add_column(column, justify="right")
     for campaign_id, name in [*names.items(), ("*", "all")]:
         key = name if campaign_id != "*" else "*"
@@ -115,17 +117,18 @@ def table(
         if last is None:
             counts = ["0", "0", "0", "0"]
         elif campaign_id == "*":
-            dials = sum(c.dials for c in last.campaigns.values())
             counts = [
-                str(dials),
-                str(last.answered),
+                str(last.dials),
+                str(last.live_answers),
                 str(last.abandoned),
                 f"{last.busy}/{last.slots}",
             ]
         else:
             f = last.campaigns.get(campaign_id)
             counts = (
-                [str(f.dials), str(f.answered), str(f.abandoned), str(f.busy)] if f else ["0"] * 4
+                [str(f.dials), str(f.live_answers), str(f.abandoned), str(f.busy)]
+                if f
+                else ["0"] * 4
             )
         grid.add_row(
             name,
@@ -147,15 +150,19 @@ def screen(
     header: Sequence[str],
     recordings: int,
 ) -> Group:
-    last = samples[-1] if samples else None
-    ended = ", ".join(f"{k} {v}" for k, v in sorted(last.ended.items())) if last else ""
     return Group(
         Text("\n".join(header)),
         table(samples, names, prediction, "Live platform · simulator (same settings)"),
-        Text(
-            f"calls the workers ran to their end: {ended or 'none yet'}; "
-            f"recordings in S3: {recordings}"
-        ),
+        calls_line(samples[-1] if samples else None, recordings),
+    )
+
+
+def calls_line(last: Sample | None, recordings: int) -> Text:
+    """The call log's outcomes so far, the calls the workers took, the recordings stored."""
+    ended = ", ".join(f"{k} {v}" for k, v in sorted(last.outcomes.items())) if last else ""
+    return Text(
+        f"call log (GET /v1/calls): {ended or 'no call ended yet'}; "
+        f"calls the workers took: {last.ran if last else 0}; recordings in S3: {recordings}"
     )
 
 
@@ -179,7 +186,8 @@ def write_summary(
             names.get(campaign_id, campaign_id): attrs.asdict(figures)
             for campaign_id, figures in (last.campaigns.items() if last else ())
         },
-        "ended_calls": dict(last.ended) if last else {},
+        "outcomes": dict(last.outcomes) if last else {},
+        "ran": last.ran if last else 0,
         "recordings": recordings,
     }
     path.write_text(json.dumps(summary, indent=2, sort_keys=True))
@@ -204,7 +212,7 @@ def chart(
     top.set_ylim(0, 1.05)
     top.legend(loc="lower right")
     bottom.plot(
-        minutes, [_share(s.abandoned, s.answered) for s in samples], label="live (cumulative)"
+        minutes, [_share(s.abandoned, s.live_answers) for s in samples], label="live (cumulative)"
     )
     answers = abandons = 0
     cumulative = []

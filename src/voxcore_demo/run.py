@@ -15,13 +15,11 @@ import attrs
 from rich.console import Console
 from rich.live import Live
 
-from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_demo import report
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.observe import Observer, Sample
 from voxcore_demo.seed import Seeded, seed
-from voxcore_demo.stack import BUCKET, PREFIX, Endpoints, Stack
-from voxcore_domain.model import SlotState
+from voxcore_demo.stack import BUCKET, Endpoints, Stack
 from voxcore_domain.simulation import simulate
 
 
@@ -45,9 +43,12 @@ async def run(
     run_dir = out / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(config, run_dir)
+    fleet = f"{config.workers} fleet workers" + (
+        f" behind nginx ({stack.nginx})" if stack.nginx else " (no nginx: sockets reached directly)"
+    )
     console.print(
-        f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and "
-        f"{config.workers} fleet workers; logs in {stack.logs}"
+        f"demo: starting MongoDB (SecantusDB), Valkey, S3, the API and {fleet}; "
+        f"logs in {stack.logs}"
     )
     try:
         return await _run(config, stack, run_dir, console, inspect)
@@ -69,25 +70,26 @@ async def _run(
         prediction_report = simulate(config.scenario(), config.mode)
         prediction = report.predicted(prediction_report, config.minutes)
         header = [
-            f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)  "
-            f"Console: not built yet",
+            *access(endpoints, seeded, console),
+            endpoints.fleet_mode(),
             f"{config.workers} workers · {len(seeded.campaigns)} campaigns · "
-            f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}"
-            + ("" if seeded.trunk_from_api else " (no /v1/trunks in this API yet)"),
+            f"{sum(seeded.contacts.values())} contacts · trunk {seeded.trunk_id}",
         ]
         dialler = stack.start_dialler()
-        observer = Observer(endpoints.mongo_url, endpoints.sockets, endpoints.s3, BUCKET)
-        client = connect(endpoints.redis_url)
-        registry = RedisSlotRegistry(client, PREFIX)
+        observer = Observer(
+            endpoints.api_url, seeded.api_key, list(seeded.campaigns.values()), endpoints.s3, BUCKET
+        )
         samples: list[Sample] = []
         recordings = 0
         try:
             deadline = time.monotonic() + config.minutes * 60
             with Live(console=console, refresh_per_second=2, transient=False) as live:
                 while (left := deadline - time.monotonic()) > 0:
-                    samples.append(await asyncio.to_thread(observer.sample, await registry.slots()))
-                    if len(samples) % 5 == 1:
+                    if len(samples) % 5 == 0:
+                        # The whole call log and the bucket are longer reads: every 5 s.
+                        await asyncio.to_thread(observer.calls)
                         recordings = len(await asyncio.to_thread(observer.recordings))
+                    samples.append(await asyncio.to_thread(observer.sample))
                     clock = [f"{samples[-1].elapsed_s:5.0f} s, {left:4.0f} s left"]
                     live.update(
                         report.screen(samples, names, prediction, clock + header, recordings)
@@ -95,11 +97,12 @@ async def _run(
                     await asyncio.sleep(min(1.0, max(left, 0.0)))
             console.print("\ndemo: time is up; stopping the dialler, letting the calls end")
             stack.supervisor.stop([dialler])
-            await _calls_ended(registry, timeout_s=30.0)
-            samples.append(await asyncio.to_thread(observer.sample, await registry.slots()))
+            await _calls_ended(observer, timeout_s=30.0)
+            calls = await asyncio.to_thread(observer.calls)
+            samples.append(await asyncio.to_thread(observer.sample))
             recording_keys = await asyncio.to_thread(observer.recordings)
-            (run_dir / "call_attempts.jsonl").write_text(
-                "".join(json.dumps(a, default=str) + "\n" for a in observer.attempts())
+            (run_dir / "calls.jsonl").write_text(
+                "".join(json.dumps(call, sort_keys=True) + "\n" for call in calls)
             )
             summary = report.write_summary(
                 run_dir / "summary.json", config, samples, names, prediction, len(recording_keys)
@@ -108,18 +111,37 @@ async def _run(
             if inspect is not None:
                 inspect(endpoints, seeded, observer)
         finally:
-            await client.aclose()
             observer.close()
     console.print(report.table(samples, names, prediction, "Summary: live · simulated"))
+    console.print(report.calls_line(samples[-1], len(recording_keys)))
     console.print(f"demo: summary, chart, call log and logs in {run_dir}")
     return Outcome(run_dir, summary, stack.leftovers())
 
 
-async def _calls_ended(registry: RedisSlotRegistry, timeout_s: float) -> None:
-    """Wait until no slot is busy (the calls the dialler's stop hung up have ended and their
-    recordings are stored), or `timeout_s`."""
+def access(endpoints: Endpoints, seeded: Seeded, console: Console) -> list[str]:
+    """Where an operator looks while the demo runs: the Console and the API, and the demo
+    tenant's API key to sign in with. The key is a secret made for this run: it is shown on a
+    terminal only, never written where output is kept (a redirected stdout, a log)."""
+    key = (
+        seeded.api_key
+        if console.is_terminal
+        else "not shown (the output is not a terminal, the key would be kept in a file)"
+    )
+    return [
+        f"Console {endpoints.console_url}  (while the demo runs; sign in with the API key below)",
+        f"API {endpoints.api_url}  (docs: {endpoints.api_url}/schema/swagger)",
+        "demo tenant's API key:",
+        f"  {key}",
+    ]
+
+
+async def _calls_ended(observer: Observer, timeout_s: float) -> None:
+    """Wait until no slot is busy and every campaign's stats hold no call in progress (the
+    calls the dialler's stop hung up have ended, their recordings are stored and their ends
+    reported to the call log), or `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not any(slot.state is SlotState.BUSY for slot in await registry.slots()):
+        sample = await asyncio.to_thread(observer.sample)
+        if sample.busy == 0 and all(c.busy == 0 for c in sample.campaigns.values()):
             return
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)

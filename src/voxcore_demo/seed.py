@@ -21,12 +21,12 @@ class Seeded:
     tenant_id: str
     agent_id: str
     trunk_id: str
-    trunk_from_api: bool
-    """False while the API has no `/v1/trunks`: the id is then stored as given."""
     campaigns: dict[str, str]
     """Campaign name → id."""
     contacts: dict[str, int]
     """Campaign id → contacts imported."""
+    api_key: str = attrs.field(repr=False)
+    """The demo tenant's API key: a secret made for this run, never written to a log."""
 
 
 class SeedError(RuntimeError):
@@ -80,7 +80,21 @@ def seed(api_url: str, admin_key: str, config: DemoConfig) -> Seeded:
             ),
             "agent",
         )
-        trunk_id, from_api = _trunk(http, auth, config)
+        trunk = _ok(
+            http.post(
+                "/v1/trunks",
+                json={
+                    "name": "Simulated carrier",
+                    "livekit_trunk_id": "ST_demo_sim",
+                    "caller_ids": [CALLER_ID],
+                    "cps": 10,
+                    "channels": config.workers * 4,
+                },
+                headers=auth,
+            ),
+            "trunk",
+        )
+        trunk_id = str(trunk["id"])
         campaigns: dict[str, str] = {}
         imported: dict[str, int] = {}
         per_campaign = max(1, config.contacts // len(config.campaigns))
@@ -120,23 +134,4 @@ def seed(api_url: str, admin_key: str, config: DemoConfig) -> Seeded:
             imported[campaign_id] = int(str(report["inserted"]))
         for name, campaign_id in campaigns.items():
             _ok(http.post(f"/v1/campaigns/{campaign_id}/start", headers=auth), f"start {name}")
-        return Seeded(tenant_id, str(agent["id"]), trunk_id, from_api, campaigns, imported)
-
-
-def _trunk(http: httpx.Client, auth: dict[str, str], config: DemoConfig) -> tuple[str, bool]:
-    """The campaigns' trunk through `POST /v1/trunks`; while the API has no such route (404
-    for the path itself), a fixed id, which campaigns store as given until then."""
-    response = http.post(
-        "/v1/trunks",
-        json={
-            "name": "Simulated carrier",
-            "livekit_trunk_id": "ST_demo_sim",
-            "caller_ids": [CALLER_ID],
-            "cps": 10,
-            "channels": config.workers * 4,
-        },
-        headers=auth,
-    )
-    if response.status_code in (404, 405):
-        return "ST_demo_sim", False
-    return str(_ok(response, "trunk")["id"]), True
+        return Seeded(tenant_id, str(agent["id"]), trunk_id, campaigns, imported, str(key["token"]))

@@ -2,11 +2,20 @@
 the API on a loopback port, N fleet workers on Unix sockets and the dialler with the simulated
 carrier, each a real process started as its docs say (Granian, `--factory`).
 
-There is no nginx in front of the workers here: the dialler reaches each worker's socket as a
-fleet host of its own (`VOX_DIALLER_FLEET_HOSTS=w1=unix:/…/w1.sock,…`), and the simulated
-carrier streams each call's audio to the socket of the worker that took it
-(`VOX_SIM_MEDIA_TARGET=unix:/…/{worker}.sock`). With an nginx template in front, both would be
-its address instead (one host, a per-worker media path), and nothing else changes.
+The fleet is reached in one of two ways:
+
+- **behind nginx** (when `nginx` is installed, and `DemoConfig.nginx`): the workers are one
+  fleet host (`VOX_FLEET_HOST=demo`, workers `1`…`N`) behind nginx with the operator's own site
+  (`infra/nginx/render.sh`, `voxcore_demo.nginx`). The dialler names that one host, nginx's
+  address (`VOX_DIALLER_FLEET_HOSTS=demo=http://127.0.0.1:<port>`), and nginx hands each
+  `/attach` to a free worker; the simulated carrier streams a call's audio to the per-worker
+  path of the worker that took it (`VOX_SIM_MEDIA_TARGET=http://127.0.0.1:<port>/w/{worker}`),
+  as a carrier's stream reaches a fleet host. nginx also serves the Console at `/`.
+- **directly** (no nginx): the dialler reaches each worker's socket as a fleet host of its own
+  (`VOX_DIALLER_FLEET_HOSTS=w1=unix:/…/w1.sock,…`), and the carrier streams to the socket of the
+  worker that took the call (`VOX_SIM_MEDIA_TARGET=unix:/…/{worker}.sock`).
+
+Nothing else changes between the two.
 """
 
 from __future__ import annotations
@@ -28,12 +37,17 @@ from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port,
 from voxcore_adapters.testing.redis_server import redis_server
 from voxcore_adapters.testing.redis_server import server_url as redis_server_url
 from voxcore_adapters.testing.s3_server import SeaweedS3
+from voxcore_demo import nginx
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.processes import Child, Supervisor, alive
 
 REPO = Path(__file__).resolve().parents[2]
+CONSOLE = REPO / "apps" / "console" / "static"
+"""The Console's static files, which the API serves at `/console/` in the embedded mode."""
 BUCKET = "recordings"
 PREFIX = "vox-demo"
+FLEET_HOST = "demo"
+"""The fleet host's name behind nginx, as the dialler's host list and the slots know it."""
 
 
 @attrs.frozen
@@ -48,10 +62,35 @@ class Endpoints:
     sockets: tuple[Path, ...]
     admin_key: str = attrs.field(repr=False)
     internal_token: str = attrs.field(repr=False)
+    nginx_url: str | None = None
+    """nginx in front of the workers; None: the dialler reaches their sockets directly."""
+
+    @property
+    def console_url(self) -> str:
+        """The Console, served by the API (`VOX_API_CONSOLE_DIR`)."""
+        return f"{self.api_url}/console/"
 
     def workers(self) -> dict[str, Path]:
-        """Worker id (also its fleet host name here) → its socket."""
+        """Each worker's socket by the socket's name (`w1`…): without nginx also the worker's
+        id and fleet host name; behind nginx the worker's id is its number."""
         return {path.stem: path for path in self.sockets}
+
+    def fleet_hosts(self) -> dict[str, str]:
+        """The dialler's fleet hosts: nginx's address, or each worker's socket."""
+        if self.nginx_url is not None:
+            return {FLEET_HOST: self.nginx_url}
+        return {name: f"unix:{path}" for name, path in self.workers().items()}
+
+    def fleet_mode(self) -> str:
+        """How the dialler and the carrier reach the workers, in words for the live view."""
+        if self.nginx_url is not None:
+            return (
+                f"fleet: nginx at {self.nginx_url} in front of {len(self.sockets)} worker "
+                f"sockets (the Console is also at {self.nginx_url}/)"
+            )
+        return (
+            f"fleet: no nginx; the dialler reaches the {len(self.sockets)} worker sockets directly"
+        )
 
 
 def _granian(*args: str) -> list[str]:
@@ -86,8 +125,14 @@ class Stack:
         self.endpoints: Endpoints | None = None
         self.ports: list[int] = []
         """Every loopback port the demo's processes listened on, to check afterwards."""
+        self.nginx = nginx.binary() if config.nginx else None
+        """nginx's binary when the workers run behind it."""
         # Unix socket paths are limited to 108 bytes: keep them short, under /tmp.
         self._socket_dir = Path(tempfile.mkdtemp(prefix="vox-demo-"))
+        if self.nginx is not None:
+            # nginx's workers may run as another user (nobody, under root): they must reach
+            # the sockets, though not list them.
+            self._socket_dir.chmod(0o711)
 
     def __enter__(self) -> Stack:
         try:
@@ -127,13 +172,24 @@ class Stack:
                 "VOX_MONGO_URL": mongo_url,
                 "VOX_REDIS_URL": redis_url,
                 "VOX_REDIS_PREFIX": PREFIX,
+                "VOX_API_CONSOLE_DIR": str(CONSOLE),
+                # For the presigned URLs the Console plays recordings from.
+                "VOX_S3_URL": s3.url,
+                "VOX_S3_ACCESS_KEY": s3.access_key,
+                "VOX_S3_SECRET_KEY": s3.secret_key,
+                "VOX_S3_REGION": s3.region,
+                "VOX_S3_BUCKET": BUCKET,
             },
         )
         sockets = tuple(self._socket_dir / f"w{n}.sock" for n in range(1, self.config.workers + 1))
-        workers = [self._worker(path, redis_url, s3, api_url, internal) for path in sockets]
+        workers = [
+            self._worker(n, path, redis_url, s3, api_url, internal)
+            for n, path in enumerate(sockets, start=1)
+        ]
         self.supervisor.wait_until(api, lambda: _answers(f"{api_url}/health"))
         for path, worker in zip(sockets, workers, strict=True):
             self.supervisor.wait_until(worker, _health_on(path))
+        nginx_url = None if self.nginx is None else self._start_nginx(self.nginx, api_url)
         dialler_port = free_port()
         self.ports.append(dialler_port)
         self.endpoints = Endpoints(
@@ -145,28 +201,50 @@ class Stack:
             sockets=sockets,
             admin_key=admin_key,
             internal_token=internal,
+            nginx_url=nginx_url,
         )
 
+    def _start_nginx(self, binary: str, api_url: str) -> str:
+        port = free_port()
+        self.ports.append(port)
+        prefix = self._socket_dir / "nginx"
+        conf = nginx.configure(
+            prefix,
+            self.logs,
+            workers=self.config.workers,
+            socket=str(self._socket_dir / "w%i.sock"),
+            port=port,
+            console=CONSOLE,
+            api_url=api_url,
+        )
+        nginx.check(binary, prefix, conf, self.logs)
+        url = f"http://{LOOPBACK}:{port}"
+        child = self.supervisor.start("nginx", nginx.command(binary, prefix, conf, self.logs), {})
+        self.supervisor.wait_until(child, lambda: _answers(f"{url}/health"))
+        return url
+
     def _worker(
-        self, socket: Path, redis_url: str, s3: S3Connection, api_url: str, token: str
+        self, number: int, socket: Path, redis_url: str, s3: S3Connection, api_url: str, token: str
     ) -> Child:
-        worker = socket.stem
+        # Behind nginx the workers are one host, numbered as its per-worker paths (/w/<n>/);
+        # without it each worker is a fleet host of its own, reached at its socket.
+        worker, host = (str(number), FLEET_HOST) if self.nginx else (socket.stem, socket.stem)
         return self.supervisor.start(
-            f"fleet-{worker}",
+            f"fleet-{socket.stem}",
             _granian(
                 "--uds",
                 str(socket),
                 "--uds-permissions",
-                "0600",
+                "0666" if self.nginx else "0600",
                 "--factory",
                 "apps.fleet.main:create_app",
             ),
             {
                 "VOX_FLEET_WORKER": worker,
-                # Each worker is its own fleet host: the dialler reaches its socket directly.
-                "VOX_FLEET_HOST": worker,
+                "VOX_FLEET_HOST": host,
                 "VOX_FLEET_SOCKET": str(socket),
                 "VOX_FLEET_BACKEND": "real",
+                # Call outcomes go to the API's call log (POST /v1/internal/call-events).
                 "VOX_FLEET_API_URL": api_url,
                 "VOX_FLEET_API_TOKEN": token,
                 "VOX_REDIS_URL": redis_url,
@@ -176,7 +254,7 @@ class Stack:
                 "VOX_S3_SECRET_KEY": s3.secret_key,
                 "VOX_S3_REGION": s3.region,
                 "VOX_S3_BUCKET": BUCKET,
-                "VOX_FLEET_SPOOL_DIR": str(self.run_dir / "spool" / worker),
+                "VOX_FLEET_SPOOL_DIR": str(self.run_dir / "spool" / socket.stem),
                 "VOX_FLEET_HEARTBEAT_S": "1",
                 "VOX_FLEET_SLOT_TTL_S": "5",
             },
@@ -185,7 +263,12 @@ class Stack:
     def start_dialler(self) -> Child:
         endpoints = self._running()
         port = endpoints.dialler_url.rsplit(":", 1)[1]
-        hosts = ",".join(f"{name}=unix:{path}" for name, path in endpoints.workers().items())
+        hosts = ",".join(f"{name}={url}" for name, url in endpoints.fleet_hosts().items())
+        media = (
+            f"{endpoints.nginx_url}/w/{{worker}}"
+            if endpoints.nginx_url
+            else f"unix:{self._socket_dir}/{{worker}}.sock"
+        )
         callees = self.config.callees
         child = self.supervisor.start(
             "dialler",
@@ -208,7 +291,7 @@ class Stack:
                 "VOX_SIM_TALK_S": str(callees.mean_talk_s),
                 "VOX_SIM_TALK_CV": str(callees.talk_cv),
                 "VOX_SIM_VOICEMAIL_S": str(callees.voicemail_s),
-                "VOX_SIM_MEDIA_TARGET": f"unix:{self._socket_dir}/{{worker}}.sock",
+                "VOX_SIM_MEDIA_TARGET": media,
             },
         )
         self.supervisor.wait_until(child, lambda: _answers(f"{endpoints.dialler_url}/health"))
@@ -221,9 +304,9 @@ class Stack:
 
     def stop(self) -> None:
         """The dialler first (it hangs up its callees), then the workers (their calls have
-        ended), the API, and the servers; the socket directory last."""
+        ended), nginx, the API, and the servers; the socket directory last."""
         try:
-            self.supervisor.stop_all(order=("dialler", "fleet", "api"))
+            self.supervisor.stop_all(order=("dialler", "fleet", "nginx", "api"))
         finally:
             if self.s3_server is not None:
                 self.s3_server.stop()

@@ -8,6 +8,7 @@ unit tests hand it crafted records, one violation at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Mapping
 
@@ -85,13 +86,13 @@ def audit(evidence: Evidence) -> Audit:
     placed = [a for a in evidence.attempts if _placed(a)]
     for attempt in placed:
         by_contact.setdefault(attempt.contact_id, []).append(attempt)
-    for contact in evidence.contacts:
-        # Terminal, or ready to be dialled again by the retry policy: anything else is a
-        # contact some process still holds, and none does once the calls are over.
-        if not (contact.state.terminal or contact.state is ContactState.READY):
-            found.append(
-                Violation("contact_lost", contact.id, f"left {contact.state.value} after the drill")
-            )
+    # Terminal, or ready to be dialled again by the retry policy: anything else is a contact
+    # some process still holds, and none does once the calls are over.
+    found += [
+        Violation("contact_lost", contact.id, f"left {contact.state.value} after the drill")
+        for contact in evidence.contacts
+        if not (contact.state.terminal or contact.state is ContactState.READY)
+    ]
     for contact_id, attempts in by_contact.items():
         found += _dials_of(contact_id, sorted(attempts, key=lambda a: a.dialed_at))
     for attempt in placed:
@@ -119,7 +120,7 @@ def _dials_of(contact_id: str, attempts: list[CallAttempt]) -> list[Violation]:
             found.append(
                 Violation("duplicate_dial", contact_id, f"{count} dials on one lease {lease}")
             )
-    for earlier, later in zip(attempts, attempts[1:], strict=False):
+    for earlier, later in itertools.pairwise(attempts):
         # A second dial while the first was still up: the person's phone rang twice.
         if earlier.ended_at is not None and later.dialed_at < earlier.ended_at:
             found.append(

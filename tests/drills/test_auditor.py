@@ -50,7 +50,7 @@ def _clean() -> Evidence:
                 attached_at=None,
                 worker=None,
                 disposition=Disposition.NO_ANSWER,
-            ),  # fmt: skip
+            ),
             # Turned down by the provider: no attempt, never counted as a dial.
             _attempt(
                 4,
@@ -61,7 +61,7 @@ def _clean() -> Evidence:
                 disposition=None,
                 not_placed="throttled",
                 lease_token="lease3",
-            ),  # fmt: skip
+            ),
         ),
         ended_reports={"call1": 1},
         recordings=frozenset({"call1"}),
@@ -103,7 +103,7 @@ def test_a_second_dial_while_the_first_is_up() -> None:
         7, 1, dialed_at=T0 + timedelta(seconds=3), disposition=Disposition.NO_ANSWER,
         answered_at=None, attached_at=None,
     )  # fmt: skip
-    result = audit(attrs.evolve(clean, attempts=clean.attempts + (overlapping,)))
+    result = audit(attrs.evolve(clean, attempts=(*clean.attempts, overlapping)))
     assert [v.rule for v in result.violations] == ["duplicate_dial"]
     assert result.duplicate_dials == 1
 
@@ -115,13 +115,13 @@ def test_two_dials_on_one_lease() -> None:
         answered_at=None, attached_at=None, ended_at=T0 + timedelta(seconds=45),
         disposition=Disposition.NO_ANSWER,
     )  # fmt: skip
-    result = audit(attrs.evolve(clean, attempts=clean.attempts + (again,)))
+    result = audit(attrs.evolve(clean, attempts=(*clean.attempts, again)))
     assert [v.rule for v in result.violations] == ["duplicate_dial"]
 
 
 def test_an_answered_call_without_an_outcome() -> None:
     clean = _clean()
-    attempts = (_attempt(1, 1, disposition=None, ended_at=None),) + clean.attempts[1:]
+    attempts = (_attempt(1, 1, disposition=None, ended_at=None), *clean.attempts[1:])
     result = audit(attrs.evolve(clean, attempts=attempts))
     assert [(v.rule, v.subject) for v in result.violations] == [("no_outcome", "call1")]
 

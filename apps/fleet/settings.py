@@ -136,6 +136,9 @@ class Settings:
     report_max_age_s: float = attrs.field(default=86400.0, validator=v.positive)
     """How long a report the API refuses (404, 400) is kept and tried again before it is
     dropped from the spool with an error in the log."""
+    recording_resend_s: float = attrs.field(default=60.0, validator=v.positive)
+    """How often the spooled recordings are sent again while the worker runs (and once at
+    start): an S3 outage ends with them uploaded, no restart needed."""
 
     def __attrs_post_init__(self) -> None:
         if self.backend is Backend.REAL and not (self.s3_access_key and self.s3_secret_key):
@@ -234,5 +237,6 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_FLEET_REPORT_BACKOFF_S": ("report_backoff_s", float, _NUMBER),
     "VOX_FLEET_REPORT_RESEND_S": ("report_resend_s", float, _NUMBER),
     "VOX_FLEET_REPORT_MAX_AGE_S": ("report_max_age_s", float, _NUMBER),
+    "VOX_FLEET_RECORDING_RESEND_S": ("recording_resend_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""

@@ -4,6 +4,7 @@ caught on its own (each test breaks exactly one thing in an otherwise clean camp
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -18,7 +19,7 @@ def _contact(n: int, state: ContactState = ContactState.DONE) -> Contact:
     return Contact(f"k{n}", "camp", "ten", f"+1415555{n:04d}", T0, state=state, attempts=1)
 
 
-def _attempt(n: int, contact: int, **changes: object) -> CallAttempt:
+def _attempt(n: int, contact: int, **changes: Any) -> CallAttempt:
     base = CallAttempt(
         id=f"call{n}",
         contact_id=f"k{contact}",

@@ -68,7 +68,11 @@ def tenant(api_url: str, admin_key: str, name: str) -> Tenant:
         agent = _ok(
             http.post(
                 "/v1/agents",
-                json={"name": "Drill bot", "greeting": "Hello, a short call.", "provider": "scripted"},
+                json={
+                    "name": "Drill bot",
+                    "greeting": "Hello, a short call.",
+                    "provider": "scripted",
+                },
                 headers=auth,
             ),
             "agent",

@@ -10,7 +10,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import attrs
 import httpx
@@ -96,7 +95,16 @@ class Drills:
     def _finish(self, campaign_id: str, within_s: float = 60.0) -> Audit:
         """Stop dialling the campaign, let its calls end, and audit it."""
         seeding.pause(self.platform.api_url, self.tenant, campaign_id)
-        until(lambda: self._settled(campaign_id), within_s, "the campaign's calls to end")
+        try:
+            until(lambda: self._settled(campaign_id), within_s, "the campaign's calls to end")
+        except TimeoutError as error:
+            held = contact_states(self.stores, campaign_id)
+            open_ = [
+                (a.id, a.contact_id, a.answered_at is not None, a.attached_at is not None)
+                for a in self._placed(campaign_id)
+                if a.ended_at is None
+            ]
+            raise TimeoutError(f"{error}; contacts {held}; open attempts {open_}") from None
         # Reports land after the call's contact is closed; recordings after the report.
         until(lambda: self._spools_empty(), 20.0, "the workers' spools to empty")
         return audit(self.stores.evidence(self.platform.api_url, self.tenant, campaign_id))
@@ -212,7 +220,7 @@ class Drills:
         started = time.monotonic()
         p.kill(p.diallers[dead])
         standby = until_value(
-            lambda: (leader if (leader := p.leader()) not in (None, dead) else None),
+            lambda: leader if (leader := p.leader()) not in (None, dead) else None,
             30.0,
             "the standby leading",
         )
@@ -347,7 +355,6 @@ class Drills:
         time.sleep(max(0.0, self.outage_s - 5))
         read_spool()
         p.s3_server.restart()
-        started = time.monotonic()
 
         def uploaded() -> bool:
             stored = self.stores.recordings(self.tenant.id)
@@ -361,7 +368,7 @@ class Drills:
         for call, digest in spooled.items():
             try:
                 stored = self.stores.recording(self.tenant.id, call)
-            except Exception as error:  # noqa: BLE001 - any S3 failure is a finding here
+            except Exception as error:  # any S3 failure is a finding here
                 checks.append(f"recording {call} unreadable: {error!r}")
                 continue
             if hashlib.sha256(stored).hexdigest() != digest:
@@ -450,10 +457,6 @@ def secrets_in_logs(platform: Platform) -> list[str]:
             if value in text:
                 found.append(f"{label} in {name}")
     return found
-
-
-def spool_dirs(platform: Platform) -> list[Path]:
-    return [platform.spool(number) for number in platform.fleet]
 
 
 def contact_states(stores: Stores, campaign_id: str) -> dict[str, int]:

@@ -74,6 +74,6 @@ def run(
 def _one(name: str, drills: Drills) -> Row:
     try:
         return DRILLS[name](drills)
-    except Exception as error:  # noqa: BLE001 - a drill that breaks is a failed row
+    except Exception as error:  # a drill that breaks is a failed row
         detail = "".join(traceback.format_exception_only(error)).strip()
         return Row(name, "did not complete", None, None, (detail,))

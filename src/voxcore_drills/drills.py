@@ -45,10 +45,18 @@ class Row:
 class Drills:
     """The drills over one running platform; each `run_*` returns its `Row`."""
 
-    def __init__(self, platform: Platform, *, contacts: int = 12, outage_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        contacts: int = 10,
+        outage_s: float = 10.0,
+        carrier_window_s: float = 20.0,
+    ) -> None:
         self.platform = platform
         self.contacts = contacts
         self.outage_s = outage_s
+        self.carrier_window_s = carrier_window_s
         assert platform.s3 is not None
         self.stores = Stores(platform.mongo_url, platform.s3, "recordings")
         self.tenant = seeding.tenant(
@@ -383,7 +391,7 @@ class Drills:
             (f"{len(spooled)} recording(s) spooled and uploaded byte for byte",),
         )
 
-    def carrier_faults(self, throttled: str, failing: str, window_s: float = 20.0) -> Row:
+    def carrier_faults(self, throttled: str, failing: str) -> Row:
         """The carrier throttles one trunk (503 CPS limit) and fails another (503) while a third
         keeps dialling. `throttled` and `failing` are provider trunk ids the platform's sim
         carrier was started with (`Platform(trunk_faults=...)`)."""
@@ -392,6 +400,7 @@ class Drills:
         slow = self._campaign("trunk-throttled", contacts=self.contacts, trunk=throttled)
         down = self._campaign("trunk-down", contacts=self.contacts, trunk=failing)
         started = datetime.now(UTC)
+        window_s = self.carrier_window_s
         time.sleep(window_s)
         checks: list[str] = []
         throttles = [a for a in self._attempts(slow) if a.not_placed == "throttled"]

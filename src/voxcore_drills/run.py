@@ -47,6 +47,7 @@ def run(
     workers: int = 3,
     contacts: int = 10,
     outage_s: float = 10.0,
+    carrier_window_s: float = 20.0,
     progress: Callable[[str], None] = print,
 ) -> Outcome:
     run_dir = out / datetime.now(UTC).strftime("drills-%Y%m%d-%H%M%S")
@@ -60,7 +61,9 @@ def run(
     with platform:
         platform.start_dialler("dialler-a")
         platform.start_dialler("dialler-b")
-        drills = Drills(platform, contacts=contacts, outage_s=outage_s)
+        drills = Drills(
+            platform, contacts=contacts, outage_s=outage_s, carrier_window_s=carrier_window_s
+        )
         try:
             for name in names:
                 progress(f"drills: {name}")

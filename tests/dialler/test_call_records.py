@@ -48,7 +48,9 @@ def test_the_dialler_fills_in_what_nobody_recorded_yet() -> None:
     log.record(ANSWERED)
     record_growth(log, ATTACHED)
     assert log.get("c1") == ATTACHED
-    failed = attrs.evolve(ATTACHED, ended_at=T0 + timedelta(seconds=60), disposition="failed")
+    failed = attrs.evolve(
+        ATTACHED, ended_at=T0 + timedelta(seconds=60), disposition=Disposition.FAILED
+    )
     record_growth(log, failed)
     assert log.get("c1") == failed
 

@@ -7,7 +7,6 @@ drills run in turn on it, each on a campaign of its own; the tests below read th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     out: Path = tmp_path_factory.mktemp("drills")
-    yield run(out, contacts=8, outage_s=6.0, carrier_window_s=12.0, progress=lambda _: None)
+    return run(out, contacts=8, outage_s=6.0, carrier_window_s=12.0, progress=lambda _: None)
 
 
 @pytest.mark.parametrize("name", list(DRILLS))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import attrs
 import httpx
@@ -268,14 +268,17 @@ class Drills:
         campaign_id = self._campaign("redis-outage", contacts=self.contacts * 3)
         until(lambda: len(self._placed(campaign_id)) >= 2, 60.0, "dials before the outage")
         checks: list[str] = []
-        halted = datetime.now(UTC)
         p.redis.halt()
+        # From the moment the server is gone: a stopping server still answers for a while.
+        halted = datetime.now(UTC)
         time.sleep(self.outage_s)
+        # The server is certainly down until `restart` is called; it answers before that
+        # returns.
+        restarting = datetime.now(UTC)
         p.redis.restart()
         back = datetime.now(UTC)
         started = time.monotonic()
-        # A dial already past its leader check when Redis went may still go out: 1 s margin.
-        during = self._dialled_between(campaign_id, halted + timedelta(seconds=1), back)
+        during = self._dialled_between(campaign_id, halted, restarting)
         if during:
             checks.append(f"dialled without capacity data: {during}")
         try:
@@ -303,17 +306,21 @@ class Drills:
         until(lambda: len(self._on_workers(campaign_id)) >= 1, 60.0, "calls on workers")
         checks: list[str] = []
         spooled: set[str] = set()
-        halted = datetime.now(UTC)
         p.mongo.halt()
+        # From the moment the server is gone: a stopping server still answers for a while.
+        halted = datetime.now(UTC)
         deadline = time.monotonic() + self.outage_s
         while time.monotonic() < deadline:
             for number in p.fleet:
                 spooled |= {path.name for path in (p.spool(number) / "reports").glob("*.json")}
             time.sleep(0.2)
+        # The server is certainly down until `restart` is called; it answers before that
+        # returns.
+        restarting = datetime.now(UTC)
         p.mongo.restart()
         back = datetime.now(UTC)
         started = time.monotonic()
-        during = self._dialled_between(campaign_id, halted + timedelta(seconds=1), back)
+        during = self._dialled_between(campaign_id, halted, restarting)
         if during:
             checks.append(f"leased and dialled while the store was down: {during}")
         try:

@@ -107,7 +107,25 @@ def audit(evidence: Evidence) -> Audit:
                 f"{abandoned} abandoned attempts, the statistics say {evidence.abandoned_in_stats}",
             )
         )
+    found += _abandons_of(evidence.contacts, by_contact)
     return Audit(tuple(found), len(evidence.contacts), len(placed))
+
+
+def _abandons_of(
+    contacts: tuple[Contact, ...], by_contact: Mapping[str, list[CallAttempt]]
+) -> list[Violation]:
+    """The contacts closed as abandoned (the retry policy's record, written by whoever closed
+    the contact) are exactly those whose last call the call log says was abandoned."""
+    closed = {c.id for c in contacts if c.last_disposition is Disposition.ABANDONED}
+    logged = {
+        contact_id
+        for contact_id, attempts in by_contact.items()
+        if max(attempts, key=lambda a: a.dialed_at).disposition is Disposition.ABANDONED
+    }
+    return [
+        Violation("abandon_count", contact_id, "abandoned in one record, not in the other")
+        for contact_id in sorted(closed ^ logged)
+    ]
 
 
 def _dials_of(contact_id: str, attempts: list[CallAttempt]) -> list[Violation]:

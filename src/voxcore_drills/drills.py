@@ -188,13 +188,15 @@ class Drills:
             )
         except TimeoutError as error:
             checks.append(str(error))
-        on_dead = [
-            a.id
-            for a in self._placed(campaign_id)
-            if a.attached_at is not None and a.attached_at > killed_at and a.id == call_id
-        ]
-        if on_dead:
-            checks.append(f"calls attached to the dead worker: {on_dead}")
+        # nginx sent no attach to the dead socket's worker after the kill: each one it tried
+        # there failed over to a live socket.
+        dead = f"unix:{p.socket(number)}"
+        assert p.nginx is not None
+        after = [a for a in p.nginx.attaches() if a.at > killed_at.timestamp()]
+        taken_dead = [a for a in after if a.status == 202 and a.tried[-1:] == (dead,)]
+        if taken_dead:
+            checks.append(f"{len(taken_dead)} attach(es) answered by the dead socket")
+        routed_around = sum(1 for a in after if dead in a.tried[:-1] and a.status == 202)
         p.start_worker(number)
         try:
             until(
@@ -211,7 +213,10 @@ class Drills:
             round(time.monotonic() - started if recovery is None else recovery, 1),
             result,
             tuple(checks),
-            (f"call {call_id} closed as {attempt.disposition} in {recovery:.1f} s",),
+            (
+                f"call {call_id} closed as {attempt.disposition} in {recovery:.1f} s; "
+                f"{len(after)} attach(es) after the kill, {routed_around} past the dead socket",
+            ),
         )
 
     def leader_killed(self) -> Row:
@@ -333,18 +338,24 @@ class Drills:
             checks.append(str(error))
             recovery = time.monotonic() - started
         result = self._finish(campaign_id)
-        landed = self.stores.db["call_reports"].count_documents(
-            {"call_id": {"$in": [name.split(".")[0] for name in spooled]}}
-        )
-        if spooled and not landed:
-            checks.append("reports spooled during the outage never landed")
+        stored = {
+            f"{r['call_id']}.{r['sequence']}.json"
+            for r in self.stores.db["call_reports"].find(
+                {"call_id": {"$in": sorted({name.split(".")[0] for name in spooled})}}
+            )
+        }
+        if spooled - stored:
+            checks.append(f"reports spooled during the outage never landed: {spooled - stored}")
         return Row(
             "Mongo stopped",
             f"Mongo-wire down {self.outage_s:.0f} s",
             round(recovery, 1),
             result,
             tuple(checks),
-            (f"{len(spooled)} report(s) spooled during the outage, all landed after",),
+            (
+                f"{len(spooled)} report(s) spooled during the outage, "
+                f"{len(spooled & stored)} landed",
+            ),
         )
 
     def s3_stopped(self) -> Row:

@@ -135,7 +135,8 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log {prefix}/access.log;
+    log_format upstreams '$msec $request_uri $status "$upstream_addr"';
+    access_log {prefix}/access.log upstreams;
     client_body_temp_path {prefix}/client_body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -150,6 +151,28 @@ http {{
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    def attaches(self) -> list[Attach]:
+        """Every `/attach` nginx has logged so far."""
+        path = self.server.data_dir / "access.log"
+        found = []
+        for line in path.read_text().splitlines() if path.exists() else []:
+            at, uri, status, upstreams = line.split(" ", 3)
+            if uri == "/attach":
+                tried = [u.strip() for u in upstreams.strip('"').split(",") if u.strip()]
+                found.append(Attach(float(at), int(status), tuple(tried)))
+        return found
+
+
+@attrs.frozen
+class Attach:
+    """One `/attach` through nginx."""
+
+    at: float
+    """When nginx logged it (Unix time)."""
+    status: int
+    tried: tuple[str, ...]
+    """The sockets nginx tried in turn (`unix:/…/voxcore_2.sock`); the last one answered."""
 
 
 @attrs.define

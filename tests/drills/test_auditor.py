@@ -15,8 +15,13 @@ from voxcore_drills.auditor import Evidence, audit
 T0 = utc(2026, 1, 1, 12)
 
 
-def _contact(n: int, state: ContactState = ContactState.DONE) -> Contact:
-    return Contact(f"k{n}", "camp", "ten", f"+1415555{n:04d}", T0, state=state, attempts=1)
+def _contact(
+    n: int, state: ContactState = ContactState.DONE, last: Disposition | None = None
+) -> Contact:
+    return Contact(
+        f"k{n}", "camp", "ten", f"+1415555{n:04d}", T0, state=state, attempts=1,
+        last_disposition=last,
+    )  # fmt: skip
 
 
 def _attempt(n: int, contact: int, **changes: Any) -> CallAttempt:
@@ -40,7 +45,11 @@ def _attempt(n: int, contact: int, **changes: Any) -> CallAttempt:
 def _clean() -> Evidence:
     """Three contacts: one completed call, one abandoned call, one unanswered then ready."""
     return Evidence(
-        contacts=(_contact(1), _contact(2), _contact(3, ContactState.READY)),
+        contacts=(
+            _contact(1, last=Disposition.COMPLETED),
+            _contact(2, last=Disposition.ABANDONED),
+            _contact(3, ContactState.READY, last=Disposition.NO_ANSWER),
+        ),
         attempts=(
             _attempt(1, 1),
             _attempt(2, 2, attached_at=None, worker=None, disposition=Disposition.ABANDONED),
@@ -81,7 +90,8 @@ def test_a_clean_campaign_passes() -> None:
     "state", [ContactState.LEASED, ContactState.DIALING, ContactState.ATTACHED]
 )
 def test_a_contact_left_held_is_lost(state: ContactState) -> None:
-    evidence = attrs.evolve(_clean(), contacts=(_contact(1), _contact(2), _contact(3, state)))
+    contacts = (*_clean().contacts[:2], _contact(3, state, last=Disposition.NO_ANSWER))
+    evidence = attrs.evolve(_clean(), contacts=contacts)
     result = audit(evidence)
     assert [(v.rule, v.subject) for v in result.violations] == [("contact_lost", "k3")]
     assert result.contacts_lost == 1
@@ -135,6 +145,13 @@ def test_an_answered_call_with_two_outcomes() -> None:
 def test_abandons_that_do_not_match_the_statistics() -> None:
     result = audit(attrs.evolve(_clean(), abandoned_in_stats=0))
     assert [v.rule for v in result.violations] == ["abandon_count"]
+
+
+def test_a_contact_closed_as_abandoned_whose_call_log_says_otherwise() -> None:
+    clean = _clean()
+    contacts = (*clean.contacts[:2], _contact(3, ContactState.READY, last=Disposition.ABANDONED))
+    result = audit(attrs.evolve(clean, contacts=contacts, abandoned_in_stats=1))
+    assert [(v.rule, v.subject) for v in result.violations] == [("abandon_count", "k3")]
 
 
 def test_a_completed_call_without_its_recording() -> None:

@@ -50,7 +50,8 @@ def run(
     carrier_window_s: float = 20.0,
     progress: Callable[[str], None] = print,
 ) -> Outcome:
-    run_dir = out / datetime.now(UTC).strftime("drills-%Y%m%d-%H%M%S")
+    # Absolute: nginx resolves relative paths against its own prefix.
+    run_dir = out.resolve() / datetime.now(UTC).strftime("drills-%Y%m%d-%H%M%S")
     platform = Platform(
         run_dir,
         workers=workers,

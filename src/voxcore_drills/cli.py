@@ -38,7 +38,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
-    console = Console()
+    # Wide enough for the table also when the output is a CI log, not a terminal.
+    console = Console(width=None if sys.stdout.isatty() else 150)
     try:
         outcome = run(
             args.out,

@@ -442,19 +442,13 @@ class Platform:
     # -- what the drills read -------------------------------------------------------------------
 
     def logs(self) -> dict[str, str]:
-        """Every process's output so far: log file name → text."""
-        texts = {path.name: path.read_text(errors="replace") for path in self.log_dir.glob("*")}
-        servers: list[tuple[str, ServerProcess]] = [("mongo", self.mongo), ("redis", self.redis)]
-        if self.nginx is not None:
-            servers.append(("nginx", self.nginx.server))
-        for name, server in servers:
-            try:
-                directory = server.data_dir
-            except RuntimeError:
-                continue
-            for path in directory.glob("*.log"):
-                texts[f"server-{name}-{path.name}"] = path.read_text(errors="replace")
-        return texts
+        """Every process's output in the run's log directory: file name → text. Complete once
+        the platform has stopped (the servers' own output is copied there at their stop)."""
+        return {
+            path.name: path.read_text(errors="replace")
+            for path in sorted(self.log_dir.iterdir())
+            if path.is_file()
+        }
 
 
 def until(check: Callable[[], bool], within_s: float, what: str, poll_s: float = 0.2) -> float:

@@ -71,7 +71,8 @@ def run(
                 rows.append(_one(name, drills))
         finally:
             drills.close()
-        found = secrets_in_logs(platform)
+    # After the stop: the servers' output is in the log directory then, shutdowns included.
+    found = secrets_in_logs(platform)
     return Outcome(tuple(rows), tuple(found), run_dir)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import attrs
@@ -481,14 +481,15 @@ def until_value(get: Callable[[], str | None], within_s: float, what: str) -> st
     return found[-1]
 
 
-def secrets_in_logs(platform: Platform) -> list[str]:
-    """`<secret name> in <log>` for every secret found in any process's log."""
-    found = []
-    for name, text in sorted(platform.logs().items()):
-        for label, value in platform.secrets.all().items():
-            if value in text:
-                found.append(f"{label} in {name}")
-    return found
+def secrets_in(logs: Mapping[str, str], secrets: Mapping[str, str]) -> list[str]:
+    """`<secret name> in <log>` for every secret (name → value) found in any log (name →
+    text)."""
+    return [
+        f"{label} in {name}"
+        for name, text in sorted(logs.items())
+        for label, value in secrets.items()
+        if value and value in text
+    ]
 
 
 def contact_states(stores: Stores, campaign_id: str) -> dict[str, int]:

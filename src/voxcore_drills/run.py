@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 
-from voxcore_drills.drills import Drills, Row, secrets_in_logs
+from voxcore_drills.drills import Drills, Row, secrets_in
 from voxcore_drills.platform import Platform
 
 THROTTLED_TRUNK = "ST_drill_throttled"
@@ -72,7 +72,7 @@ def run(
         finally:
             drills.close()
     # After the stop: the servers' output is in the log directory then, shutdowns included.
-    found = secrets_in_logs(platform)
+    found = secrets_in(platform.logs(), platform.secrets.all())
     return Outcome(tuple(rows), tuple(found), run_dir)
 
 

@@ -15,6 +15,7 @@ import attrs
 import httpx
 
 from voxcore_domain.model import CallAttempt, ContactState, Disposition
+from voxcore_domain.trunklimits import BreakerPolicy
 from voxcore_drills import campaign as seeding
 from voxcore_drills.auditor import Audit, audit
 from voxcore_drills.evidence import Stores
@@ -436,7 +437,8 @@ class Drills:
         if placed_slow:
             checks.append(f"{len(placed_slow)} dials went out on the throttled trunk")
         failed = sorted(self._placed(down), key=lambda a: a.dialed_at)
-        failures = 5  # BreakerPolicy().failures
+        # The dialler's breaker as it runs: no policy is configured, so the default one.
+        failures = BreakerPolicy().failures
         if len(failed) < failures:
             checks.append(f"only {len(failed)} dials on the failing trunk")
         # Down: once `failures` dials have failed, only the dials already in flight follow.

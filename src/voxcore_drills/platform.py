@@ -286,11 +286,10 @@ class Platform:
         try:
             self.supervisor.stop_all(order=("dialler", "fleet", "api"))
         finally:
-            for name, server in (("nginx", self.nginx.server if self.nginx else None),):
-                if server is not None:
-                    self._keep_server_log(name, server)
-                    server.stop()
-            for name, server in (("mongo", self.mongo), ("redis", self.redis)):
+            servers = [("mongo", self.mongo), ("redis", self.redis)]
+            if self.nginx is not None:
+                servers.insert(0, ("nginx", self.nginx.server))
+            for name, server in servers:
                 self._keep_server_log(name, server)
                 server.stop()
             self._keep_server_log("s3", None)

@@ -46,7 +46,7 @@ class Row:
 
 
 class Drills:
-    """The drills over one running platform; each `run_*` returns its `Row`."""
+    """The drills over one running platform; each drill method returns its `Row`."""
 
     def __init__(
         self,

@@ -42,3 +42,10 @@ bench-api:
 
 bench-dialler:
 	$(RUN) python -m bench.dialler
+
+.PHONY: drills
+# Fault drills: the whole platform on this machine, broken on purpose while campaigns run, then
+# audited; one row per drill (docs/drills.md). Exits non-zero if any drill fails.
+drills:
+	@scripts/system-deps.sh
+	$(RUN) python -m voxcore_drills $(DRILLS_ARGS)

@@ -35,6 +35,7 @@ from apps.dialler.sharding import ShardCampaigns
 from apps.dialler.stores import StoreCalls, WriteGate
 from apps.dialler.trunk_guard import TrunkGuard
 from voxcore_adapters.fleet.http import AttachRefused
+from voxcore_domain.callreports import keep_recorded
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
 from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease
 from voxcore_domain.estimators import CampaignStats
@@ -53,7 +54,7 @@ from voxcore_domain.model import (
 from voxcore_domain.ports import (
     AbandonMessages,
     AttachRequest,
-    CallLog,
+    CallHistory,
     CallRooms,
     Campaigns,
     Clock,
@@ -84,6 +85,25 @@ no call in flight owns."""
 
 def room_of(call_id: str) -> str:
     return f"{ROOM_PREFIX}{call_id}"
+
+
+SWAP_ROUNDS = 20
+"""Compare-and-set rounds before a call log write gives up on an attempt that keeps changing."""
+
+
+def record_growth(call_log: CallHistory, attempt: CallAttempt) -> None:
+    """Write the dialler's view of `attempt` without undoing what the worker's reports merged
+    into the stored one (`keep_recorded`), by compare-and-set against the API's merges."""
+    for _ in range(SWAP_ROUNDS):
+        stored = call_log.get(attempt.id)
+        if stored is None:
+            # The dial's first record: no report can exist for a call not yet in the log.
+            call_log.record(attempt)
+            return
+        grown = keep_recorded(stored, attempt)
+        if grown == stored or call_log.swap(stored, grown):
+            return
+    raise RuntimeError(f"call {attempt.id} kept changing while the dialler recorded it")
 
 
 @attrs.define
@@ -200,7 +220,7 @@ class Dialler:
         lock: LeaderReissue,
         telephony: Telephony,
         fleet: FleetClient,
-        call_log: CallLog,
+        call_log: CallHistory,
         clock: Clock,
         owner: str,
         shard: str = "0",
@@ -977,7 +997,7 @@ class Dialler:
 
     async def _record(self, call: Call) -> None:
         attempt = call.attempt
-        await self._write(call, "call log", lambda: self._call_log.record(attempt))
+        await self._write(call, "call log", lambda: record_growth(self._call_log, attempt))
 
     async def _place(self, call: Call, phone: str, variables: Mapping[str, str]) -> None:
         campaign = call.campaign

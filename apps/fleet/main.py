@@ -111,7 +111,7 @@ def create_app(
                 lambda _: fleet_metrics.heartbeat_failures.inc(),
             )
         )
-        resend = loop.create_task(archive.resend())
+        resend = loop.create_task(archive.resend_every(settings.recording_resend_s))
         resend_reports = loop.create_task(outbox.resend_every(settings.report_resend_s))
         if settings.api_token is None and settings.backend is Backend.REAL:
             log.warning("VOX_FLEET_API_TOKEN is not set: default script, reports kept in spool")

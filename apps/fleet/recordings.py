@@ -2,7 +2,9 @@
 
 A recording is never dropped: when S3 refuses it after every attempt it is written to the
 worker's spool directory (the WAV, then a JSON file naming its call, written last so a
-half-written entry is never read), and the next start of the worker sends the spool again.
+half-written entry is never read), and the spool is sent again at the worker's next start and
+every `VOX_FLEET_RECORDING_RESEND_S` while it runs, so an S3 outage ends with every recording
+uploaded without a restart.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class RecordingArchive:
         self._backoff_s = backoff_s
         self._live: set[str] = set()
         """Calls whose recording is being written now: not orphans."""
+        self._uploading: set[str] = set()
+        """Calls whose spooled WAV `keep_live` is uploading now: not for `resend`."""
 
     async def keep(self, call: CallSetup, wav: bytes) -> Kept:
         """Upload `wav` as `call`'s recording, or spool it if every attempt fails."""
@@ -84,20 +88,24 @@ class RecordingArchive:
         Each step leaves a complete spool entry behind it, so a crash loses nothing."""
         call = live.call
         live.close()
+        self._uploading.add(call.call_id)
         try:
-            wav_path = self._spool / f"{call.call_id}.wav"
-            await asyncio.to_thread(self._spool_live, live, wav_path)
+            try:
+                wav_path = self._spool / f"{call.call_id}.wav"
+                await asyncio.to_thread(self._spool_live, live, wav_path)
+            finally:
+                self._live.discard(call.call_id)
+            try:
+                wav = await asyncio.to_thread(wav_path.read_bytes)
+                await self._upload(call.tenant_id, call.campaign_id, call.call_id, wav)
+            except Exception as error:
+                # As in `keep`: whatever the store's failure, the recording waits on disk.
+                log.error("recording of call %s not uploaded, spooled: %r", call.call_id, error)
+                self._metrics.recordings.labels(Kept.SPOOLED.value).inc()
+                return Kept.SPOOLED
+            await asyncio.to_thread(_remove_entry, self._spool / f"{call.call_id}.json", wav_path)
         finally:
-            self._live.discard(call.call_id)
-        try:
-            wav = await asyncio.to_thread(wav_path.read_bytes)
-            await self._upload(call.tenant_id, call.campaign_id, call.call_id, wav)
-        except Exception as error:
-            # As in `keep`: whatever the store's failure, the recording waits on disk.
-            log.error("recording of call %s not uploaded, spooled: %r", call.call_id, error)
-            self._metrics.recordings.labels(Kept.SPOOLED.value).inc()
-            return Kept.SPOOLED
-        await asyncio.to_thread(_remove_entry, self._spool / f"{call.call_id}.json", wav_path)
+            self._uploading.discard(call.call_id)
         self._metrics.recordings.labels(Kept.UPLOADED.value).inc()
         return Kept.UPLOADED
 
@@ -138,6 +146,8 @@ class RecordingArchive:
         await self.recover()
         sent = 0
         for entry in sorted(await asyncio.to_thread(self._entries)):
+            if entry.stem in self._uploading:
+                continue
             wav_path = entry.with_suffix(".wav")
             try:
                 meta, wav = await asyncio.to_thread(_read_entry, entry, wav_path)
@@ -153,13 +163,23 @@ class RecordingArchive:
                 log.warning("spooled recording %s not resent: %r", entry.stem, error)
                 self._metrics.recordings.labels("failed").inc()
                 continue
-            entry.unlink()
-            wav_path.unlink()
+            await asyncio.to_thread(_remove_entry, entry, wav_path)
             sent += 1
             self._metrics.recordings.labels("resent").inc()
         if sent:
             log.info("resent %d spooled recording(s)", sent)
         return sent
+
+    async def resend_every(self, interval_s: float) -> None:
+        """`resend` now and every `interval_s`, until cancelled: recordings spooled while S3 was
+        down go up once it is back."""
+        while True:
+            try:
+                await self.resend()
+            except OSError as error:
+                # The spool itself unreadable (a disk problem): logged, tried again later.
+                log.error("could not read the recording spool: %r", error)
+            await asyncio.sleep(interval_s)
 
     async def _upload(self, tenant_id: str, campaign_id: str, call_id: str, wav: bytes) -> None:
         delay = self._backoff_s

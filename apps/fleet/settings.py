@@ -149,6 +149,9 @@ class Settings:
     max_body_bytes: int = attrs.field(default=1024 * 1024, validator=v.positive_int)
     """The largest request body the worker reads (413 past it). An attach is well under a
     kilobyte; the default is the fleet nginx template's `client_max_body_size 1m`."""
+    recording_resend_s: float = attrs.field(default=60.0, validator=v.positive)
+    """How often the spooled recordings are sent again while the worker runs (and once at
+    start): an S3 outage ends with them uploaded, no restart needed."""
 
     def __attrs_post_init__(self) -> None:
         if self.backend is Backend.REAL and not (self.s3_access_key and self.s3_secret_key):
@@ -249,5 +252,6 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "VOX_FLEET_REPORT_RESEND_S": ("report_resend_s", float, _NUMBER),
     "VOX_FLEET_REPORT_MAX_AGE_S": ("report_max_age_s", float, _NUMBER),
     "VOX_FLEET_MAX_BODY_BYTES": ("max_body_bytes", int, _WHOLE),
+    "VOX_FLEET_RECORDING_RESEND_S": ("recording_resend_s", float, _NUMBER),
 }
 """Each variable: the field it sets, how its text is read, and what that expects."""

@@ -98,6 +98,32 @@ def merge(attempt: CallAttempt, event: CallEvent) -> CallAttempt:
     return attrs.evolve(attempt, **changes) if changes else attempt
 
 
+def keep_recorded(stored: CallAttempt, ours: CallAttempt) -> CallAttempt:
+    """The dialler's view `ours` of an attempt, written over the `stored` one without undoing
+    what the worker's reports merged into it meanwhile (`merge`): a write the dialler kept while
+    MongoDB was down may land after the call's `ended` report.
+
+    Every field the store has set stays as stored (`answered_at` and `attached_at` the earliest
+    of both, as `merge` keeps them); the dialler's view only fills in the fields still unset. An
+    outcome is taken whole, `ended_at` with its disposition, from whichever recorded one first.
+    """
+    if stored.id != ours.id:
+        raise ValidationError("call_id", f"the stored attempt is of call {stored.id!r}")
+    changes: dict[str, Any] = {}
+    if ours.answered_at is not None:
+        changes["answered_at"] = _earliest(stored.answered_at, ours.answered_at)
+    if ours.attached_at is not None:
+        changes["attached_at"] = _earliest(stored.attached_at, ours.attached_at)
+    if stored.ended_at is None and ours.ended_at is not None:
+        changes["ended_at"] = ours.ended_at
+        changes["disposition"] = ours.disposition
+    if stored.worker is None and ours.worker is not None:
+        changes["worker"] = ours.worker
+    if stored.not_placed is None and ours.not_placed is not None:
+        changes["not_placed"] = ours.not_placed
+    return attrs.evolve(stored, **changes) if changes else stored
+
+
 def recording_key(reports: list[CallReport]) -> str | None:
     """The recording the call's reports name, the latest report's when several do."""
     for report in sorted(reports, key=lambda r: r.sequence, reverse=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -176,3 +177,49 @@ async def test_the_recording_of_a_call_a_killed_worker_left_is_spooled_and_sent(
     # The call running now is not mistaken for an orphan.
     assert in_progress.caller_path.exists()
     assert not live.caller_path.exists()
+
+
+async def test_a_running_worker_sends_its_spool_once_s3_is_back(tmp_path: Path) -> None:
+    store = FlakyStore(failures=3)
+    kept = archive(store, tmp_path)
+    live = kept.start(CALL)
+    live.hear(b"\x01\x00" * 800)
+    live.say(b"\x02\x00" * 400)
+    assert await kept.keep_live(live) is Kept.SPOOLED
+    # The same worker, still running, sends it by itself once the store takes uploads again.
+    resending = asyncio.create_task(kept.resend_every(0.02))
+    try:
+        async with asyncio.timeout(5):
+            while any(p.is_file() for p in tmp_path.rglob("*")):
+                await asyncio.sleep(0.01)
+    finally:
+        resending.cancel()
+    assert store.get("tenant-1/call.1/call.wav") == wav()
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+async def test_a_resend_leaves_alone_the_recording_its_call_is_uploading(tmp_path: Path) -> None:
+    class HeldStore(FlakyStore):
+        """Holds the upload of the call that is ending until released."""
+
+        def __init__(self) -> None:
+            super().__init__(failures=0)
+            self.entered = threading.Event()
+            self.release = threading.Event()
+
+        def put_recording(self, *args: object, **kwargs: object) -> RecordingInfo:
+            self.entered.set()
+            self.release.wait(5)
+            return super().put_recording(*args, **kwargs)  # type: ignore[arg-type]
+
+    store = HeldStore()
+    kept = archive(store, tmp_path)
+    live = kept.start(CALL)
+    live.hear(b"\x01\x00" * 800)
+    ending = asyncio.create_task(kept.keep_live(live))
+    await asyncio.to_thread(store.entered.wait, 5)
+    # The WAV is spooled while its upload is under way: a resend now must not take it.
+    assert await kept.resend() == 0
+    store.release.set()
+    assert await ending is Kept.UPLOADED
+    assert store.attempts == 1

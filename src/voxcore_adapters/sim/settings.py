@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from voxcore_adapters.sim.media import CalleeMedia, MediaTarget
-from voxcore_adapters.sim.telephony import SimTelephony
+from voxcore_adapters.sim.telephony import SimTelephony, TrunkFault
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.ports import SlotRegistry
 from voxcore_domain.simulation.callees import CalleeModel
@@ -41,6 +41,9 @@ class SimSettings:
     URL); unset, answered calls carry no audio."""
     media_wait_s: float = 10.0
     """VOX_SIM_MEDIA_WAIT_S: how long an answered call waits for a worker to report it."""
+    trunk_faults: Mapping[str, TrunkFault] = attrs.field(factory=dict)
+    """VOX_SIM_TRUNK_FAULTS: `trunk=throttle,trunk2=fail`, provider trunk ids whose every dial
+    is throttled (503 CPS limit exceeded) or fails (503), for fault drills; unset, none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SimSettings:
@@ -63,6 +66,9 @@ class SimSettings:
         wait = env.get(PREFIX + "MEDIA_WAIT_S")
         if wait is not None:
             values["media_wait_s"] = _number("media_wait_s", wait)
+        faults = env.get(PREFIX + "TRUNK_FAULTS")
+        if faults:
+            values["trunk_faults"] = parse_trunk_faults(faults)
         return cls(**values)
 
     def telephony(self, slots: SlotRegistry) -> SimTelephony:
@@ -70,7 +76,26 @@ class SimSettings:
         media = None
         if self.media_target is not None:
             media = CalleeMedia(slots, self.media_target, wait_s=self.media_wait_s, seed=self.seed)
-        return SimTelephony(self.callees, seed=self.seed, media=media)
+        return SimTelephony(
+            self.callees, seed=self.seed, media=media, trunk_faults=self.trunk_faults
+        )
+
+
+def parse_trunk_faults(text: str) -> dict[str, TrunkFault]:
+    """`trunk=throttle,trunk2=fail` → trunk id → fault."""
+    faults: dict[str, TrunkFault] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        trunk, _, name = item.partition("=")
+        trunk, name = trunk.strip(), name.strip()
+        if not trunk or name not in set(TrunkFault):
+            raise ValidationError(
+                "trunk_faults",
+                f"{item!r} must be trunk=" + " or trunk=".join(fault.value for fault in TrunkFault),
+            )
+        faults[trunk] = TrunkFault(name)
+    return faults
 
 
 def _number(field: str, raw: str) -> float:

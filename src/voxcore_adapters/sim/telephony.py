@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.livekit import outcomes
@@ -39,6 +40,23 @@ from voxcore_domain.simulation.callees import Answerer, CalleeModel, DrawnCallee
 log = logging.getLogger(__name__)
 
 
+class TrunkFault(StrEnum):
+    """What the simulated carrier does to every dial on one trunk, for fault drills: the same
+    SIP final responses a real carrier gives, so the dialler takes them the same way."""
+
+    THROTTLE = "throttle"
+    """503 `CPS limit exceeded`: the trunk is over its calls-per-second cap (`TrunkThrottled`,
+    as the LiveKit adapter raises it)."""
+    FAIL = "fail"
+    """503 `Service Unavailable`: the carrier itself fails (a failed dial with its 5xx status,
+    which counts against the trunk's breaker)."""
+
+    def callee(self) -> Callee:
+        if self is TrunkFault.THROTTLE:
+            return Callee.rejecting(503, "CPS limit exceeded")
+        return Callee.rejecting(503, "Service Unavailable")
+
+
 class _UtcClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -56,13 +74,16 @@ class SimTelephony:
         trunks: Iterable[str] | None = None,
         clock: Clock | None = None,
         throttle_backoff_s: float = 1.0,
+        trunk_faults: Mapping[str, TrunkFault] | None = None,
     ) -> None:
+        """`trunk_faults`: provider trunk id → the fault every dial on it meets."""
         self._model = model
         self._rng = random.Random(seed)
         self._media = media
         self._trunks = None if trunks is None else frozenset(trunks)
         self._clock: Clock = clock or _UtcClock()
         self._backoff = throttle_backoff_s
+        self._faults = dict(trunk_faults or {})
         self._script: dict[str, Callee] = {}
         self._machines: set[str] = set()
         self._live: dict[str, str] = {}
@@ -109,7 +130,11 @@ class SimTelephony:
         outcomes.check_dial(request)
         if self._trunks is not None and request.trunk_id not in self._trunks:
             raise TelephonyRefused(f"no SIP trunk {request.trunk_id}", code="not_found")
-        callee, talk = self._callee(request.to, request.ring_timeout_s)
+        fault = self._faults.get(request.trunk_id)
+        if fault is not None:
+            callee, talk = fault.callee(), None
+        else:
+            callee, talk = self._callee(request.to, request.ring_timeout_s)
         if callee.answers and callee.after_s < request.ring_timeout_s:
             await asyncio.sleep(callee.after_s)
             self._answered(request, talk)

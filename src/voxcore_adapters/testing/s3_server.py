@@ -155,6 +155,15 @@ class SeaweedS3(StartStop["S3Connection"]):
         self._process.start()
         return self.connection
 
+    def halt(self) -> None:
+        """Stop the server but keep its data and ports (fault drills); `restart` brings it back
+        with the objects it had."""
+        self._process.halt()
+
+    def restart(self) -> S3Connection:
+        self._process.restart()
+        return self.connection
+
     def stop(self) -> None:
         try:
             self._process.stop()

@@ -1,0 +1,5 @@
+import sys
+
+from voxcore_drills.cli import main
+
+sys.exit(main())

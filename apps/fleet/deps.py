@@ -14,7 +14,7 @@ from apps.fleet.settings import Backend, Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
-from voxcore_adapters.livekit.joining import RoomJoiner, join_room, load_rtc
+from voxcore_adapters.livekit.joining import RoomJoiner, join_room
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.ports import (
@@ -83,8 +83,8 @@ def build_deps(settings: Settings) -> Deps:
     on the first upload, so a worker starts even while either is down.
 
     Client libraries are imported here, for the adapters these settings use only: the memory
-    backend loads no Redis, S3 or HTTP client, and a worker without LiveKit neither LiveKit SDK.
-    A worker with a LiveKit server loads the RTC SDK now, not during its first room call."""
+    backend loads no Redis, S3 or HTTP client, and a worker without LiveKit's key neither LiveKit
+    SDK. The RTC SDK waits for the first room call (`apps.fleet.rooms`)."""
     clock = UtcClock()
     livekit_settings = settings.livekit
     livekit = None
@@ -92,8 +92,6 @@ def build_deps(settings: Settings) -> Deps:
         from voxcore_adapters.livekit.telephony import LiveKitTelephony
 
         livekit = LiveKitTelephony(livekit_settings, clock=clock)
-    if settings.livekit_url is not None:
-        load_rtc()
     livekit_closers = () if livekit is None else (livekit.aclose,)
     if settings.backend is Backend.MEMORY:
         return Deps(

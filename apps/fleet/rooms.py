@@ -18,6 +18,7 @@ against the Twirp double (rooms, dials, transfers, tokens) and join rooms throug
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ import attrs
 from apps.fleet.calls import CallRunner
 from apps.fleet.errors import LiveKitNotConfigured
 from apps.fleet.settings import Settings
-from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed
+from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed, load_rtc
 from voxcore_adapters.livekit.outcomes import check_text, sip_identity
 from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain.errors import ValidationError
@@ -132,6 +133,15 @@ class LiveKitCalls:
         self._join = join
         self._settings = settings
         self._wall_clock = wall_clock
+        self._rtc: asyncio.Future[None] | None = None
+
+    def _load_rtc(self) -> asyncio.Future[None]:
+        """The RTC SDK's import, begun by the first room call in a thread (a second or so of
+        numpy and the SDK's native library) so that it runs while the call is being set up;
+        later calls find it done."""
+        if self._rtc is None:
+            self._rtc = asyncio.ensure_future(asyncio.to_thread(load_rtc))
+        return self._rtc
 
     def _server(self) -> tuple[LiveKitTelephony, LiveKitSettings]:
         livekit = self._settings.livekit
@@ -158,6 +168,7 @@ class LiveKitCalls:
             room=room,
         )
         self._runner.claim(call, "livekit_dialout")
+        self._load_rtc()
         await self._create_room(telephony, call, room)
         self._runner.spawn(self._dial_and_run(telephony, call, request))
         return room
@@ -169,6 +180,7 @@ class LiveKitCalls:
         room = room_name(call.call_id)
         identity = widget_identity(call.call_id)
         self._runner.claim(call, "livekit_widget")
+        self._load_rtc()
         await self._create_room(telephony, call, room)
         token = telephony.widget_token(room, identity)
         self._runner.spawn(
@@ -193,6 +205,7 @@ class LiveKitCalls:
         else:
             check_room_token(token, room, self._wall_clock())
         self._runner.claim(call, "attach")
+        self._load_rtc()
         self._runner.spawn(
             self._join_and_run(call, room, token, caller or sip_identity(call.call_id))
         )
@@ -242,6 +255,7 @@ class LiveKitCalls:
 
         phone = caller == sip_identity(call.call_id)
         try:
+            await self._load_rtc()
             leg = await self._join(
                 url,
                 token,

@@ -2,8 +2,8 @@
 signature, its failure, and `join_room`, which imports `voxcore_adapters.livekit.room_leg` (and
 `livekit.rtc` with numpy under it, about 10 MB of a worker's memory) on its first call.
 
-A worker with LiveKit configured calls `load_rtc` at start, so its first room call does not
-wait for that import; a worker without LiveKit never loads it.
+A worker loads it when its first room call begins (`load_rtc`, in a thread, while the phone
+rings or the room is set up), so a worker that takes only carrier streams never does.
 """
 
 from __future__ import annotations

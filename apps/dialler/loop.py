@@ -288,6 +288,9 @@ class Dialler:
         self._memory = PlanMemory()
         self._stats: dict[str, CampaignStats] = {}
         self._calls: dict[str, Call] = {}
+        self._starting: dict[str, str] = {}
+        """Dials leased and not placed yet (waiting for their trunk's token): call id →
+        campaign id. The planner counts them as ringing."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = FleetCapacity(hosts={}, busy_elapsed=())
         self.last_tick_at: datetime | None = None
@@ -419,7 +422,9 @@ class Dialler:
                 break
             leased[campaign.id] = len(leases)
             for lease in leases:
-                self._spawn(self._dial(campaign, lease, token))
+                call_id = self._new_call_id()
+                self._starting[call_id] = campaign.id
+                self._spawn(self._dial(campaign, lease, token, call_id))
         return TickReport(
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
@@ -498,6 +503,8 @@ class Dialler:
                 waiting += 1
             else:
                 ringing.append(max(0.0, (now - call.attempt.dialed_at).total_seconds()))
+        # Dials leased and not yet placed (waiting for their trunk's token) ring from now on.
+        ringing.extend(0.0 for key in self._starting.values() if key == campaign.id)
         busy_elapsed = tuple(busy)
         limited = self._trunks is not None
         return CampaignLoad(
@@ -536,10 +543,14 @@ class Dialler:
             # Every dialler's calls: shards share a trunk's channels.
             in_use = await self._channels.in_use(self.trunk_guard.known())
         else:
+            trunk_of = {c.id: c.trunk_id for c in self._running}
             for call in self._calls.values():
                 # A call holds its trunk's channel from the dial until it is over.
                 if call.freed_at is None:
                     key = call.campaign.trunk_id
+                    in_use[key] = in_use.get(key, 0) + 1
+            for campaign_id in self._starting.values():
+                if (key := trunk_of.get(campaign_id)) is not None:
                     in_use[key] = in_use.get(key, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
@@ -868,8 +879,9 @@ class Dialler:
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
-    async def _dial(self, campaign: Campaign, lease: Lease, token: int | None) -> None:
-        call_id = self._new_call_id()
+    async def _dial(
+        self, campaign: Campaign, lease: Lease, token: int | None, call_id: str
+    ) -> None:
         try:
             # The trunk's calls-per-second token before anything else: waiting for it is not
             # ring time, and the leader lock is renewed after it, just before the dial.
@@ -886,6 +898,7 @@ class Dialler:
                 return
             await self._dial_admitted(campaign, lease, token, call_id)
         finally:
+            self._starting.pop(call_id, None)
             self.trunk_guard.forget(call_id)
             call = self._calls.get(call_id)
             if call is None or call.freed_at is not None:
@@ -936,6 +949,7 @@ class Dialler:
         )
         call = Call(call_id, campaign, lease, attempt, room=room_of(call_id))
         self._calls[call_id] = call
+        self._starting.pop(call_id, None)
         try:
             async with self._gate.shared():
                 # Made now or not at all: no dial goes out before its attempt is counted.

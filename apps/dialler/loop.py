@@ -550,8 +550,8 @@ class Dialler:
                     key = call.campaign.trunk_id
                     in_use[key] = in_use.get(key, 0) + 1
             for campaign_id in self._starting.values():
-                if (key := trunk_of.get(campaign_id)) is not None:
-                    in_use[key] = in_use.get(key, 0) + 1
+                if (trunk_id := trunk_of.get(campaign_id)) is not None:
+                    in_use[trunk_id] = in_use.get(trunk_id, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
     async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:

@@ -543,15 +543,17 @@ class Dialler:
             # Every dialler's calls: shards share a trunk's channels.
             in_use = await self._channels.in_use(self.trunk_guard.known())
         else:
-            trunk_of = {c.id: c.trunk_id for c in self._running}
             for call in self._calls.values():
                 # A call holds its trunk's channel from the dial until it is over.
                 if call.freed_at is None:
                     key = call.campaign.trunk_id
                     in_use[key] = in_use.get(key, 0) + 1
-            for campaign_id in self._starting.values():
-                if (trunk_id := trunk_of.get(campaign_id)) is not None:
-                    in_use[trunk_id] = in_use.get(trunk_id, 0) + 1
+        # Dials waiting for their trunk token will take a channel too.
+        trunk_of = {c.id: c.trunk_id for c in self._running}
+        for call_id, campaign_id in self._starting.items():
+            trunk_id = trunk_of.get(campaign_id)
+            if trunk_id is not None and call_id not in self._holding:
+                in_use[trunk_id] = in_use.get(trunk_id, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
     async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:

@@ -10,7 +10,7 @@ Three tables:
    for predictive and progressive pacing. Pure Python, one core.
 2. **Whole tick**: the dialler's `tick()` on real servers: campaigns, contacts, tenants and the
    call log in a Mongo-wire server (SecantusDB, started here; `VOX_TEST_MONGO_URL` for a real
-   `mongod`), `--slots` worker slots, the leader lock and the pause switch in Redis (Valkey or
+   `mongod`), `--slots` worker slots, the leader lock, the pause switch and the trunk channel counts in Redis (Valkey or
    redis-server, started here). Labelled fakes: the trunks are an in-memory table (no trunk
    store adapter on this branch), telephony is the in-memory `FakeTelephony` with every callee
    ringing out at once (no LiveKit), and the fleet client is never reached (nobody answers).
@@ -334,6 +334,8 @@ async def _ticks(
         ),
         tenants=Timed("tenants", tenants, spent),
         pause=Timed("pause", redis.RedisPauseSwitch(rclient, "bench"), spent),
+        # As `main.build`: each trunk's channels counted in Redis across diallers.
+        channels=Timed("channels", redis.RedisTrunkChannels(rclient, "bench"), spent),
     )
     first = 0.0
     ticked: dict[str, float] = {}

@@ -885,16 +885,18 @@ class Dialler:
         self, campaign: Campaign, lease: Lease, token: int | None, call_id: str
     ) -> None:
         try:
-            # The trunk's calls-per-second token before anything else: waiting for it is not
-            # ring time, and the leader lock is renewed after it, just before the dial.
-            await self.trunk_guard.admit(call_id, campaign.trunk_id)
-        except self._unavailable as error:
-            log.warning(
-                "call %s not dialled: the trunk's rate limiter is unreachable: %s", call_id, error
-            )
-            await self._release(lease, self._clock.now())
-            return
-        try:
+            try:
+                # The trunk's calls-per-second token before anything else: waiting for it is
+                # not ring time, and the leader lock is renewed after it, just before the dial.
+                await self.trunk_guard.admit(call_id, campaign.trunk_id)
+            except self._unavailable as error:
+                log.warning(
+                    "call %s not dialled: the trunk's rate limiter is unreachable: %s",
+                    call_id,
+                    error,
+                )
+                await self._release(lease, self._clock.now())
+                return
             if not await self._claim_channel(call_id, campaign):
                 await self._release(lease, self._clock.now())
                 return

@@ -299,3 +299,23 @@ async def test_a_dial_waiting_for_its_trunk_token_counts_as_ringing(world: World
     await dialler.wait_idle()
     assert dialler.failures == []
     assert len(world.telephony.placed) == 1
+
+
+async def test_a_dial_given_back_for_want_of_a_trunk_token_stops_counting_as_ringing(
+    world: World,
+) -> None:
+    world.add_contacts(3)
+    await world.add_workers(1)
+    dialler = world.dialler(
+        "d1",
+        trunks=TrunkTable(trunk()),
+        trunk_limiter=UnreachableLimiter(),
+        unavailable=(RedisGone,),
+    )
+    assert await run_tick(dialler, world) == {"c1": 1}
+    world.advance(2)
+    await world.beat_all()
+    # Nothing is left ringing from the dial that never went out: the slot is planned again.
+    report = await dialler.tick(world.clock.now())
+    await dialler.wait_idle()
+    assert report.planned == {"c1": 1}

@@ -10,13 +10,13 @@ Three tables:
    for predictive and progressive pacing. Pure Python, one core.
 2. **Whole tick**: the dialler's `tick()` on real servers: campaigns, contacts, tenants and the
    call log in a Mongo-wire server (SecantusDB, started here; `VOX_TEST_MONGO_URL` for a real
-   `mongod`), `--slots` worker slots, the leader lock and the pause switch in Redis (Valkey or
-   redis-server, started here). Labelled fakes: the trunks are an in-memory table (no trunk
-   store adapter on this branch), telephony is the in-memory `FakeTelephony` with every callee
-   ringing out at once (no LiveKit), and the fleet client is never reached (nobody answers).
-   The first tick, which also closes out what a previous leader left (`recover_expired` for
-   every campaign), is shown apart. The dial tasks a tick starts run after it returns; their
-   time to finish is the last column.
+   `mongod`), `--slots` worker slots, the leader lock, the pause switch and the trunk channel
+   counts in Redis (Valkey or redis-server, started here). Labelled fakes: the trunks are an
+   in-memory table (no trunk store adapter on this branch), telephony is the in-memory
+   `FakeTelephony` with every callee ringing out at once (no LiveKit), and the fleet client is
+   never reached (nobody answers). The first tick, which also closes out what a previous leader
+   left (`recover_expired` for every campaign), is shown apart. The dial tasks a tick starts run
+   after it returns; their time to finish is the last column.
 3. **Answer to attach**: `HttpFleetClient.attach` to real fleet workers (`apps.fleet` under
    Granian, one process per Unix socket, Redis slots, SeaweedFS S3 for recordings), one after
    another, each to the hosts in `attach_order()` of the registry as the dialler reads it. Each
@@ -334,6 +334,8 @@ async def _ticks(
         ),
         tenants=Timed("tenants", tenants, spent),
         pause=Timed("pause", redis.RedisPauseSwitch(rclient, "bench"), spent),
+        # As `main.build`: each trunk's channels counted in Redis across diallers.
+        channels=Timed("channels", redis.RedisTrunkChannels(rclient, "bench"), spent),
     )
     first = 0.0
     ticked: dict[str, float] = {}

@@ -308,6 +308,9 @@ class Dialler:
         self._memory = PlanMemory()
         self._stats: dict[str, CampaignStats] = {}
         self._calls: dict[str, Call] = {}
+        self._starting: dict[str, str] = {}
+        """Dials leased and not placed yet (waiting for their trunk's token): call id →
+        campaign id. The planner counts them as ringing."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = FleetCapacity(hosts={}, busy_elapsed=())
         self.last_tick_at: datetime | None = None
@@ -439,7 +442,9 @@ class Dialler:
                 break
             leased[campaign.id] = len(leases)
             for lease in leases:
-                self._spawn(self._dial(campaign, lease, token))
+                call_id = self._new_call_id()
+                self._starting[call_id] = campaign.id
+                self._spawn(self._dial(campaign, lease, token, call_id))
         return TickReport(
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
@@ -518,6 +523,8 @@ class Dialler:
                 waiting += 1
             else:
                 ringing.append(max(0.0, (now - call.attempt.dialed_at).total_seconds()))
+        # Dials leased and not yet placed (waiting for their trunk's token) ring from now on.
+        ringing.extend(0.0 for key in self._starting.values() if key == campaign.id)
         busy_elapsed = tuple(busy)
         limited = self._trunks is not None
         return CampaignLoad(
@@ -561,6 +568,12 @@ class Dialler:
                 if call.freed_at is None:
                     key = call.campaign.trunk_id
                     in_use[key] = in_use.get(key, 0) + 1
+        # Dials waiting for their trunk token will take a channel too.
+        trunk_of = {c.id: c.trunk_id for c in self._running}
+        for call_id, campaign_id in self._starting.items():
+            trunk_id = trunk_of.get(campaign_id)
+            if trunk_id is not None and call_id not in self._holding:
+                in_use[trunk_id] = in_use.get(trunk_id, 0) + 1
         return paused, tenants, self.trunk_guard.loads(in_use)
 
     async def _follow_attached(self, slots: list[Slot], now: datetime) -> None:
@@ -888,24 +901,28 @@ class Dialler:
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
-    async def _dial(self, campaign: Campaign, lease: Lease, token: int | None) -> None:
-        call_id = self._new_call_id()
+    async def _dial(
+        self, campaign: Campaign, lease: Lease, token: int | None, call_id: str
+    ) -> None:
         try:
-            # The trunk's calls-per-second token before anything else: waiting for it is not
-            # ring time, and the leader lock is renewed after it, just before the dial.
-            await self.trunk_guard.admit(call_id, campaign.trunk_id)
-        except self._unavailable as error:
-            log.warning(
-                "call %s not dialled: the trunk's rate limiter is unreachable: %s", call_id, error
-            )
-            await self._release(lease, self._clock.now())
-            return
-        try:
+            try:
+                # The trunk's calls-per-second token before anything else: waiting for it is
+                # not ring time, and the leader lock is renewed after it, just before the dial.
+                await self.trunk_guard.admit(call_id, campaign.trunk_id)
+            except self._unavailable as error:
+                log.warning(
+                    "call %s not dialled: the trunk's rate limiter is unreachable: %s",
+                    call_id,
+                    error,
+                )
+                await self._release(lease, self._clock.now())
+                return
             if not await self._claim_channel(call_id, campaign):
                 await self._release(lease, self._clock.now())
                 return
             await self._dial_admitted(campaign, lease, token, call_id)
         finally:
+            self._starting.pop(call_id, None)
             self.trunk_guard.forget(call_id)
             call = self._calls.get(call_id)
             if call is None or call.freed_at is not None:
@@ -956,6 +973,7 @@ class Dialler:
         )
         call = Call(call_id, campaign, lease, attempt, room=room_of(call_id))
         self._calls[call_id] = call
+        self._starting.pop(call_id, None)
         try:
             async with self._gate.shared():
                 # Made now or not at all: no dial goes out before its attempt is counted.

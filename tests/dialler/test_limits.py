@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import attrs
@@ -262,3 +263,59 @@ async def test_a_dial_whose_trunk_token_cannot_be_had_gives_its_contact_back(
     assert contact is not None
     assert contact.state is ContactState.READY
     assert contact.attempts == 0
+
+
+class HeldLimiter:
+    """The shared `RateLimiter`, holding every dial until `go` is set."""
+
+    def __init__(self, world: World) -> None:
+        self.at = world.clock.now()
+        self.go = asyncio.Event()
+        self.waiting = 0
+
+    async def take(self, key: str, bucket: TokenBucket, cost: int = 1) -> Admission:
+        self.waiting += 1
+        await self.go.wait()
+        return Admission(allowed=True, remaining=0.0, retry_after=timedelta(0), at=self.at)
+
+
+async def test_a_dial_waiting_for_its_trunk_token_counts_as_ringing(world: World) -> None:
+    world.add_contacts(5)
+    await world.add_workers(1)
+    limiter = HeldLimiter(world)
+    dialler = world.dialler("d1", trunks=TrunkTable(trunk()), trunk_limiter=limiter)
+
+    first = await dialler.tick(world.clock.now())
+    await asyncio.sleep(0)
+    assert first.leased == {"c1": 1}
+    assert limiter.waiting == 1
+    # The next tick sees the one slot taken by the dial still waiting to go out.
+    world.advance(2)
+    await world.beat_all()
+    second = await dialler.tick(world.clock.now())
+    assert second.planned == {"c1": 0}
+
+    limiter.go.set()
+    await dialler.wait_idle()
+    assert dialler.failures == []
+    assert len(world.telephony.placed) == 1
+
+
+async def test_a_dial_given_back_for_want_of_a_trunk_token_stops_counting_as_ringing(
+    world: World,
+) -> None:
+    world.add_contacts(3)
+    await world.add_workers(1)
+    dialler = world.dialler(
+        "d1",
+        trunks=TrunkTable(trunk()),
+        trunk_limiter=UnreachableLimiter(),
+        unavailable=(RedisGone,),
+    )
+    assert await run_tick(dialler, world) == {"c1": 1}
+    world.advance(2)
+    await world.beat_all()
+    # Nothing is left ringing from the dial that never went out: the slot is planned again.
+    report = await dialler.tick(world.clock.now())
+    await dialler.wait_idle()
+    assert report.planned == {"c1": 1}

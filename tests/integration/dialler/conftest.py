@@ -171,6 +171,9 @@ async def start_dialler(
             "VOX_DIALLER_LEADER_TTL_SECONDS": str(LEADER_TTL_S),
             "VOX_DIALLER_LEASE_TTL_SECONDS": "30",
             "VOX_DIALLER_ATTACH_BUDGET_SECONDS": "0.5",
+            # The slots' host, where nothing listens: only a listed host's slots are planned
+            # with, and an answered call is abandoned.
+            "VOX_DIALLER_FLEET_HOSTS": f"h1=http://{LOOPBACK}:{free_port()}",
         }
         log = tmp_path / f"{owner}.log"
         output = log.open("wb")

@@ -33,8 +33,9 @@ pytestmark = pytest.mark.integration
 
 @contextlib.asynccontextmanager
 async def idle_workers(shop: Shop, n: int) -> AsyncIterator[None]:
-    """`n` fleet slots that heartbeat as idle for as long as the block runs (no fleet host is
-    configured, so an answered call is abandoned: these tests are about who dials)."""
+    """`n` fleet slots of host `h1` that heartbeat as idle for as long as the block runs (`h1`
+    has nothing listening, so an answered call is abandoned: these tests are about who
+    dials)."""
     client: Redis = connect(shop.redis_url)
     registry = RedisSlotRegistry(client, shop.prefix)
 

@@ -43,8 +43,8 @@ YEAR_S = 366 * 24 * 3600
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=YEAR_S)]
 """A delay in seconds; over a year is a mistake (and would overflow a duration)."""
 Text = Annotated[str, msgspec.Meta(max_length=64)]
-AbandonMessage = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
-"""Said in a few seconds: who called and how to call back, not a pitch."""
+AbandonMessage = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+"""Said in a few seconds (the dialler gives it 15 at most): who called and how to call back."""
 
 
 def _time_of_day(field: str, text: str) -> time:

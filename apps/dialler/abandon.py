@@ -9,11 +9,25 @@ path hangs up in silence there and counts it as `none`.
 
 from __future__ import annotations
 
+import asyncio
+
 from apps.dialler.settings import Settings
 from voxcore_adapters.livekit import LiveKitSettings
 from voxcore_adapters.livekit.abandon import LiveKitAbandonMessages
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.ports import AbandonMessages
+
+
+class OffLoopTones:
+    """`ToneSynth` rendering in a worker thread: it computes its tones in Python (tens of
+    milliseconds for a short message, more for a long one), which on the loop would hold every
+    other call and the next tick. Each text is computed once (`ToneSynth` keeps its renderings)."""
+
+    def __init__(self, tones: ToneSynth | None = None) -> None:
+        self._tones = tones or ToneSynth()
+
+    async def render(self, text: str) -> bytes:
+        return await asyncio.to_thread(self._tones.tones, text)
 
 
 def abandon_messages(settings: Settings) -> AbandonMessages | None:
@@ -24,4 +38,4 @@ def abandon_messages(settings: Settings) -> AbandonMessages | None:
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret,
     )
-    return LiveKitAbandonMessages(livekit, ToneSynth())
+    return LiveKitAbandonMessages(livekit, OffLoopTones())

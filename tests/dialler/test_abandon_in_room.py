@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import timedelta
 
 import attrs
 import jwt
 import pytest
 
-from apps.dialler.abandon import abandon_messages
+from apps.dialler.abandon import OffLoopTones, abandon_messages
 from apps.dialler.loop import Dialler, room_of
 from apps.dialler.settings import Settings
 from tests.dialler.conftest import World
@@ -173,3 +174,21 @@ def test_the_dialler_speaks_into_livekit_rooms_and_hangs_up_in_silence_on_the_si
     livekit = Settings(livekit_api_key="APIkey", livekit_api_secret="a-secret")
     assert isinstance(abandon_messages(livekit), LiveKitAbandonMessages)
     assert abandon_messages(attrs.evolve(livekit, telephony="sim")) is None
+
+
+async def test_the_dialler_renders_its_tones_off_the_loop_and_the_same_as_the_agent() -> None:
+    text = "This was Acme Energy; call 0800 1."
+    seen: list[int] = []
+    tones = ToneSynth()
+    compute = tones.tones
+
+    def tones_in(text: str) -> bytes:
+        seen.append(threading.get_ident())
+        return compute(text)
+
+    tones.tones = tones_in  # type: ignore[assignment]
+    rendered = await OffLoopTones(tones).render(text)
+
+    assert rendered == await ToneSynth().render(text)
+    assert seen
+    assert threading.get_ident() not in seen

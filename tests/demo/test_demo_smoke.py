@@ -93,8 +93,9 @@ class Seen:
     nginx_url: str | None
     nginx_console: tuple[int, int] | None
     """Behind nginx: the Console's page at nginx's root, and the API's stats through it."""
-    processes: list[int]
-    """Every process below the test's while the platform was up."""
+    processes: set[int]
+    """Every process below the test's while the platform was up, but for those already there
+    before the run (the session's own servers)."""
 
 
 @pytest.mark.parametrize("mode", ["nginx", "direct"])
@@ -106,6 +107,7 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
         assert nginx.binary() is not None, "nginx is not installed: run scripts/system-deps.sh"
     config = attrs.evolve(CONFIG, nginx=mode == "nginx")
     seen = Seen()
+    before = set(descendants(os.getpid()))
 
     def inspect(endpoints: Endpoints, seeded: Seeded, observer: Observer) -> None:
         with pymongo.MongoClient[dict[str, Any]](endpoints.mongo_url, tz_aware=True) as client:
@@ -171,7 +173,7 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
         seen.api_key = seeded.api_key
         urls = [endpoints.api_url, endpoints.dialler_url, endpoints.nginx_url]
         seen.ports = [int(url.rsplit(":", 1)[1]) for url in urls if url]
-        seen.processes = descendants(os.getpid())
+        seen.processes = set(descendants(os.getpid())) - before
 
     outcome = await run(config, tmp_path, Console(file=io.StringIO()), inspect=inspect)
     logs = outcome.run_dir / "logs"
@@ -233,6 +235,7 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
 
 async def test_an_interrupted_demo_stops_every_process_it_started(tmp_path: Path) -> None:
     config = attrs.evolve(CONFIG, minutes=5.0)
+    before = set(descendants(os.getpid()))
     task = asyncio.get_running_loop().create_task(
         run(config, tmp_path, Console(file=io.StringIO()))
     )
@@ -240,7 +243,7 @@ async def test_an_interrupted_demo_stops_every_process_it_started(tmp_path: Path
     (logs,) = await _wait_for(lambda: list(tmp_path.glob("run-*/logs/dialler.log")))
     await _wait_for(lambda: b"leading shard" in logs.read_bytes())
     assert len(marked(logs.parent)) >= 2 + CONFIG.workers
-    started = descendants(os.getpid())
+    started = set(descendants(os.getpid())) - before
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

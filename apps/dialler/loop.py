@@ -980,7 +980,8 @@ class Dialler:
                 await self._stores.run(
                     lambda: self._leases.advance(call.lease, ContactState.DIALING, now)
                 )
-            await self._record(call)
+            # A new call id: nobody else has written this attempt, so it is written as is.
+            await self._record(call, first=True)
             await self._place(call, contact.phone, contact.variables)
         except self._stores.unavailable as error:
             log.warning(
@@ -1013,8 +1014,11 @@ class Dialler:
         async with self._gate.shared():
             await self._stores.write(call.lease.contact_id, f"{what} of call {call.id}", write)
 
-    async def _record(self, call: Call) -> None:
+    async def _record(self, call: Call, *, first: bool = False) -> None:
         attempt = call.attempt
+        if first:
+            await self._write(call, "call log", lambda: self._call_log.record(attempt))
+            return
         await self._write(call, "call log", lambda: record_growth(self._call_log, attempt))
 
     async def _place(self, call: Call, phone: str, variables: Mapping[str, str]) -> None:

@@ -314,6 +314,8 @@ class Drills:
     def mongo_stopped(self) -> Row:
         """The Mongo-wire server stops for `outage_s` while calls run."""
         p = self.platform
+        assert p.nginx is not None
+        began = time.time()
         campaign_id = self._campaign("mongo-outage", contacts=self.contacts * 2)
         until(lambda: len(self._on_workers(campaign_id)) >= 1, 60.0, "calls on workers")
         checks: list[str] = []
@@ -353,6 +355,12 @@ class Drills:
         }
         if spooled - stored:
             checks.append(f"reports spooled during the outage never landed: {spooled - stored}")
+        # Every call a worker took (nginx's log, independent of the stores) has its attempt:
+        # only this campaign dials while the drill runs.
+        taken = sum(1 for a in p.nginx.attaches() if a.at >= began and a.status == 202)
+        attached = sum(1 for a in self._placed(campaign_id) if a.attached_at is not None)
+        if taken != attached:
+            checks.append(f"{taken} calls taken by workers, {attached} attached attempts")
         return Row(
             "Mongo stopped",
             f"Mongo-wire down {self.outage_s:.0f} s",
@@ -361,7 +369,8 @@ class Drills:
             tuple(checks),
             (
                 f"{len(spooled)} report(s) spooled during the outage, "
-                f"{len(spooled & stored)} landed",
+                f"{len(spooled & stored)} landed; {taken} calls taken by workers, "
+                f"{attached} attempts attached",
             ),
         )
 

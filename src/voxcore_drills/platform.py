@@ -195,8 +195,8 @@ class Secrets:
 
 
 class Platform:
-    """`with Platform(run_dir, workers=3) as platform:` starts everything (both diallers
-    included) and stops everything on the way out."""
+    """`with Platform(run_dir, workers=3) as platform:` starts the servers, the API, nginx and
+    the workers (`start_dialler` starts each dialler) and stops everything on the way out."""
 
     def __init__(
         self,

@@ -379,6 +379,8 @@ class Platform:
             "VOX_DIALLER_REDIS_URL": self.redis_url,
             "VOX_DIALLER_REDIS_PREFIX": PREFIX,
             "VOX_DIALLER_FLEET_HOSTS": f"{HOST}={self.nginx.url}",
+            # The workers take calls only with the internal token.
+            "VOX_DIALLER_INTERNAL_TOKEN": self.secrets.internal_token,
             "VOX_DIALLER_OWNER": owner,
             "VOX_DIALLER_LOOP_INTERVAL_SECONDS": str(t.tick_s),
             "VOX_DIALLER_LEADER_TTL_SECONDS": str(t.leader_ttl_s),

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import httpx
 import pymongo
 from litestar import Litestar
-from litestar.testing import TestClient
 from litestar.types import Message, Receive
 
 from apps.api.settings import Backend, Settings
@@ -64,7 +64,7 @@ class TenantSession:
         return bearer(self.token)
 
 
-def make_tenant(client: TestClient[Any], name: str) -> TenantSession:
+def make_tenant(client: httpx.Client, name: str) -> TenantSession:
     """A new tenant and a key for it, made by the admin as an operator would."""
     created = client.post("/v1/tenants", json={"name": name}, headers=ADMIN)
     assert created.status_code == 201, created.text
@@ -96,7 +96,7 @@ def daytime_zone(now: datetime | None = None) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
-def make_campaign(client: TestClient[Any], tenant: TenantSession, **fields: Any) -> str:
+def make_campaign(client: httpx.Client, tenant: TenantSession, **fields: Any) -> str:
     created = client.post(
         "/v1/campaigns", json=campaign_body(tenant, **fields), headers=tenant.headers
     )

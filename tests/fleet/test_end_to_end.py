@@ -204,6 +204,7 @@ async def talk(worker: Worker, seeded: Seeded, call_id: str, lease_token: str) -
                 "variables": {"name": "Ann"},
                 "media": {"kind": "stream", "carrier": "twilio"},
             },
+            headers=bearer(TOKEN),
         )
         assert attached.status_code == 202, attached.text
     async with (

@@ -24,6 +24,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports nobody listens on right now: each probe stays bound until
+    all are picked, so the OS cannot hand out one port twice (as separate `free_port` calls
+    can, right after a probe closes)."""
+    with contextlib.ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            probe.bind((LOOPBACK, 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
+
+
 def port_open(port: int, host: str = LOOPBACK) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True

@@ -33,7 +33,7 @@ from minio.error import MinioException
 
 from voxcore_adapters.s3.connection import S3Connection
 from voxcore_adapters.testing.lifecycle import StartStop
-from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
+from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_ports
 
 URL_VARIABLE = "VOX_TEST_S3_URL"
 """Points the tests at an existing S3 server instead of starting SeaweedFS."""
@@ -88,7 +88,8 @@ class SeaweedS3(StartStop["S3Connection"]):
     """`weed mini` with only its S3 gateway in use, on loopback, in a temporary directory."""
 
     def __init__(self, timeout_s: float = 60.0) -> None:
-        self.ports = {name: free_port() for name in _PORTS}
+        # Distinct ports: two services handed the same one make `weed mini` exit at start.
+        self.ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
         self.connection = S3Connection(
             url=f"http://{LOOPBACK}:{self.ports['s3.port']}",
             access_key="vox" + secrets.token_hex(6),

@@ -46,7 +46,7 @@ from apps.dialler.stores import StoreCalls
 from tests.api.support import daytime_zone
 from tests.integration.dialler.conftest import Shop
 from voxcore_adapters.fakes import Callee
-from voxcore_adapters.fleet.http import HttpFleetClient
+from voxcore_adapters.fleet.http import HttpFleetClient, internal_auth
 from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
 from voxcore_adapters.mongo.call_reports import MongoCallReports
 from voxcore_adapters.mongo.tenants import MongoTenants
@@ -340,7 +340,8 @@ async def test_scripted_callees_through_real_workers_and_the_api(
     hosts = {worker: f"unix:{platform.sockets}/{worker}.sock" for worker in WORKERS}
     # The dead host's socket is gone with it.
     hosts["gone"] = f"unix:{platform.sockets}/gone.sock"
-    http = httpx.AsyncClient(timeout=httpx.Timeout(1.0))
+    # The workers take calls only with the internal token, as the dialler's settings send it.
+    http = httpx.AsyncClient(timeout=httpx.Timeout(1.0), headers=internal_auth(INTERNAL_TOKEN))
     dialler = Dialler(
         campaigns=MongoCampaigns(shop.db),
         leases=leases,

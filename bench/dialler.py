@@ -36,7 +36,6 @@ import random
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -60,6 +59,7 @@ from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import mongo_server
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.testing.s3_server import s3_server
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
@@ -376,11 +376,7 @@ class FleetWorker:
 
     def __init__(self, socket: Path, env: dict[str, str], log: Path) -> None:
         self.socket = socket
-        command = [
-            sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1",
-            "--uds", str(socket), "--uds-permissions", "0660",
-            "--factory", "apps.fleet.main:create_app",
-        ]  # fmt: skip
+        command = granian_on_socket(socket, "0660")
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(

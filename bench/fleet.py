@@ -37,7 +37,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -49,6 +48,7 @@ import httpx
 from apps.fleet.live_recording import LiveRecording
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
@@ -80,21 +80,7 @@ class Worker:
         }
         self.log = (directory / "granian.log").open("wb")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "granian",
-                "--interface",
-                "asgi",
-                "--workers",
-                "1",
-                "--uds",
-                str(self.socket),
-                "--uds-permissions",
-                "0660",
-                "--factory",
-                "apps.fleet.main:create_app",
-            ],
+            granian_on_socket(self.socket, "0660"),
             cwd=REPO,
             env=env,
             stdout=self.log,

@@ -31,6 +31,7 @@ import attrs
 import httpx
 
 from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port, port_open
@@ -231,14 +232,7 @@ class Stack:
         worker, host = (str(number), FLEET_HOST) if self.nginx else (socket.stem, socket.stem)
         return self.supervisor.start(
             f"fleet-{socket.stem}",
-            _granian(
-                "--uds",
-                str(socket),
-                "--uds-permissions",
-                "0666" if self.nginx else "0600",
-                "--factory",
-                "apps.fleet.main:create_app",
-            ),
+            granian_on_socket(socket, "0666" if self.nginx else "0600"),
             {
                 "VOX_FLEET_WORKER": worker,
                 "VOX_FLEET_HOST": host,

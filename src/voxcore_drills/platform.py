@@ -30,6 +30,7 @@ import attrs
 import httpx
 
 from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
@@ -329,10 +330,7 @@ class Platform:
         t = self.timings
         child = self._launch(
             f"fleet-{number}",
-            _granian(
-                *("--uds", str(socket), "--uds-permissions", "0666"),
-                *("--factory", "apps.fleet.main:create_app"),
-            ),
+            granian_on_socket(socket, "0666"),
             {
                 "VOX_FLEET_WORKER": str(number),
                 "VOX_FLEET_HOST": HOST,

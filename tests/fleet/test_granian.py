@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_domain.model import SlotState
 from voxcore_domain.voice.recording import read_stereo_wav
@@ -41,21 +41,7 @@ class Worker:
     def __init__(self, socket: Path, env: dict[str, str], log: Path) -> None:
         self.socket = socket
         self.log = log
-        command = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--workers",
-            "1",
-            "--uds",
-            str(socket),
-            "--uds-permissions",
-            "0660",
-            "--factory",
-            "apps.fleet.main:create_app",
-        ]
+        command = granian_on_socket(socket, "0660")
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 command,

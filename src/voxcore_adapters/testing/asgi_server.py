@@ -45,27 +45,24 @@ def url(server: ServerProcess) -> str:
     return f"http://{LOOPBACK}:{server.port}"
 
 
+def granian_on_socket(
+    socket: Path, permissions: str = "0600", factory: str = "apps.fleet.main:create_app"
+) -> list[str]:
+    """The command a fleet worker runs as (docs/fleet.md): Granian, one process, serving
+    `factory` on the Unix socket `socket` with the given file mode."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1",
+        "--uds", str(socket), "--uds-permissions", permissions, "--factory", factory,
+    ]  # fmt: skip
+
+
 def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str]) -> ServerProcess:
     """`granian --interface asgi --uds <socket> --factory <factory>`, as a fleet worker runs
     (docs/fleet.md); ready once `GET /health` answers 200 on the socket. Not started yet. Its
     `port` is 0: it listens on no TCP port."""
     return ServerProcess(
         name,
-        lambda _: [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--workers",
-            "1",
-            "--uds",
-            str(socket),
-            "--uds-permissions",
-            "0600",
-            "--factory",
-            factory,
-        ],
+        lambda _: granian_on_socket(socket, factory=factory),
         0,
         ready=lambda: _healthy_on(socket),
         env={**os.environ, "PYTHONPATH": str(REPO), **env},

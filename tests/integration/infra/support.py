@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
 
@@ -76,21 +76,7 @@ class FleetWorker:
     def start(self) -> FleetWorker:
         # What the unit's ExecStartPre does: a socket left by a killed worker blocks the bind.
         self.socket.unlink(missing_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--workers",
-            "1",
-            "--uds",
-            str(self.socket),
-            "--uds-permissions",
-            "0666",
-            "--factory",
-            "apps.fleet.main:create_app",
-        ]
+        command = granian_on_socket(self.socket, "0666")
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command,

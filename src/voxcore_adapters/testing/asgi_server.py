@@ -15,27 +15,22 @@ from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
 REPO = Path(__file__).resolve().parents[3]
 
 
+def granian_on_port(port: int, factory: str) -> list[str]:
+    """The command an HTTP role runs as: Granian, one process, serving `factory` on loopback
+    `port`."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--host", LOOPBACK,
+        "--port", str(port), "--workers", "1", "--factory", factory,
+    ]  # fmt: skip
+
+
 def served(name: str, factory: str, env: dict[str, str]) -> ServerProcess:
     """`granian --interface asgi --factory <factory>` on a free port; not started yet.
     `ServerProcess.stop` then `start` again makes "the API is down" and "back"."""
     port = free_port()
     return ServerProcess(
         name,
-        lambda _: [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--factory",
-            factory,
-        ],
+        lambda _: granian_on_port(port, factory),
         port,
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, time, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from voxcore_adapters.mongo import MongoCampaigns, MongoContactImport, ensure_in
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.mongo.trunks import MongoTrunks
 from voxcore_adapters.testing import mongo_server
+from voxcore_adapters.testing.asgi_server import granian_on_port
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.process import LOOPBACK, free_port
 from voxcore_adapters.testing.redis_server import redis_url
@@ -178,19 +178,7 @@ async def start_dialler(
         log = tmp_path / f"{owner}.log"
         output = log.open("wb")
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--factory",
-            "apps.dialler.main:create_app",
+            *granian_on_port(port, "apps.dialler.main:create_app"),
             cwd=ROOT,
             env=env,
             stdout=output,

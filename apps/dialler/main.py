@@ -31,8 +31,9 @@ from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
 from apps.dialler.stores import StoreCalls
 from voxcore_adapters import mongo, redis
-from voxcore_adapters.fleet.http import HttpFleetClient, internal_auth
+from voxcore_adapters.fleet.http import AttachMedia, CarrierStream, HttpFleetClient, internal_auth
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
+from voxcore_adapters.livekit.room_media import LiveKitRoomMedia
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.sim import SimTelephony
 from voxcore_adapters.sim.settings import SimSettings
@@ -72,7 +73,7 @@ def build(settings: Settings) -> Wired:
         timeout=httpx.Timeout(settings.attach_budget_s / 2),
         headers=internal_auth(settings.internal_token),
     )
-    fleet = HttpFleetClient(settings.fleet_hosts, http, settings.media_carrier)
+    fleet = HttpFleetClient(settings.fleet_hosts, http, attach_media(settings))
     # pymongo blocks for a round trip: off the loop. A store that cannot be reached keeps
     # the writes of calls in progress until it is back.
     stores = StoreCalls(offload=True, unavailable=(ConnectionFailure,))
@@ -124,17 +125,28 @@ def build(settings: Settings) -> Wired:
     return Wired(dialler, closers)
 
 
+def _livekit(settings: Settings) -> LiveKitSettings:
+    return LiveKitSettings(
+        url=settings.livekit_url,
+        api_key=settings.livekit_api_key,
+        api_secret=settings.livekit_api_secret,
+    )
+
+
 def _telephony(settings: Settings, slots: SlotRegistry) -> LiveKitTelephony | SimTelephony:
     """The telephony adapter `VOX_DIALLER_TELEPHONY` names."""
     if settings.telephony == "sim":
         return SimSettings.from_env().telephony(slots)
-    return LiveKitTelephony(
-        LiveKitSettings(
-            url=settings.livekit_url,
-            api_key=settings.livekit_api_key,
-            api_secret=settings.livekit_api_secret,
-        )
-    )
+    return LiveKitTelephony(_livekit(settings))
+
+
+def attach_media(settings: Settings) -> AttachMedia:
+    """Where a worker finds an answered call's audio: the LiveKit room the call was dialled
+    into (with a join token signed by the dialler's key), or, on the simulated carrier, the
+    media stream the carrier opens to the worker (`VOX_DIALLER_MEDIA_CARRIER`'s frames)."""
+    if settings.telephony == "sim":
+        return CarrierStream(settings.media_carrier)
+    return LiveKitRoomMedia(_livekit(settings))
 
 
 async def run_loop(dialler: Dialler, interval_s: float, clock: Callable[[], datetime]) -> None:

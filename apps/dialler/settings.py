@@ -85,7 +85,9 @@ class Settings:
     """How often the fleet-host store is read again: a host added or disabled there is used or
     dropped within this long."""
     media_carrier: str = "twilio"
-    """The fleet's `/attach` body names the carrier whose media stream brings the audio."""
+    """With `telephony` `sim`: the carrier whose media stream brings an attached call's audio to
+    its worker (`/attach` `media.kind` `stream`). With `livekit` the worker joins the call's
+    room instead (`media.kind` `livekit`), and this is not used."""
     internal_token: str | None = attrs.field(default=None, repr=False)
     """The internal token (`VOX_API_INTERNAL_TOKEN`), sent with every `/attach`: fleet workers
     that have it refuse an attach without it."""

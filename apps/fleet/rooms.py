@@ -31,7 +31,7 @@ from apps.fleet.calls import CallRunner
 from apps.fleet.errors import LiveKitNotConfigured
 from apps.fleet.settings import Settings
 from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed, load_rtc
-from voxcore_adapters.livekit.outcomes import check_text, sip_identity
+from voxcore_adapters.livekit.outcomes import agent_identity, check_text, sip_identity
 from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Disposition
@@ -55,10 +55,6 @@ def new_call_id() -> str:
 
 def room_name(call_id: str) -> str:
     return f"call-{call_id}"
-
-
-def agent_identity(call_id: str) -> str:
-    return f"agent-{call_id}"
 
 
 def widget_identity(call_id: str) -> str:
@@ -195,6 +191,8 @@ class LiveKitCalls:
         if url is None:
             raise LiveKitNotConfigured("this worker has no LiveKit server (VOX_FLEET_LIVEKIT_URL)")
         check_text("media.room", room)
+        if caller is not None:
+            check_text("media.caller_identity", caller)
         if token is None:
             livekit = self._settings.livekit
             if livekit is None:
@@ -207,7 +205,9 @@ class LiveKitCalls:
         self._runner.claim(call, "attach")
         self._load_rtc()
         self._runner.spawn(
-            self._join_and_run(call, room, token, caller or sip_identity(call.call_id))
+            self._join_and_run(
+                call, room, token, sip_identity(call.call_id) if caller is None else caller
+            )
         )
         return room
 

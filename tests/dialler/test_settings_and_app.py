@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import jwt
 import pytest
 from litestar.testing import AsyncTestClient
 
-from apps.dialler.main import Wired, create_app
+from apps.dialler.main import Wired, attach_media, create_app
 from apps.dialler.settings import Settings, parse_fleet_hosts
 from tests.dialler.conftest import World
 from voxcore_domain.errors import ValidationError
+from voxcore_domain.ports import AttachRequest
 
 
 def test_settings_from_the_environment() -> None:
@@ -93,3 +95,24 @@ async def test_health_and_metrics_while_the_loop_runs(world: World) -> None:
     assert dialler.failures == []
     # Stopping the app let every dial finish and gave the lock back.
     assert not dialler.leader
+
+
+def test_livekit_calls_reach_workers_as_rooms_and_simulated_ones_as_streams() -> None:
+    secret = "a-secret-long-enough-for-hs256-signing"
+    env = {
+        "VOX_DIALLER_LIVEKIT_URL": "https://lk.example.com",
+        "VOX_DIALLER_LIVEKIT_API_KEY": "APIkey",
+        "VOX_DIALLER_LIVEKIT_API_SECRET": secret,
+        "VOX_DIALLER_MEDIA_CARRIER": "telnyx",
+    }
+    request = AttachRequest("c1", "t1", "camp1", "a1", "lease-1", "call-c1")
+    room = attach_media(Settings.from_env(env)).describe(request)
+    assert (room["kind"], room["room"], room["caller_identity"]) == ("livekit", "call-c1", "sip-c1")
+    claims = jwt.decode(str(room["token"]), secret, algorithms=["HS256"], issuer="APIkey")
+    assert claims["video"]["room"] == "call-c1"
+    simulated = attach_media(Settings.from_env({**env, "VOX_DIALLER_TELEPHONY": "sim"}))
+    assert simulated.describe(request) == {"kind": "stream", "carrier": "telnyx"}
+    # LiveKit telephony without its key cannot sign a join token: refused at start.
+    with pytest.raises(ValidationError) as refused:
+        attach_media(Settings.from_env({"VOX_DIALLER_LIVEKIT_URL": "https://lk.example.com"}))
+    assert refused.value.field == "api_key"

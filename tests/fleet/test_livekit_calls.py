@@ -26,13 +26,18 @@ from tests.integration.livekit.test_room_leg import RecordedOutput
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import Callee, InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
+from voxcore_adapters.fleet.http import HttpFleetClient
+from voxcore_adapters.livekit.joining import RoomJoiner, join_room
 from voxcore_adapters.livekit.room_leg import EndCall, RoomJoinFailed, RoomLeg, Transfer
+from voxcore_adapters.livekit.room_media import LiveKitRoomMedia
+from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_adapters.livekit.telephony import LiveKitTelephony
 from voxcore_adapters.testing.carrier import quiet, voice
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.ports import CallPipeline, ReportSender
+from voxcore_domain.model import Disposition
+from voxcore_domain.ports import AttachRequest, CallPipeline, ReportSender
 from voxcore_domain.voice.script import Script
 
 TRUNK = "ST_vox"
@@ -108,7 +113,7 @@ def joiner() -> RoomJoin:
 
 def livekit_app(
     settings: Settings,
-    joiner: RoomJoin,
+    joiner: RoomJoiner,
     pipeline: CallPipeline | None = None,
     reports: ReportSender | None = None,
 ) -> Any:
@@ -495,6 +500,111 @@ async def test_a_worker_without_a_livekit_key_needs_a_token_to_attach(
     async with AsyncTestClient(livekit_app(settings, joiner)) as client:
         answer = await client.post("/attach", json=attach({"kind": "livekit", "room": "r9"}))
         assert answer.status_code == 503
+
+
+# -- /attach with a room from the dialler ----------------------------------------------------
+
+DIALLER_KEY = "APIdialler"
+DIALLER_SECRET = "the-dialler-s-own-secret-long-enough-for-hs256"
+
+
+def dialler_fleet(client: AsyncTestClient[Any], double: LiveKitDouble) -> HttpFleetClient:
+    """The dialler's fleet client for calls it placed on `double`, with a key of its own (the
+    worker's is another), posting to the worker app under test."""
+    double.add_key(DIALLER_KEY, DIALLER_SECRET)
+    media = LiveKitRoomMedia(LiveKitSettings(double.url, DIALLER_KEY, DIALLER_SECRET))
+    return HttpFleetClient({"fleet-test": str(client.base_url)}, client, media)
+
+
+ANSWERED = AttachRequest("c-7", "tenant-1", "campaign-1", "agent-1", "lease-7", "call-c-7")
+
+
+async def test_the_dialler_s_room_attach_is_joined_with_the_dialler_s_token(
+    client: AsyncTestClient[Any], double: LiveKitDouble, joiner: RoomJoin
+) -> None:
+    fleet = dialler_fleet(client, double)
+    minted_at = time.time()
+    result = await fleet.attach(ANSWERED, ["fleet-test"])
+    assert (result.accepted, result.host) == (True, "fleet-test")
+    await until(lambda: len(joiner.joins) == 1)
+    joined = joiner.joins[0]
+    assert (joined.url, joined.caller) == (double.url, "sip-c-7")
+    # The phone leg can be transferred: the worker has its own key for that.
+    assert joined.transfer is not None
+    token = jwt.decode(joined.token, DIALLER_SECRET, algorithms=["HS256"], issuer=DIALLER_KEY)
+    assert token["sub"] == "agent-c-7"
+    assert token["kind"] == "agent"
+    assert token["video"] == {
+        "roomJoin": True,
+        "room": "call-c-7",
+        "canPublish": True,
+        "canSubscribe": True,
+        "canPublishData": False,
+        "canPublishSources": ["microphone"],
+        "agent": True,
+    }
+    assert token["nbf"] <= time.time()
+    assert minted_at + 2 * 3600 - 5 <= token["exp"] <= time.time() + 2 * 3600
+    assert (await client.get("/health")).json()["slot"]["state"] == "busy"
+    joined.leg.participant_left("sip-c-7")
+    assert await idle(client)
+
+
+async def test_a_room_the_agent_cannot_join_ends_the_attached_call_and_frees_the_slot(
+    lk_settings: Settings, double: LiveKitDouble
+) -> None:
+    """The real `join_room` against the double, which has no WebRTC signalling: the one step
+    no test here can make succeed fails as it would against a server without it."""
+    reports = InMemoryReportSender()
+    app = livekit_app(lk_settings, join_room, reports=reports)
+    async with AsyncTestClient(app) as client:
+        assert lk_settings.livekit is not None
+        async with LiveKitTelephony(lk_settings.livekit) as telephony:
+            await telephony.create_room("call-c-7", "c-7")
+        fleet = dialler_fleet(client, double)
+        assert (await fleet.attach(ANSWERED, ["fleet-test"])).accepted
+        assert await idle(client)
+        assert "call-c-7" not in double.rooms
+        assert await metric(client, 'vox_fleet_calls_total{disposition="failed"} 1.0')
+    # It tried the room it was given, as the dialler's agent, before giving up.
+    assert double.joins
+    assert {j.claims["video"]["room"] for j in double.joins if j.claims} == {"call-c-7"}
+    assert {j.claims["iss"] for j in double.joins if j.claims} == {DIALLER_KEY}
+    attached, ended = reports.of_call("c-7")
+    assert attached.kind.value == "attached"
+    assert ended.disposition is Disposition.FAILED
+    assert ended.lease_token == "lease-7"
+    assert "cannot join the LiveKit room" in str(ended.detail["reason"])
+
+
+@pytest.mark.parametrize(
+    ("media", "status", "field"),
+    [
+        ({"kind": "livekit", "room": ""}, 422, "media.room"),
+        ({"kind": "livekit", "room": 7}, 400, "media.room"),
+        ({"kind": "livekit", "room": "r9", "token": 7}, 400, "media.token"),
+        ({"kind": "livekit", "room": "r9", "caller_identity": " "}, 422, "media.caller_identity"),
+        ({"kind": "livekit", "room": "r9", "carrier": "twilio"}, 400, "media.carrier"),
+    ],
+)
+async def test_a_bad_room_attach_is_refused_naming_the_field_and_takes_no_slot(
+    client: AsyncTestClient[Any],
+    joiner: RoomJoin,
+    media: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    answer = await client.post("/attach", json=attach(media))
+    assert answer.status_code == status, answer.text
+    assert answer.json()["field"] == field
+    assert (await client.get("/health")).json()["slot"]["state"] == "idle"
+    assert joiner.joins == []
+    # The slot is free: the same call with a good room is taken at once.
+    retry = await client.post("/attach", json=attach({"kind": "livekit", "room": "r9"}))
+    assert retry.status_code == 202, retry.text
+    await until(lambda: len(joiner.joins) == 1)
+    joiner.joins[0].leg.participant_left("sip-call-9")
+    assert await idle(client)
 
 
 # -- transfers ------------------------------------------------------------------------------------

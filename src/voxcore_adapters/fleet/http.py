@@ -1,13 +1,20 @@
 """`FleetClient` over HTTP: `POST /attach` to each fleet host in turn.
 
 A host's base URL is `http(s)://…` (its nginx over TCP), or `unix:<path>` for a socket on the
-same machine, which gets a connection of its own per attach."""
+same machine, which gets a connection of its own per attach.
+
+The body's `media` says how the worker reaches the call's audio, and depends on how the call
+was placed (`AttachMedia`): a carrier media stream the carrier opens to the worker
+(`CarrierStream`), or the LiveKit room the call was dialled into
+(`voxcore_adapters.livekit.room_media.LiveKitRoomMedia`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
+import attrs
 import httpx
 
 from voxcore_domain.ports import AttachRequest, AttachResult
@@ -31,6 +38,27 @@ class AttachRefused(Exception):
         self.status = status
 
 
+class AttachMedia(Protocol):
+    """How the worker that takes a call reaches its audio."""
+
+    def describe(self, request: AttachRequest) -> dict[str, object]:
+        """The attach body's `media` for this call (the fleet's `StreamMedia` or
+        `LiveKitMedia`)."""
+        ...
+
+
+@attrs.frozen
+class CarrierStream:
+    """The carrier opens a media stream to the worker (`/media/<carrier>`) once it has the
+    call: the simulated carrier, a carrier's own media streams."""
+
+    carrier: str
+    """`twilio`, `exotel`, `plivo` or `telnyx`: the frames the stream speaks."""
+
+    def describe(self, request: AttachRequest) -> dict[str, object]:
+        return {"kind": "stream", "carrier": self.carrier}
+
+
 class HttpFleetClient:
     """Tries hosts in the order given; the caller bounds the whole attempt with its abandon
     budget (`asyncio.timeout`), so a slow host only costs what is left of it."""
@@ -39,12 +67,13 @@ class HttpFleetClient:
         self,
         hosts: Mapping[str, str],
         client: httpx.AsyncClient,
-        media_carrier: str,
+        media: AttachMedia | str,
     ) -> None:
-        """`hosts`: host name (as the slot registry reports it) → base URL."""
+        """`hosts`: host name (as the slot registry reports it) → base URL. `media`: how the
+        workers reach each call's audio; a carrier's name is short for `CarrierStream`."""
         self._hosts = {name: url.rstrip("/") for name, url in hosts.items()}
         self._client = client
-        self._carrier = media_carrier
+        self._media = CarrierStream(media) if isinstance(media, str) else media
 
     def use_hosts(self, hosts: Mapping[str, str]) -> None:
         """From now on, these hosts (name → base URL) and no others."""
@@ -52,6 +81,8 @@ class HttpFleetClient:
 
     async def attach(self, request: AttachRequest, hosts: Sequence[str]) -> AttachResult:
         retry_after: float | None = None
+        # Once per call, not per host: a room's token is signed here.
+        body = self._body(request)
         for host in hosts:
             base = self._hosts.get(host)
             if base is None:
@@ -59,7 +90,7 @@ class HttpFleetClient:
                 log.warning("fleet host %s has slots but no configured URL", host)
                 continue
             try:
-                response = await self._post(base, self._body(request))
+                response = await self._post(base, body)
             except httpx.TransportError as error:
                 log.warning("fleet host %s unreachable: %s", host, error)
                 continue
@@ -85,15 +116,14 @@ class HttpFleetClient:
             return await client.post("/attach", json=body)
 
     def _body(self, request: AttachRequest) -> dict[str, object]:
-        # The fleet's `AttachBody`: it takes the call's audio from a carrier media stream and
-        # has no field for a LiveKit room yet (see docs/dialler.md).
+        # The fleet's `AttachBody`.
         return {
             "call_id": request.call_id,
             "tenant_id": request.tenant_id,
             "campaign_id": request.campaign_id,
             "agent_id": request.agent_id,
             "lease_token": request.lease_token,
-            "media": {"kind": "stream", "carrier": self._carrier},
+            "media": self._media.describe(request),
             "variables": dict(request.variables),
         }
 

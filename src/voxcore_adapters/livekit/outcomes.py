@@ -30,6 +30,7 @@ _TRUNK_LIMIT = re.compile(
 )
 
 SIP_IDENTITY_PREFIX = "sip-"
+AGENT_IDENTITY_PREFIX = "agent-"
 MAX_RING_TIMEOUT_S = 600.0
 MAX_ROOM_NAME = 256
 
@@ -55,6 +56,12 @@ def disposition_for_sip(sip_status: int) -> Disposition:
 def sip_identity(call_id: str) -> str:
     """The LiveKit participant identity of a call's phone leg."""
     return SIP_IDENTITY_PREFIX + call_id
+
+
+def agent_identity(call_id: str) -> str:
+    """The LiveKit participant identity of the voice agent in a call's room, whoever made its
+    token: the worker (a room it dialled or a widget's) or the dialler (a room it attaches)."""
+    return AGENT_IDENTITY_PREFIX + call_id
 
 
 def check_text(field: str, value: str, limit: int = MAX_ROOM_NAME) -> str:

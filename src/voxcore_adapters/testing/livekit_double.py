@@ -20,6 +20,11 @@ Each dialled number behaves as scripted with a `Callee` (answer after d seconds,
 answer, decline, unavailable, carrier error, CPS limit, invalid number) or a raw Twirp error.
 Every request is recorded (`calls`) for tests to assert on. It models what the adapters use,
 not the whole API: other methods answer `bad_route`.
+
+It has no WebRTC: a room join (the RTC SDK's signalling WebSocket, `GET /rtc…`) is recorded
+(`joins`, with the join token's verified claims) and answered 404, so an agent's join fails as
+against a server without signalling, after showing which room it asked for, as whom, and with
+whose key.
 """
 
 from __future__ import annotations
@@ -262,6 +267,17 @@ class ReceivedCall:
 
 
 @attrs.frozen
+class JoinAttempt:
+    """One room join the double turned away (it has no WebRTC signalling)."""
+
+    path: str
+    claims: Mapping[str, Any] | None
+    """The join token's verified claims; None when it was missing or invalid."""
+    refusal: str | None = None
+    """Why the token was not accepted, when it was not."""
+
+
+@attrs.frozen
 class _Grants:
     room_create: bool = False
     room_list: bool = False
@@ -303,6 +319,7 @@ class LiveKitDouble(StartStop["LiveKitDouble"]):
         self._rooms: dict[str, Room] = {}
         self._participants: dict[str, dict[str, ParticipantInfo]] = {}
         self._calls: list[ReceivedCall] = []
+        self._joins: list[JoinAttempt] = []
         self._serial = 0
         self._server = LoopThread("livekit-double")
         self._methods: dict[str, _Method] = {
@@ -362,6 +379,12 @@ class LiveKitDouble(StartStop["LiveKitDouble"]):
         with self._lock:
             return list(self._calls)
 
+    @property
+    def joins(self) -> list[JoinAttempt]:
+        """Every room join the RTC SDK attempted (each of its retries is one)."""
+        with self._lock:
+            return list(self._joins)
+
     def calls_to(self, method: str) -> list[ReceivedCall]:
         """The requests to `Service/Method`, e.g. `SIP/CreateSIPParticipant`."""
         return [call for call in self.calls if call.method == method]
@@ -401,6 +424,8 @@ class LiveKitDouble(StartStop["LiveKitDouble"]):
     def start(self) -> LiveKitDouble:
         app = web.Application()
         app.router.add_post("/twirp/{route:.+}", self._handle)
+        app.router.add_get("/rtc", self._join)
+        app.router.add_get("/rtc/{tail:.*}", self._join)
         # A dial blocks until answered; when the client gives up, LiveKit drops the dial too.
         self._server.start(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
         return self
@@ -439,6 +464,20 @@ class LiveKitDouble(StartStop["LiveKitDouble"]):
                 text=json_format.MessageToJson(response), content_type="application/json"
             )
         return web.Response(body=response.SerializeToString(), content_type="application/protobuf")
+
+    async def _join(self, http: web.Request) -> web.Response:
+        # The SDK sends its token as a bearer header; browsers' SDKs put it in the query.
+        token = http.query.get("access_token")
+        header = http.headers.get("Authorization") or (f"Bearer {token}" if token else None)
+        claims: Mapping[str, Any] | None = None
+        refusal: str | None = None
+        try:
+            claims = self._authenticate(header)
+        except _TwirpFailure as failure:
+            refusal = failure.message
+        with self._lock:
+            self._joins.append(JoinAttempt(http.path, claims, refusal))
+        return web.Response(status=404, text="this LiveKit double has no WebRTC signalling")
 
     @staticmethod
     def _decode(request_type: type[Message], body: bytes, json_body: bool) -> Message:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient
+from voxcore_adapters.livekit.room_media import LiveKitRoomMedia
+from voxcore_adapters.livekit.settings import LiveKitSettings
+from voxcore_domain.errors import ValidationError
 from voxcore_domain.ports import AttachRequest
 
 REQUEST = AttachRequest(
@@ -123,3 +129,46 @@ async def test_a_worker_on_its_own_unix_socket(tmp_path: Path) -> None:
 
     assert (result.accepted, result.host) == (True, "w1")
     assert seen == [b"POST /attach HTTP/1.1\r\n"]
+
+
+async def test_a_livekit_call_goes_as_its_room_with_one_token_for_every_host() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(429 if request.url.host == "h1" else 202, json={})
+
+    secret = "a-secret-long-enough-for-hs256-signing"
+    media = LiveKitRoomMedia(LiveKitSettings("https://lk.example.com", "APIkey", secret))
+    fleet = HttpFleetClient(HOSTS, httpx.AsyncClient(transport=httpx.MockTransport(handle)), media)
+    assert (await fleet.attach(REQUEST, ["h1", "h2"])).host == "h2"
+
+    first, second = bodies
+    assert first == second
+    assert {k: v for k, v in first.items() if k != "media"} == {
+        "call_id": "call-1",
+        "tenant_id": "t1",
+        "campaign_id": "c1",
+        "agent_id": "a1",
+        "lease_token": "tok",
+        "variables": {"name": "Ada"},
+    }
+    room = first["media"]
+    assert {k: v for k, v in room.items() if k != "token"} == {
+        "kind": "livekit",
+        "room": "call-call-1",
+        "caller_identity": "sip-call-1",
+    }
+    claims = jwt.decode(room["token"], secret, algorithms=["HS256"], issuer="APIkey")
+    assert (claims["sub"], claims["video"]["room"]) == ("agent-call-1", "call-call-1")
+
+
+def test_a_room_token_lasts_at_most_a_day() -> None:
+    secret = "a-secret-long-enough-for-hs256-signing"
+    settings = LiveKitSettings("https://lk.example.com", "APIkey", secret)
+    with pytest.raises(ValidationError) as refused:
+        LiveKitRoomMedia(settings, token_ttl=timedelta(days=2))
+    assert refused.value.field == "token_ttl"
+    short = LiveKitRoomMedia(settings, token_ttl=timedelta(minutes=5)).describe(REQUEST)
+    claims = jwt.decode(str(short["token"]), secret, algorithms=["HS256"], issuer="APIkey")
+    assert claims["exp"] - claims["nbf"] == 300

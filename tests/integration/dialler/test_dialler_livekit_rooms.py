@@ -1,0 +1,327 @@
+"""End to end on LiveKit: the dialler as `apps.dialler.main.build` wires it for LiveKit
+telephony dials through the LiveKit Twirp double, and hands the answered call to a real fleet
+worker (Granian on a Unix socket) as its LiveKit room, with a join token signed by the
+dialler's own key; the worker reports the call to the API (Granian) on the Mongo-wire and Redis
+test servers.
+
+**The one step that cannot succeed here** is the worker's WebRTC join of the room: it needs a
+LiveKit server, and none can run on the test machine; the double has no signalling and turns
+the join away (recording which room it asked for and with whose token). So the answered call
+must end as such a call ends in production when its agent cannot join: failed, with the reason,
+its room deleted (which drops the callee), the worker's slot freed, the outcome reported
+through the API and applied to the contact by its lease token, and the dialler done with it.
+Never hanging, never counted as talked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from apps.dialler.main import build, run_loop
+from apps.dialler.settings import Settings
+from tests.api.support import daytime_zone
+from tests.integration.dialler.conftest import TRUNK, Shop
+from tests.integration.dialler.test_dialler_end_to_end import (
+    ADMIN_KEY,
+    INTERNAL_TOKEN,
+    _ok,
+    counted,
+)
+from voxcore_adapters.fakes import Callee
+from voxcore_adapters.mongo import MongoCallLog, MongoContactLeases
+from voxcore_adapters.mongo.call_reports import MongoCallReports
+from voxcore_adapters.redis import RedisSlotRegistry, connect
+from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing.asgi_server import served, served_on_socket, url
+from voxcore_adapters.testing.livekit_double import LiveKitDouble
+from voxcore_adapters.testing.process import ServerProcess
+from voxcore_adapters.testing.s3_server import s3_server
+from voxcore_domain.callevents import CallEventKind
+from voxcore_domain.model import ContactState, Disposition, SlotState
+
+pytestmark = pytest.mark.integration
+
+TICK_S = 0.3
+WORKER = "w1"
+DIALLER_KEY = "APIdialler"
+DIALLER_SECRET = "the-dialler-s-own-secret-long-enough-for-hs256"
+ANSWERS = "+442079400001"
+BUSY = "+442079400002"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Connection]:
+    with s3_server() as connection:
+        yield connection
+
+
+@pytest.fixture
+def sockets() -> Iterator[Path]:
+    # Unix socket paths are limited to 108 bytes: a short directory under /tmp.
+    folder = Path(tempfile.mkdtemp(prefix="vox-lk-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@attrs.frozen
+class Platform:
+    api_url: str
+    worker_socket: Path
+
+
+@pytest.fixture
+async def platform(
+    shop: Shop,
+    dialler_mongo_url: str,
+    livekit: LiveKitDouble,
+    s3: S3Connection,
+    sockets: Path,
+    tmp_path: Path,
+) -> AsyncIterator[Platform]:
+    """The API and one fleet worker with the LiveKit server (the double) and a key of its own:
+    the worker's key ends rooms; the dialler's signs the join tokens."""
+    database = shop.mongo_url.rsplit("/", 1)[1]
+    bucket = f"rec-{shop.prefix}"
+    s3_env = {
+        "VOX_REDIS_URL": shop.redis_url,
+        "VOX_REDIS_PREFIX": shop.prefix,
+        "VOX_S3_URL": s3.url,
+        "VOX_S3_ACCESS_KEY": s3.access_key,
+        "VOX_S3_SECRET_KEY": s3.secret_key,
+        "VOX_S3_REGION": s3.region,
+        "VOX_S3_BUCKET": bucket,
+    }
+    api = served(
+        "api",
+        "apps.api.main:create_app",
+        {
+            **s3_env,
+            "VOX_API_ADMIN_KEY": ADMIN_KEY,
+            "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
+            "VOX_MONGO_URL": dialler_mongo_url,
+            "VOX_MONGO_DATABASE": database,
+        },
+    )
+    api_url = url(api)
+    socket = sockets / f"{WORKER}.sock"
+    worker = served_on_socket(
+        f"fleet-{WORKER}",
+        "apps.fleet.main:create_app",
+        socket,
+        {
+            **s3_env,
+            "VOX_FLEET_WORKER": WORKER,
+            "VOX_FLEET_HOST": WORKER,
+            "VOX_FLEET_SOCKET": str(socket),
+            "VOX_FLEET_BACKEND": "real",
+            "VOX_FLEET_API_URL": api_url,
+            "VOX_FLEET_API_TOKEN": INTERNAL_TOKEN,
+            "VOX_FLEET_SPOOL_DIR": str(tmp_path / "spool"),
+            "VOX_FLEET_HEARTBEAT_S": "0.5",
+            "VOX_FLEET_SLOT_TTL_S": "5",
+            "VOX_FLEET_REPORT_BACKOFF_S": "0.2",
+            "VOX_FLEET_LIVEKIT_URL": livekit.url,
+            "VOX_FLEET_LIVEKIT_API_KEY": livekit.api_key,
+            "VOX_FLEET_LIVEKIT_API_SECRET": livekit.api_secret,
+            "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": "5",
+        },
+    )
+    started: list[ServerProcess] = [api, worker]
+    try:
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in started))
+        yield Platform(api_url, socket)
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+async def seed(api_url: str) -> str:
+    """A tenant, its agent, the double's trunk and a running campaign open now, with two
+    contacts: one who answers, one busy. The campaign's id."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        tenant = _ok(await http.post("/v1/tenants", json={"name": "Acme"}, headers=admin))
+        key = _ok(
+            await http.post(
+                f"/v1/tenants/{tenant['id']}/api-keys", json={"name": "lk"}, headers=admin
+            )
+        )
+        auth = {"Authorization": f"Bearer {key['token']}"}
+        agent = _ok(
+            await http.post(
+                "/v1/agents",
+                json={"name": "Reminders", "greeting": "Hello from Acme.", "provider": "scripted"},
+                headers=auth,
+            )
+        )
+        trunk = _ok(
+            await http.post(
+                "/v1/trunks",
+                json={
+                    "name": "LiveKit",
+                    "livekit_trunk_id": TRUNK,
+                    "caller_ids": ["+14155550100"],
+                    "cps": 50,
+                },
+                headers=auth,
+            )
+        )
+        campaign = _ok(
+            await http.post(
+                "/v1/campaigns",
+                json={
+                    "name": "Rooms",
+                    "agent_id": agent["id"],
+                    "trunk_id": trunk["id"],
+                    "caller_id": "+14155550100",
+                    "timezone": daytime_zone(),
+                    "window": {"start": "10:00", "end": "14:00"},
+                    "pacing": {"mode": "progressive", "ring_timeout_s": 15},
+                },
+                headers=auth,
+            )
+        )
+        for phone in (ANSWERS, BUSY):
+            rows = [{"phone": phone, "variables": {"name": "Ann"}}]
+            _ok(
+                await http.post(
+                    f"/v1/campaigns/{campaign['id']}/contacts/import", json=rows, headers=auth
+                )
+            )
+        _ok(await http.post(f"/v1/campaigns/{campaign['id']}/start", headers=auth))
+    return str(campaign["id"])
+
+
+@pytest.fixture
+async def redis(shop: Shop) -> AsyncIterator[Redis]:
+    client = connect(shop.redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_an_answered_livekit_call_reaches_the_worker_as_its_room_and_ends_honestly(
+    shop: Shop, livekit: LiveKitDouble, platform: Platform, redis: Redis
+) -> None:
+    await seed(platform.api_url)
+    livekit.add_key(DIALLER_KEY, DIALLER_SECRET)
+    livekit.script(ANSWERS, Callee.answering(after_s=0.3))
+    livekit.script(BUSY, Callee.busy(after_s=0.2))
+    settings = Settings(
+        loop_interval_s=TICK_S,
+        owner="lk-rooms",
+        mongo_url=shop.mongo_url,
+        redis_url=shop.redis_url,
+        redis_prefix=shop.prefix,
+        livekit_url=livekit.url,
+        livekit_api_key=DIALLER_KEY,
+        livekit_api_secret=DIALLER_SECRET,
+        fleet_hosts={WORKER: f"unix:{platform.worker_socket}"},
+        internal_token=INTERNAL_TOKEN,
+        slot_staleness_s=5.0,
+    )
+    assert settings.telephony == "livekit"
+    wired = build(settings)
+    dialler = wired.dialler
+    leases = MongoContactLeases(shop.db)
+    slots = RedisSlotRegistry(redis, shop.prefix)
+
+    async def settled() -> bool:
+        stored = await asyncio.to_thread(leases.contacts)
+        live = [s for s in await slots.slots() if s.host == WORKER]
+        return (
+            len(stored) == 2
+            and all(c.last_disposition is not None and c.lease is None for c in stored)
+            and dialler.in_flight == 0
+            and len(live) == 1
+            and live[0].state is SlotState.IDLE
+        )
+
+    loop = asyncio.get_running_loop().create_task(
+        run_loop(dialler, TICK_S, lambda: datetime.now(UTC))
+    )
+    try:
+        # Never hangs: the failed join ends the call within seconds.
+        async with asyncio.timeout(45):
+            while not await settled():
+                await asyncio.sleep(0.2)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await dialler.close()
+        for close in wired.closers:
+            await close()
+    assert dialler.failures == []
+
+    by_phone = {c.phone: c for c in leases.contacts()}
+    answered, busy = by_phone[ANSWERS], by_phone[BUSY]
+    assert (busy.state, busy.last_disposition) == (ContactState.READY, Disposition.BUSY)
+    # Failed, not talked and not lost: the retry policy schedules it again.
+    assert (answered.state, answered.last_disposition, answered.attempts) == (
+        ContactState.READY,
+        Disposition.FAILED,
+        1,
+    )
+    (attempt,) = MongoCallLog(shop.db).for_contact(answered.id)
+    room = f"call-{attempt.id}"
+    assert attempt.answered_at is not None
+    assert attempt.attached_at is not None
+    assert attempt.worker == WORKER
+    assert attempt.disposition is Disposition.FAILED
+
+    # Dialled by the dialler into the call's room, through the platform trunk's LiveKit trunk.
+    dials = [
+        call
+        for call in livekit.calls_to("SIP/CreateSIPParticipant")
+        if getattr(call.request, "sip_call_to", "") == ANSWERS
+    ]
+    assert len(dials) == 1
+    assert getattr(dials[0].request, "room_name", None) == room
+    assert getattr(dials[0].request, "sip_trunk_id", None) == TRUNK
+    assert dials[0].claims is not None
+    assert dials[0].claims["iss"] == DIALLER_KEY
+
+    # The worker tried that room as the call's agent with the token the dialler signed (the
+    # worker's own key is another), and the double turned it away: no WebRTC here.
+    assert livekit.joins
+    for join in livekit.joins:
+        assert join.claims is not None, join.refusal
+        assert join.claims["iss"] == DIALLER_KEY
+        assert join.claims["sub"] == f"agent-{attempt.id}"
+        assert join.claims["video"]["room"] == room
+        assert join.claims["video"]["roomJoin"] is True
+
+    # The worker ended the room it could not join (with its own key), so the callee was not
+    # left in silence.
+    deleted = [
+        call
+        for call in livekit.calls_to("RoomService/DeleteRoom")
+        if getattr(call.request, "room", None) == room
+    ]
+    assert deleted
+    assert deleted[0].status == 200
+    assert deleted[0].claims is not None
+    assert deleted[0].claims["iss"] == livekit.api_key
+    assert room not in livekit.rooms
+
+    # Reported by the worker through the API, once, fenced by the lease token.
+    reports = MongoCallReports(shop.db).for_call(attempt.id)
+    kinds = [r.event.kind for r in reports]
+    assert kinds == [CallEventKind.ATTACHED, CallEventKind.ENDED]
+    ended = reports[-1]
+    assert ended.event.disposition is Disposition.FAILED
+    assert ended.lease_token == attempt.lease_token
+    assert "cannot join the LiveKit room" in str(ended.detail["reason"])
+    assert counted(dialler, "vox_dialler_dials_total", outcome="attached") == 1
+    assert counted(dialler, "vox_dialler_dials_total", outcome="abandoned") == 0

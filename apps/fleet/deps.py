@@ -83,8 +83,10 @@ def build_deps(settings: Settings) -> Deps:
     on the first upload, so a worker starts even while either is down.
 
     Client libraries are imported here, for the adapters these settings use only: the memory
-    backend loads no Redis, S3 or HTTP client, and a worker without LiveKit's key neither LiveKit
-    SDK. The RTC SDK waits for the first room call (`apps.fleet.rooms`)."""
+    backend loads no Redis, S3 or HTTP client. LiveKit's SDKs wait for the first LiveKit call
+    even with its key: `livekit-api` (with aiohttp and protobuf) for its first request
+    (`voxcore_adapters.livekit.telephony`), the RTC SDK for the first room call
+    (`apps.fleet.rooms`)."""
     clock = UtcClock()
     livekit_settings = settings.livekit
     livekit = None

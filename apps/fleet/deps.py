@@ -83,7 +83,8 @@ def build_deps(settings: Settings) -> Deps:
     on the first upload, so a worker starts even while either is down.
 
     Client libraries are imported here, for the adapters these settings use only: the memory
-    backend loads no Redis, S3 or HTTP client. LiveKit's SDKs wait for the first LiveKit call
+    backend loads no Redis, S3 or HTTP client, and the real one loads the S3 client (`minio`) at
+    its first upload (`S3RecordingsOnFirstUse`). LiveKit's SDKs wait for the first LiveKit call
     even with its key: `livekit-api` (with aiohttp and protobuf) for its first request
     (`voxcore_adapters.livekit.telephony`), the RTC SDK for the first room call
     (`apps.fleet.rooms`)."""
@@ -105,7 +106,7 @@ def build_deps(settings: Settings) -> Deps:
             livekit=livekit,
         )
     from voxcore_adapters.redis import RedisSlotRegistry, connect
-    from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+    from voxcore_adapters.s3 import S3Connection, S3RecordingsOnFirstUse
 
     redis = connect(settings.redis_url)
     # `Settings` requires both keys for the real backend; S3Connection refuses empty ones too.
@@ -121,7 +122,7 @@ def build_deps(settings: Settings) -> Deps:
         # their reports are kept until a start with the token sends them.
         return Deps(
             slots=RedisSlotRegistry(redis, settings.redis_prefix),
-            recordings=S3RecordingStore(connection, settings.s3_bucket),
+            recordings=S3RecordingsOnFirstUse(connection, settings.s3_bucket),
             pipeline=default_pipeline(),
             clock=clock,
             closers=(redis.aclose,),
@@ -132,7 +133,7 @@ def build_deps(settings: Settings) -> Deps:
     api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)
     return Deps(
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
-        recordings=S3RecordingStore(connection, settings.s3_bucket),
+        recordings=S3RecordingsOnFirstUse(connection, settings.s3_bucket),
         pipeline=default_pipeline(),
         clock=clock,
         closers=(redis.aclose, api.aclose, *livekit_closers),

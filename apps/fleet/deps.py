@@ -3,6 +3,7 @@ in-process fakes (the `memory` backend, demos and tests)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -78,6 +79,17 @@ def default_pipeline() -> CallPipeline:
     return ScriptedAgent(Script(), ToneSynth())
 
 
+def _without_httpx_cli() -> None:
+    """httpx's package imports its command-line client (`httpx._main`, with click, rich and
+    pygments: about 4 MB of a worker's memory) whenever those are installed, and Litestar's own
+    command line installs them. A worker never runs it: with the module marked absent, httpx
+    falls back to the stub `httpx.main` it has for installs without the CLI. No effect once
+    httpx is imported."""
+    # None in `sys.modules` is the import system's mark for a module that must not load;
+    # typeshed types the mapping without it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def build_deps(settings: Settings) -> Deps:
     """The adapters `settings` ask for. Nothing connects yet: Redis on the first heartbeat, S3
     on the first upload, so a worker starts even while either is down.
@@ -128,6 +140,7 @@ def build_deps(settings: Settings) -> Deps:
             closers=(redis.aclose,),
             reports=NoApi(),
         )
+    _without_httpx_cli()
     from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpReportSender
 
     api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("redis", "minio", "httpx", "aiohttp", "jwt", "livekit.api", "livekit.rtc", "numpy")
+HEAVY = (
+    "redis",
+    "minio",
+    "httpx",
+    "rich",
+    "aiohttp",
+    "jwt",
+    "livekit.api",
+    "livekit.rtc",
+    "numpy",
+)
 
 PROGRAM = f"""
 import json, sys

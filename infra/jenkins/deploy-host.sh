@@ -31,8 +31,8 @@ case "$role" in
 esac
 
 # --compile-bytecode: the roles' users may not write into the checkout, so without it every
-# process compiles each module it imports at every start (slower, and about 5-8 MB more of a
-# fleet worker's memory: docs/fleet.md, "Memory and first audio").
+# process compiles each module it imports at every start (slower, and about 15 MB more of an
+# idle fleet worker's memory: docs/fleet.md, "Memory and first audio").
 UV_PYTHON_DOWNLOADS=never $uv sync --frozen --no-dev --compile-bytecode --quiet
 
 healthy() {

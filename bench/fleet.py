@@ -24,6 +24,20 @@ its caller track): with the recording streamed to disk, a longer call costs no m
 then.) A second worker on the real backend (the Redis test server; S3 and API clients loaded,
 not contacted while idle) gives the idle memory as production runs it.
 
+A third worker runs on the real backend with a LiveKit server and key (the LiveKit Twirp
+double, `voxcore_adapters.testing.livekit_double`): its idle memory, then two `/livekit/widget`
+calls one after the other. LiveKit's client (`livekit-api`, aiohttp, protobuf) is imported at
+the first LiveKit request, so the first call's answer (room created, browser token made) is
+timed against the second's: the difference is what the deferred import costs that call. The
+RTC SDK is imported by the first room call too; its room join cannot succeed here (the double
+speaks Twirp, not WebRTC: no LiveKit media server runs on this machine), so each call ends
+failed and frees the slot. The worker's memory after those calls, with both SDKs and the RTC
+SDK's native runtime loaded, is the nearest measurable figure to "in a LiveKit call"; the
+media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker runs twice more
+with its bytecode kept in a private cache: the first run compiles it, the second is measured,
+as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
+bytecode the environment has; the table's last line says when they compile their sources).
+
 Frame processing is measured in-process on the same pieces a worker runs per frame: Twilio
 frame decode (JSON, base64, μ-law), the recorded leg (spooled to disk), the scripted agent's
 framing, level and turn rules.
@@ -33,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import signal
 import statistics
@@ -50,6 +65,7 @@ from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
 from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
+from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_adapters.voice.scripted import ScriptedAgent
@@ -64,12 +80,17 @@ CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
 class Worker:
     """A Granian fleet worker on a Unix socket in `directory`."""
 
-    def __init__(self, directory: Path, backend: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        backend: dict[str, str] | None = None,
+        without: Sequence[str] = (),
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.socket = directory / "w.sock"
         self.spool = directory / "spool"
         env = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name not in without},
             "PYTHONPATH": str(REPO),
             "VOX_FLEET_WORKER": "bench",
             "VOX_FLEET_HOST": "bench",
@@ -198,29 +219,107 @@ async def run_calls(worker: Worker, calls: int, long_s: float) -> dict[str, obje
     }
 
 
+def real_backend(redis: str) -> dict[str, str]:
+    """The real backend's settings: Redis (the test server; heartbeats flowing), the S3 and API
+    clients loaded. S3 and the API are not contacted while the worker is idle, so their URLs
+    lead nowhere here."""
+    return {
+        "VOX_FLEET_BACKEND": "real",
+        "VOX_REDIS_URL": redis,
+        "VOX_S3_URL": "http://127.0.0.1:9",
+        "VOX_S3_ACCESS_KEY": "bench",
+        "VOX_S3_SECRET_KEY": "bench-secret",
+        "VOX_FLEET_API_URL": "http://127.0.0.1:9",
+        "VOX_FLEET_API_TOKEN": "bench-" + "t" * 40,
+        "VOX_FLEET_HEARTBEAT_S": "0.2",
+    }
+
+
 def real_backend_idle(directory: Path) -> float:
-    """RSS (MB) of an idle worker on the real backend, as production runs it: Redis (the test
-    server; heartbeats flowing), the S3 and API clients loaded. S3 and the API are not
-    contacted while the worker is idle, so their URLs lead nowhere here."""
+    """RSS (MB) of an idle worker on the real backend, as production runs it."""
     with redis_url() as redis:
-        worker = Worker(
-            directory,
-            {
-                "VOX_FLEET_BACKEND": "real",
-                "VOX_REDIS_URL": redis,
-                "VOX_S3_URL": "http://127.0.0.1:9",
-                "VOX_S3_ACCESS_KEY": "bench",
-                "VOX_S3_SECRET_KEY": "bench-secret",
-                "VOX_FLEET_API_URL": "http://127.0.0.1:9",
-                "VOX_FLEET_API_TOKEN": "bench-" + "t" * 40,
-                "VOX_FLEET_HEARTBEAT_S": "0.2",
-            },
-        )
+        worker = Worker(directory, real_backend(redis))
         try:
             time.sleep(1.0)  # a few heartbeats: the Redis connection is open
             return worker.rss_mb()
         finally:
             worker.stop()
+
+
+async def widget_call(http: httpx.AsyncClient, n: int, token: str) -> float:
+    """Seconds to the answer of one `/livekit/widget` call; returns once the call has ended
+    (its room join fails here) and the slot is idle again."""
+    started = time.perf_counter()
+    answer = await http.post(
+        "/livekit/widget",
+        json={**CALL, "call_id": f"bench-lk-{n}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    answered = time.perf_counter() - started
+    assert answer.status_code == 202, answer.text
+    while (await http.get("/health")).json()["slot"]["state"] != "idle":
+        await asyncio.sleep(0.01)
+    return answered
+
+
+async def livekit_calls(worker: Worker, token: str) -> tuple[float, float]:
+    transport = httpx.AsyncHTTPTransport(uds=str(worker.socket))
+    async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as http:
+        first = await widget_call(http, 1, token)
+        second = await widget_call(http, 2, token)
+    return first, second
+
+
+def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, str]:
+    return {
+        **backend,
+        "VOX_FLEET_LIVEKIT_URL": livekit.url,
+        "VOX_FLEET_LIVEKIT_API_KEY": livekit.api_key,
+        "VOX_FLEET_LIVEKIT_API_SECRET": livekit.api_secret,
+        "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": "1",
+    }
+
+
+def livekit_worker(directory: Path, bytecode: Path | None = None) -> dict[str, float]:
+    """An idle worker on the real backend with a LiveKit server and key, then two widget calls
+    (see the module's docstring): RSS idle and after the calls (MB), the answer times (s).
+
+    With `bytecode`, the worker keeps its modules' compiled bytecode in that directory
+    (`PYTHONPYCACHEPREFIX`, written whatever `PYTHONDONTWRITEBYTECODE` says), and reads what an
+    earlier run left there."""
+    env: dict[str, str] = {}
+    without: list[str] = []
+    if bytecode is not None:
+        env = {"PYTHONPYCACHEPREFIX": str(bytecode)}
+        without = ["PYTHONDONTWRITEBYTECODE"]
+    with redis_url() as redis, LiveKitDouble() as livekit:
+        backend = real_backend(redis)
+        worker = Worker(directory, {**with_livekit(backend, livekit), **env}, without)
+        try:
+            time.sleep(1.0)
+            idle = worker.rss_mb()
+            first, second = asyncio.run(livekit_calls(worker, backend["VOX_FLEET_API_TOKEN"]))
+            return {"idle": idle, "after": worker.rss_mb(), "first": first, "second": second}
+        finally:
+            worker.stop()
+
+
+def sources_compiled_at_start() -> bool:
+    """Whether a worker started from this environment compiles its modules' sources (no
+    bytecode beside them, and `PYTHONDONTWRITEBYTECODE` or a read-only install keeps it so)."""
+    cached = Path(importlib.util.cache_from_source(httpx.__file__ or ""))
+    return not cached.exists()
+
+
+def precompiled(directory: Path) -> dict[str, float]:
+    """`livekit_worker` when its modules' bytecode is compiled already, as `uv sync
+    --compile-bytecode` installs it (`uv sync` alone leaves only sources, and a worker that may
+    not write into the install compiles them at every start; the compiler's passing
+    allocations leave its heap fragmented). A first run writes the bytecode of everything it
+    imports, LiveKit calls included, to a private cache; the second, measured, reads it."""
+    livekit_worker(directory / "compile", directory / "pycache")
+    return livekit_worker(directory / "measure", directory / "pycache")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -280,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             worker.stop()
         real_idle = real_backend_idle(directory / "real")
+        livekit = livekit_worker(directory / "livekit")
+        compiled = precompiled(directory / "precompiled")
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
     latencies: list[float] = measured["latencies"]  # type: ignore[assignment]
@@ -287,6 +388,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = [
         ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
         ("worker RSS idle, real backend (Redis, S3, API)", f"{real_idle:.1f} MB", "≤ 80 MB"),
+        ("worker RSS idle, real backend + LiveKit key", f"{livekit['idle']:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit['after']:.1f} MB", ""),
+        (
+            "  first /livekit/widget answer (imports the SDKs)",
+            f"{livekit['first'] * 1000:.0f} ms",
+            "",
+        ),
+        ("  second /livekit/widget answer", f"{livekit['second'] * 1000:.0f} ms", ""),
+        ("the same, bytecode precompiled: idle", f"{compiled['idle']:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls", f"{compiled['after']:.1f} MB", ""),
+        ("  first /livekit/widget answer", f"{compiled['first'] * 1000:.0f} ms", ""),
+        ("  second /livekit/widget answer", f"{compiled['second'] * 1000:.0f} ms", ""),
         ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
         (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
         ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),
@@ -300,6 +413,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{'measure':<{width}}  {'value':>10}  target")
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>10}  {target}")
+    if sources_compiled_at_start():
+        print("(but for the precompiled one, the workers compile their sources at start here)")
 
 
 if __name__ == "__main__":

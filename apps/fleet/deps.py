@@ -3,6 +3,7 @@ in-process fakes (the `memory` backend, demos and tests)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -78,13 +79,27 @@ def default_pipeline() -> CallPipeline:
     return ScriptedAgent(Script(), ToneSynth())
 
 
+def _without_httpx_cli() -> None:
+    """httpx's package imports its command-line client (`httpx._main`, with click, rich and
+    pygments: about 4 MB of a worker's memory) whenever those are installed, and Litestar's own
+    command line installs them. A worker never runs it: with the module marked absent, httpx
+    falls back to the stub `httpx.main` it has for installs without the CLI. No effect once
+    httpx is imported."""
+    # None in `sys.modules` is the import system's mark for a module that must not load;
+    # typeshed types the mapping without it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def build_deps(settings: Settings) -> Deps:
     """The adapters `settings` ask for. Nothing connects yet: Redis on the first heartbeat, S3
     on the first upload, so a worker starts even while either is down.
 
     Client libraries are imported here, for the adapters these settings use only: the memory
-    backend loads no Redis, S3 or HTTP client, and a worker without LiveKit's key neither LiveKit
-    SDK. The RTC SDK waits for the first room call (`apps.fleet.rooms`)."""
+    backend loads no Redis, S3 or HTTP client, and the real one loads the S3 client (`minio`) at
+    its first upload (`S3RecordingsOnFirstUse`). LiveKit's SDKs wait for the first LiveKit call
+    even with its key: `livekit-api` (with aiohttp and protobuf) for its first request
+    (`voxcore_adapters.livekit.telephony`), the RTC SDK for the first room call
+    (`apps.fleet.rooms`)."""
     clock = UtcClock()
     livekit_settings = settings.livekit
     livekit = None
@@ -103,7 +118,7 @@ def build_deps(settings: Settings) -> Deps:
             livekit=livekit,
         )
     from voxcore_adapters.redis import RedisSlotRegistry, connect
-    from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+    from voxcore_adapters.s3 import S3Connection, S3RecordingsOnFirstUse
 
     redis = connect(settings.redis_url)
     # `Settings` requires both keys for the real backend; S3Connection refuses empty ones too.
@@ -119,18 +134,19 @@ def build_deps(settings: Settings) -> Deps:
         # their reports are kept until a start with the token sends them.
         return Deps(
             slots=RedisSlotRegistry(redis, settings.redis_prefix),
-            recordings=S3RecordingStore(connection, settings.s3_bucket),
+            recordings=S3RecordingsOnFirstUse(connection, settings.s3_bucket),
             pipeline=default_pipeline(),
             clock=clock,
             closers=(redis.aclose,),
             reports=NoApi(),
         )
+    _without_httpx_cli()
     from voxcore_adapters.internal_api import ApiConnection, HttpAgentConfigs, HttpReportSender
 
     api = ApiConnection(settings.api_url, settings.api_token, timeout_s=settings.api_timeout_s)
     return Deps(
         slots=RedisSlotRegistry(redis, settings.redis_prefix),
-        recordings=S3RecordingStore(connection, settings.s3_bucket),
+        recordings=S3RecordingsOnFirstUse(connection, settings.s3_bucket),
         pipeline=default_pipeline(),
         clock=clock,
         closers=(redis.aclose, api.aclose, *livekit_closers),

@@ -30,7 +30,10 @@ case "$role" in
     *) echo "usage: $0 api|fleet|dialler" >&2; exit 2 ;;
 esac
 
-UV_PYTHON_DOWNLOADS=never $uv sync --frozen --no-dev --quiet
+# --compile-bytecode: the roles' users may not write into the checkout, so without it every
+# process compiles each module it imports at every start (slower, and about 15 MB more of an
+# idle fleet worker's memory: docs/fleet.md, "Memory and first audio").
+UV_PYTHON_DOWNLOADS=never $uv sync --frozen --no-dev --compile-bytecode --quiet
 
 healthy() {
     curl -sf --max-time 2 --unix-socket "$1" http://fleet/health >/dev/null

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from voxcore_adapters.s3.connection import S3Connection
+    from voxcore_adapters.s3.first_use import S3RecordingsOnFirstUse
     from voxcore_adapters.s3.recordings import S3RecordingStore
 
 _EXPORTS = {
     "S3Connection": "voxcore_adapters.s3.connection",
     "S3RecordingStore": "voxcore_adapters.s3.recordings",
+    "S3RecordingsOnFirstUse": "voxcore_adapters.s3.first_use",
 }
 """Where each name lives: its module is imported on first use, so that importing one light
 module of this package (or the package) does not load the client library under the others."""
@@ -28,4 +30,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "S3Connection",
     "S3RecordingStore",
+    "S3RecordingsOnFirstUse",
 ]

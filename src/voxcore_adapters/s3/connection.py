@@ -1,15 +1,17 @@
-"""Where an S3 server is and how to sign requests to it."""
+"""Where an S3 server is and how to sign requests to it. The `minio` client library is
+imported when a client is made (`S3Connection.client`), not with the settings."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
-import urllib3
-from minio import Minio
 
 from voxcore_domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from minio import Minio
 
 
 def _endpoint_url(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -61,6 +63,9 @@ class S3Connection:
 
     def client(self, *, retries: int = 3) -> Minio:
         """A minio client with bounded timeouts (its default waits five minutes) and retries."""
+        import urllib3
+        from minio import Minio
+
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(self.timeout_s, 5.0), read=self.timeout_s),
             retries=urllib3.Retry(

@@ -13,7 +13,7 @@ import pytest
 from minio.deleteobjects import DeleteObject
 
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
-from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+from voxcore_adapters.s3 import S3Connection, S3RecordingsOnFirstUse, S3RecordingStore
 from voxcore_adapters.testing.s3_server import s3_server
 
 
@@ -64,7 +64,10 @@ class StoreWorld:
     """Where a contract test runs: the fake on a manual clock, or S3 in real time."""
 
     def __init__(
-        self, kind: str, store: InMemoryRecordingStore | S3RecordingStore, clock: TickingClock
+        self,
+        kind: str,
+        store: InMemoryRecordingStore | S3RecordingStore | S3RecordingsOnFirstUse,
+        clock: TickingClock,
     ) -> None:
         self.kind = kind
         self.store = store
@@ -78,10 +81,14 @@ class StoreWorld:
             return bytes(response.read())
 
 
-@pytest.fixture(params=["fake", "s3"])
+@pytest.fixture(params=["fake", "s3", "s3-on-first-use"])
 def world(request: pytest.FixtureRequest) -> StoreWorld:
     clock = TickingClock()
     if request.param == "fake":
         return StoreWorld("fake", InMemoryRecordingStore(clock=clock), clock)
+    if request.param == "s3-on-first-use":
+        connection = request.getfixturevalue("s3_connection")
+        bucket = request.getfixturevalue("bucket")
+        return StoreWorld("s3", S3RecordingsOnFirstUse(connection, bucket), clock)
     store = request.getfixturevalue("s3_store")
     return StoreWorld("s3", store, clock)

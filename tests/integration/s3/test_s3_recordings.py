@@ -20,7 +20,7 @@ import pytest
 
 from tests.integration.s3.conftest import StoreWorld
 from voxcore_adapters.fakes.media_fakes import ExpiredUrl, InMemoryRecordingStore
-from voxcore_adapters.s3 import S3Connection, S3RecordingStore
+from voxcore_adapters.s3 import S3Connection, S3RecordingsOnFirstUse, S3RecordingStore
 from voxcore_adapters.s3.layout import METADATA_PREFIX
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.ports import CallRecordings, RecordingInfo, RecordingNotFound
@@ -49,11 +49,11 @@ def make_wav(seconds: float, rate: int = 8000, tone_hz: float = 440.0) -> bytes:
 WAV = make_wav(1.5)
 
 
-def _both_are_call_recordings(
-    fake: InMemoryRecordingStore, real: S3RecordingStore
+def _all_are_call_recordings(
+    fake: InMemoryRecordingStore, real: S3RecordingStore, deferred: S3RecordingsOnFirstUse
 ) -> list[CallRecordings]:
-    """Never run: mypy checking this proves that both implement the port."""
-    return [fake, real]
+    """Never run: mypy checking this proves that all three implement the port."""
+    return [fake, real, deferred]
 
 
 # -- the contract ---------------------------------------------------------------------------
@@ -299,4 +299,7 @@ def test_a_bad_connection_is_refused_naming_the_field(
 def test_a_bad_bucket_name_is_refused(s3_connection: S3Connection) -> None:
     with pytest.raises(ValidationError) as refused:
         S3RecordingStore(s3_connection, "Not_A_Bucket")
+    assert refused.value.field == "bucket"
+    with pytest.raises(ValidationError) as refused:
+        S3RecordingsOnFirstUse(s3_connection, "Not_A_Bucket")
     assert refused.value.field == "bucket"

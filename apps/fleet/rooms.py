@@ -180,7 +180,9 @@ class LiveKitCalls:
         await self._create_room(telephony, call, room)
         token = telephony.widget_token(room, identity)
         self._runner.spawn(
-            self._join_and_run(call, room, self._token(livekit, room, call), identity)
+            self._join_and_run(
+                call, room, self._token(livekit, room, call), identity, answered=False
+            )
         )
         return WidgetSession(call.call_id, room, identity, token, livekit.url)
 
@@ -239,7 +241,11 @@ class LiveKitCalls:
         token = self._token(self._server()[1], request.room, call)
         await self._join_and_run(call, request.room, token, sip_identity(call.call_id))
 
-    async def _join_and_run(self, call: CallSetup, room: str, token: str, caller: str) -> None:
+    async def _join_and_run(
+        self, call: CallSetup, room: str, token: str, caller: str, *, answered: bool = True
+    ) -> None:
+        """Join `room` as the agent and run the call. `answered`: someone already picked up
+        and is waiting for the agent (a phone leg), unlike a widget caller who joins later."""
         url = self._settings.livekit_url
         if url is None:
             raise LiveKitNotConfigured("this worker has no LiveKit server (VOX_FLEET_LIVEKIT_URL)")
@@ -265,19 +271,25 @@ class LiveKitCalls:
                 transfer=transfer if telephony is not None and phone else None,
             )
         except Exception as error:
-            await self._setup_failed(call, room, error)
+            await self._setup_failed(call, room, error, answered=answered)
             return
         except BaseException as error:
-            await self._setup_failed(call, room, error)
+            await self._setup_failed(call, room, error, answered=answered)
             raise
         try:
             await self._runner.run(call, leg)
         finally:
             await leg.close()
 
-    async def _setup_failed(self, call: CallSetup, room: str, error: BaseException) -> None:
+    async def _setup_failed(
+        self, call: CallSetup, room: str, error: BaseException, *, answered: bool = False
+    ) -> None:
         """Free the slot of a call whose setup broke and end its room. The failure is the
-        call's outcome (counted, logged); one nobody expected is logged with its traceback."""
+        call's outcome (counted, logged); one nobody expected is logged with its traceback.
+
+        A person who answered and never got the agent was abandoned, the regulators' way
+        (answered, not connected within 2 s): the call counts as abandoned and the number is
+        kept from redials as after any abandon, not retried in minutes as a failure would be."""
         if isinstance(error, RoomJoinFailed | TelephonyError):
             reason = str(error)
         elif not isinstance(error, Exception):
@@ -287,7 +299,9 @@ class LiveKitCalls:
             reason = f"its setup failed: {type(error).__name__}"
         # The room first: once the slot shows idle, nothing of the call is left behind.
         await self._end_room(call, room)
-        self._runner.abandon(call, Disposition.FAILED, reason)
+        self._runner.abandon(
+            call, Disposition.ABANDONED if answered else Disposition.FAILED, reason
+        )
 
     async def _end_room(self, call: CallSetup, room: str) -> None:
         if self._telephony is None:

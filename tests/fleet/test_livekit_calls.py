@@ -276,12 +276,13 @@ async def test_an_unknown_trunk_fails_the_call_and_ends_its_room(
 async def test_a_room_the_agent_cannot_join_hangs_the_answered_call_up(
     client: AsyncTestClient[Any], double: LiveKitDouble, joiner: RoomJoin
 ) -> None:
+    """The callee answered and never got the agent: an abandoned call, not a failure."""
     joiner.fail = "cannot join the LiveKit room: connection refused"
     assert (await client.post("/livekit/dialout", json=dialout())).status_code == 202
     assert await idle(client)
     assert double.calls_to("SIP/CreateSIPParticipant")[0].status == 200
     assert "call-call-1" not in double.rooms
-    assert await metric(client, 'vox_fleet_calls_total{disposition="failed"} 1.0')
+    assert await metric(client, 'vox_fleet_calls_total{disposition="abandoned"} 1.0')
 
 
 async def test_a_busy_worker_refuses_a_dialout_with_retry_after(
@@ -565,14 +566,14 @@ async def test_a_room_the_agent_cannot_join_ends_the_attached_call_and_frees_the
         assert (await fleet.attach(ANSWERED, ["fleet-test"])).accepted
         assert await idle(client)
         assert "call-c-7" not in double.rooms
-        assert await metric(client, 'vox_fleet_calls_total{disposition="failed"} 1.0')
+        assert await metric(client, 'vox_fleet_calls_total{disposition="abandoned"} 1.0')
     # It tried the room it was given, as the dialler's agent, before giving up.
     assert double.joins
     assert {j.claims["video"]["room"] for j in double.joins if j.claims} == {"call-c-7"}
     assert {j.claims["iss"] for j in double.joins if j.claims} == {DIALLER_KEY}
     attached, ended = reports.of_call("c-7")
     assert attached.kind.value == "attached"
-    assert ended.disposition is Disposition.FAILED
+    assert ended.disposition is Disposition.ABANDONED
     assert ended.lease_token == "lease-7"
     assert "cannot join the LiveKit room" in str(ended.detail["reason"])
 

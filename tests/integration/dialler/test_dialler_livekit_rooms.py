@@ -7,10 +7,10 @@ test servers.
 **The one step that cannot succeed here** is the worker's WebRTC join of the room: it needs a
 LiveKit server, and none can run on the test machine; the double has no signalling and turns
 the join away (recording which room it asked for and with whose token). So the answered call
-must end as such a call ends in production when its agent cannot join: failed, with the reason,
-its room deleted (which drops the callee), the worker's slot freed, the outcome reported
-through the API and applied to the contact by its lease token, and the dialler done with it.
-Never hanging, never counted as talked.
+must end as such a call ends in production when its agent cannot join: abandoned (the callee
+answered and never got the agent), with the reason, its room deleted (which drops the callee),
+the worker's slot freed, the outcome reported through the API and applied to the contact by
+its lease token, and the dialler done with it. Never hanging, never counted as talked.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -267,18 +267,20 @@ async def test_an_answered_livekit_call_reaches_the_worker_as_its_room_and_ends_
     by_phone = {c.phone: c for c in leases.contacts()}
     answered, busy = by_phone[ANSWERS], by_phone[BUSY]
     assert (busy.state, busy.last_disposition) == (ContactState.READY, Disposition.BUSY)
-    # Failed, not talked and not lost: the retry policy schedules it again.
+    # Abandoned, not talked and not lost: the retry policy keeps the number for the
+    # abandon quarantine (72 h), then calls it again.
     assert (answered.state, answered.last_disposition, answered.attempts) == (
         ContactState.READY,
-        Disposition.FAILED,
+        Disposition.ABANDONED,
         1,
     )
+    assert answered.next_attempt_at - datetime.now(UTC) > timedelta(hours=71)
     (attempt,) = MongoCallLog(shop.db).for_contact(answered.id)
     room = f"call-{attempt.id}"
     assert attempt.answered_at is not None
     assert attempt.attached_at is not None
     assert attempt.worker == WORKER
-    assert attempt.disposition is Disposition.FAILED
+    assert attempt.disposition is Disposition.ABANDONED
 
     # Dialled by the dialler into the call's room, through the platform trunk's LiveKit trunk.
     dials = [
@@ -320,8 +322,9 @@ async def test_an_answered_livekit_call_reaches_the_worker_as_its_room_and_ends_
     kinds = [r.event.kind for r in reports]
     assert kinds == [CallEventKind.ATTACHED, CallEventKind.ENDED]
     ended = reports[-1]
-    assert ended.event.disposition is Disposition.FAILED
+    assert ended.event.disposition is Disposition.ABANDONED
     assert ended.lease_token == attempt.lease_token
     assert "cannot join the LiveKit room" in str(ended.detail["reason"])
     assert counted(dialler, "vox_dialler_dials_total", outcome="attached") == 1
+    # The worker abandoned it, not the dialler's own no-worker path.
     assert counted(dialler, "vox_dialler_dials_total", outcome="abandoned") == 0

@@ -32,10 +32,10 @@ import pytest
 
 from tests.api.support import ADMIN, TRUNK, bearer, daytime_zone
 from tests.fleet.test_granian import Stream, Worker, media_session
+from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing.asgi_server import served, url
-from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.testing.carrier import TwilioCarrier
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.mongo_server import mongo_url

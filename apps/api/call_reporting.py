@@ -12,6 +12,12 @@ In order, each step safe to repeat:
 4. the event is published to the campaign's stream (at least once: a report applied twice
    after a failure halfway publishes twice);
 5. the report is marked applied.
+
+A stand-alone call (a worker's own dial-out or widget call) has no attempt until its first
+report arrives: a report that says it is one (`CallReport.standalone`) records the attempt if
+there is none yet, once its agent is found to be its tenant's, so a report cannot file a call
+under a tenant its agent is not of. Such a call, like an inbound one, closes no contact;
+having no campaign, it is published to no campaign's stream.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import attrs
 from apps.api.deps import Deps
 from apps.api.errors import Conflict, NotFound
 from voxcore_domain.callevents import CallEventKind
-from voxcore_domain.callreports import CallReport, merge
+from voxcore_domain.callreports import CallReport, merge, standalone_attempt
 from voxcore_domain.errors import InvalidTransition, StaleLease, ValidationError
-from voxcore_domain.model import CallAttempt, ContactState, Lease
+from voxcore_domain.model import CallAttempt, CallOrigin, ContactState, Lease
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +64,22 @@ class Applied:
 
 
 async def receive(deps: Deps, report: CallReport) -> Applied:
-    """Apply `report` (see the module's docstring); `NotFound` for a call without an attempt,
-    `ValidationError` for a report whose tenant or campaign is not its call's, `Conflict` for
-    a sequence number already used by another step of the call."""
+    """Apply `report` (see the module's docstring); `NotFound` for a call without an attempt
+    (but a stand-alone one's), `ValidationError` for a report whose tenant, campaign or origin
+    is not its call's, or a campaign's call reported without a lease token, `Conflict` for a
+    sequence number already used by another step of the call."""
     attempt = await anyio.to_thread.run_sync(deps.call_log.get, report.call_id)
     if attempt is None:
-        raise NotFound("call", report.call_id)
+        if report.standalone is None:
+            raise NotFound("call", report.call_id)
+        attempt = await anyio.to_thread.run_sync(_record_standalone, deps, report)
     for field in ("tenant_id", "campaign_id"):
         if getattr(report.event, field) != getattr(attempt, field):
             raise ValidationError(field, f"is not the {field} of call {report.call_id!r}")
+    if report.standalone is not None and report.standalone.origin is not attempt.origin:
+        raise ValidationError("origin", f"is not the origin of call {report.call_id!r}")
+    if attempt.origin is CallOrigin.CAMPAIGN and not report.lease_token:
+        raise ValidationError("lease_token", "is required for a campaign's call")
     stored = await anyio.to_thread.run_sync(deps.call_reports.add, report)
     if stored is not None:
         if not stored.report.same_step(report):
@@ -79,11 +92,24 @@ async def receive(deps: Deps, report: CallReport) -> Applied:
         log.info("finishing report %s of call %s", report.sequence, report.call_id)
     grown = await anyio.to_thread.run_sync(_grow, deps, report)
     applied = Applied(duplicate=False, contact=ContactOutcome.UNCHANGED)
-    if _decided_by(grown, report):
+    if grown.origin is CallOrigin.CAMPAIGN and _decided_by(grown, report):
         applied = await anyio.to_thread.run_sync(_close_contact, deps, grown, report)
-    await deps.call_events.publish(report.event)
+    if report.event.campaign_id:
+        await deps.call_events.publish(report.event)
     await anyio.to_thread.run_sync(deps.call_reports.mark_applied, *report.key)
     return applied
+
+
+def _record_standalone(deps: Deps, report: CallReport) -> CallAttempt:
+    """The stand-alone call's attempt, recorded now unless a report at the same moment did."""
+    standalone = report.standalone
+    if standalone is None:
+        raise ValidationError("origin", "only a stand-alone call is recorded by its report")
+    tenant_id = report.event.tenant_id
+    agent = deps.agents.get(standalone.agent_id)
+    if agent is None or agent.tenant_id != tenant_id:
+        raise ValidationError("agent_id", f"is not an agent of tenant {tenant_id!r}")
+    return deps.call_log.record_first(standalone_attempt(report))
 
 
 def _grow(deps: Deps, report: CallReport) -> CallAttempt:

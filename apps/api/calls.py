@@ -26,9 +26,9 @@ from apps.api.params import CallerArg, DepsArg, PathId, SettingsArg
 from apps.api.scope import own_tenant_id
 from apps.api.wire import Body, Out, Ref
 from voxcore_domain.callevents import CallEvent
-from voxcore_domain.callreports import CallReport, recording_key, transcript
+from voxcore_domain.callreports import CallReport, Standalone, recording_key, transcript
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import CallAttempt, Disposition
+from voxcore_domain.model import CallAttempt, CallOrigin, Disposition
 from voxcore_domain.ports import MAX_CALLS_PAGE, CallQuery, RecordingNotFound
 
 Sequence = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
@@ -45,9 +45,17 @@ class CallEventIn(Body):
     at: datetime
     """When the step happened, with its offset (UTC: `Z`)."""
     tenant_id: Ref
-    campaign_id: Ref
-    lease_token: Ref
-    """The dialler's lease on the contact, as the attach request carried it."""
+    campaign_id: Ref | None = None
+    """The call's campaign; None (or absent) for a stand-alone call, which has none."""
+    lease_token: Ref | None = None
+    """The dialler's lease on the contact, as the attach request carried it; None (or empty)
+    for a call without a contact (inbound, stand-alone), required for a campaign's call."""
+    origin: str | None = None
+    """Set on every report of a stand-alone call the worker started itself: `dialout` or
+    `widget`. The first such report records the call (no campaign, no contact)."""
+    agent_id: Ref | None = None
+    """The agent that ran a stand-alone call: required with `origin`, and must be of
+    `tenant_id`."""
     disposition: str | None = None
     """How the call ended: required for `ended`, absent otherwise."""
     worker: Ref | None = None
@@ -59,17 +67,26 @@ class CallEventIn(Body):
         for name, kind in (("transcript", list), ("recording_key", str), ("reason", str)):
             if name in self.detail and not isinstance(self.detail[name], kind):
                 raise ValidationError(f"detail.{name}", f"must be a {kind.__name__}")
+        standalone = None
+        if self.origin is not None:
+            if self.agent_id is None:
+                raise ValidationError("agent_id", "is required with `origin`")
+            standalone = Standalone(self.origin, self.agent_id)
+        elif self.agent_id is not None:
+            raise ValidationError("agent_id", "is only for a stand-alone call (with `origin`)")
         event = CallEvent(
             self.kind,
             self.call_id,
-            self.campaign_id,
+            self.campaign_id or "",
             self.tenant_id,
             # BSON keeps milliseconds: every store then holds the same instant.
             self.at.replace(microsecond=self.at.microsecond // 1000 * 1000),
             self.disposition,
             self.worker,
         )
-        return CallReport(self.call_id, self.sequence, event, self.lease_token, self.detail)
+        return CallReport(
+            self.call_id, self.sequence, event, self.lease_token or "", self.detail, standalone
+        )
 
 
 class CallEventAnswer(Out):
@@ -105,7 +122,13 @@ class CallEventController(Controller):
             "`ended` closes the contact through the campaign's retry policy, fenced by "
             "`lease_token` (`contact: stale` when the token no longer holds it). Every new "
             "report is published to the campaign's event stream. A call without an attempt is "
-            "404; a sequence number already used by another step of the call is 409."
+            "404; a sequence number already used by another step of the call is 409. A "
+            "stand-alone call (a worker's own dial-out or widget call) has no attempt before "
+            "its first report: each of its reports carries `origin` (`dialout`, `widget`) and "
+            "`agent_id`, with no `campaign_id` or `lease_token`, and the first to arrive "
+            "records the call under `tenant_id` once `agent_id` is found to be that tenant's "
+            "(400 naming `agent_id` otherwise). Such a call closes no contact and is published "
+            "to no campaign's stream."
         ),
         status_code=202,
         responses=responses(400, 401, 403, 404, 409, 429, 503),
@@ -131,26 +154,31 @@ class CallEventController(Controller):
 
 
 class CallOut(Out):
-    """One dial of one contact and what became of it."""
+    """One dial of one contact and what became of it, or one stand-alone call."""
 
     id: str
-    campaign_id: str
-    contact_id: str
+    campaign_id: str | None
+    """None for a stand-alone call (`origin` `dialout` or `widget`)."""
+    contact_id: str | None
+    """None for a stand-alone call."""
     number: int
-    """1 for the contact's first attempt."""
+    """1 for the contact's first attempt (and for a stand-alone call)."""
     dialed_at: datetime
     answered_at: datetime | None
     attached_at: datetime | None
     ended_at: datetime | None
     disposition: Disposition | None
     worker: str | None
+    origin: CallOrigin
+    """`campaign` (the dialler dialled a contact), `inbound`, or a stand-alone call a fleet
+    worker started: `dialout` or `widget`."""
 
     @classmethod
     def of(cls, attempt: CallAttempt) -> CallOut:
         return cls(
             id=attempt.id,
-            campaign_id=attempt.campaign_id,
-            contact_id=attempt.contact_id,
+            campaign_id=attempt.campaign_id or None,
+            contact_id=attempt.contact_id or None,
             number=attempt.number,
             dialed_at=attempt.dialed_at,
             answered_at=attempt.answered_at,
@@ -158,6 +186,7 @@ class CallOut(Out):
             ended_at=attempt.ended_at,
             disposition=attempt.disposition,
             worker=attempt.worker,
+            origin=attempt.origin,
         )
 
 

@@ -12,9 +12,9 @@ not inbound. An inbound call has no campaign, contact or lease, so its attach na
 - `variables`: `caller`, `called` and `room` (the LiveKit room the caller is in).
 
 The call is recorded as a `CallAttempt` under that call id (contact `inbound:<caller>`, attempt
-1) before the attach, then completed with `attached_at` and the host once one took it (or ended
-`failed` when none did, until a redelivery places it), so the fleet's call events find it like
-an outbound call's.
+1, origin `inbound`) before the attach, then completed with `attached_at` and the host once one
+took it (or ended `failed` when none did, until a redelivery places it), so the fleet's call
+events find it like an outbound call's; having no lease, they close no contact.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from apps.api.deps import Deps
 from voxcore_adapters.fleet.http import AttachRefused, HttpFleetClient
 from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE
 from voxcore_domain.inbound import InboundNumber
-from voxcore_domain.model import CallAttempt, Disposition
+from voxcore_domain.model import CallAttempt, CallOrigin, Disposition
 from voxcore_domain.ports import AttachRequest
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ async def _attach(
         number=1,
         lease_token="",
         dialed_at=deps.clock.now(),
+        origin=CallOrigin.INBOUND,
     )
     await anyio.to_thread.run_sync(deps.call_log.record, attempt)
     hosts = [h for h in await anyio.to_thread.run_sync(deps.fleet_hosts.all) if h.enabled]

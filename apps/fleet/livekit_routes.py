@@ -3,6 +3,9 @@
 Both claim the slot at once (429 with `Retry-After` when busy or draining), create the call's
 room (502 when LiveKit refuses or is down, 503 when this worker has no LiveKit key) and answer
 202; the call is set up and run in the background (`apps.fleet.rooms`).
+
+Both are stand-alone calls (`CallSetup.origin`): no campaign, contact or lease. Their reports
+say so, and the API records each as a call of its tenant from the first report it gets.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from apps.fleet.calls import checked
 from apps.fleet.errors import RESPONSES
 from apps.fleet.params import RoomsArg, SettingsArg
 from apps.fleet.rooms import NO_CAMPAIGN, DialOut, new_call_id
+from voxcore_domain.model import CallOrigin
 from voxcore_domain.voice.call import CallSetup
 
 
@@ -29,7 +33,8 @@ class DialoutBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     agent_id: str
     tenant_id: str
     campaign_id: str | None = None
-    """None for a call outside any campaign (filed under `adhoc`)."""
+    """Files the call's recording (default `adhoc`); the API records the call as a stand-alone
+    `dialout` of the tenant either way, in no campaign."""
     call_id: str | None = None
     """None: the worker names the call."""
     caller_id: str | None = None
@@ -43,6 +48,8 @@ class WidgetBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     agent_id: str
     tenant_id: str
     campaign_id: str | None = None
+    """Files the call's recording (default `adhoc`); the API records the call as a stand-alone
+    `widget` call of the tenant either way, in no campaign."""
     call_id: str | None = None
     variables: dict[str, str] = msgspec.field(default_factory=dict)
 
@@ -70,6 +77,7 @@ class WidgetJoin(msgspec.Struct, frozen=True):
 
 
 def _call(
+    origin: CallOrigin,
     call_id: str | None,
     tenant_id: str,
     campaign_id: str | None,
@@ -83,6 +91,7 @@ def _call(
             campaign_id=NO_CAMPAIGN if campaign_id is None else campaign_id,
             agent_id=agent_id,
             variables=variables,
+            origin=origin,
         )
     )
 
@@ -97,7 +106,14 @@ def _call(
 async def livekit_dialout(
     data: JSONBody[DialoutBody], rooms: RoomsArg, settings: SettingsArg
 ) -> Dialling:
-    call = _call(data.call_id, data.tenant_id, data.campaign_id, data.agent_id, data.variables)
+    call = _call(
+        CallOrigin.DIALOUT,
+        data.call_id,
+        data.tenant_id,
+        data.campaign_id,
+        data.agent_id,
+        data.variables,
+    )
     room = await rooms.dial_out(DialOut(call, data.phone, data.trunk_id, data.caller_id or ""))
     return Dialling(
         call_id=call.call_id,
@@ -119,7 +135,14 @@ async def livekit_dialout(
 async def livekit_widget(
     data: JSONBody[WidgetBody], rooms: RoomsArg, settings: SettingsArg
 ) -> WidgetJoin:
-    call = _call(data.call_id, data.tenant_id, data.campaign_id, data.agent_id, data.variables)
+    call = _call(
+        CallOrigin.WIDGET,
+        data.call_id,
+        data.tenant_id,
+        data.campaign_id,
+        data.agent_id,
+        data.variables,
+    )
     session = await rooms.widget(call)
     return WidgetJoin(
         call_id=session.call_id,

@@ -53,13 +53,20 @@ def _aware(_: object, attribute: attrs.Attribute[datetime], value: datetime) -> 
         raise ValidationError(attribute.name, "must be a timezone-aware datetime")
 
 
+def _campaign(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    # Empty, not blank: a stand-alone call has no campaign, and no campaign's stream carries it.
+    if not isinstance(value, str) or (value and not value.strip()):
+        raise ValidationError(attribute.name, "must not be blank")
+
+
 @attrs.frozen
 class CallEvent:
     """One step of one call."""
 
     kind: CallEventKind = attrs.field(converter=_kind)
     call_id: str = attrs.field(validator=_non_empty)
-    campaign_id: str = attrs.field(validator=_non_empty)
+    campaign_id: str = attrs.field(validator=_campaign)
+    """Empty for a stand-alone call (a worker's own dial-out or widget call)."""
     tenant_id: str = attrs.field(validator=_non_empty)
     at: datetime = attrs.field(validator=_aware)
     disposition: Disposition | None = attrs.field(default=None, converter=_optional_disposition)

@@ -4,6 +4,10 @@ Reports are numbered per call (`sequence` 1, 2, …), so a repeat is recognised 
 `(call_id, sequence)` and can change nothing. They may arrive out of order (a worker retries from
 its spool after sending a later one): `merge` only ever adds to an attempt, and the first `ended`
 the attempt receives decides how the call ended.
+
+A stand-alone call (a worker's own dial-out or widget call, `model.STANDALONE`) has no attempt
+before its first report: each of its reports says so (`Standalone`), and whichever arrives
+first records the attempt (`standalone_attempt`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import attrs
 from voxcore_domain import validators as v
 from voxcore_domain.callevents import CallEvent, CallEventKind
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import CallAttempt
+from voxcore_domain.model import STANDALONE, CallAttempt, CallOrigin
 
 
 def _sequence(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -30,6 +34,29 @@ def _detail(value: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
+def _standalone_origin(value: object) -> CallOrigin:
+    origin = v.member(CallOrigin, "origin", value)
+    if origin not in STANDALONE:
+        allowed = ", ".join(sorted(o.value for o in STANDALONE))
+        raise ValidationError("origin", f"{value!r} is not one of {allowed}")
+    return origin
+
+
+def _string(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, "must be text")
+
+
+@attrs.frozen
+class Standalone:
+    """What the reports of a stand-alone call carry for the API to record the call."""
+
+    origin: CallOrigin = attrs.field(converter=_standalone_origin)
+    """`dialout` or `widget`."""
+    agent_id: str = attrs.field(validator=v.non_empty)
+    """The agent that ran the call: it must be the report's tenant's."""
+
+
 @attrs.frozen
 class CallReport:
     """One step of one call, as the fleet worker that ran it reported it."""
@@ -39,10 +66,26 @@ class CallReport:
     """1 for the worker's first report of the call; grows by one with each report."""
     event: CallEvent = attrs.field()
     """The step itself: kind, instant, campaign, tenant, disposition and worker."""
-    lease_token: str = attrs.field(validator=v.non_empty)
-    """The dialler's lease on the contact, which fences closing the contact on `ended`."""
+    lease_token: str = attrs.field(validator=_string)
+    """The dialler's lease on the contact, which fences closing the contact on `ended`; empty
+    for a call without a contact (inbound, stand-alone)."""
     detail: Mapping[str, Any] = attrs.field(factory=dict, converter=_detail)
     """What the worker adds as JSON: a `reason`, a `transcript`, a `recording_key`."""
+    standalone: Standalone | None = None
+    """Set on every report of a stand-alone call, which has no campaign (the event's
+    `campaign_id` is empty) and no lease."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.standalone is None:
+            if not self.event.campaign_id:
+                raise ValidationError(
+                    "campaign_id", "is required, except for a stand-alone call (with `origin`)"
+                )
+            return
+        if self.event.campaign_id:
+            raise ValidationError("campaign_id", "a stand-alone call (with `origin`) has none")
+        if self.lease_token:
+            raise ValidationError("lease_token", "a stand-alone call (with `origin`) has none")
 
     @event.validator
     def _same_call(self, attribute: attrs.Attribute[CallEvent], value: CallEvent) -> None:
@@ -62,7 +105,26 @@ class CallReport:
             and self.event.kind is other.event.kind
             and _millis(self.event.at) == _millis(other.event.at)
             and self.event.disposition is other.event.disposition
+            and self.standalone == other.standalone
         )
+
+
+def standalone_attempt(report: CallReport) -> CallAttempt:
+    """The attempt of the stand-alone call `report` is of, as its first report to arrive
+    records it, before the report itself is merged in; `ValidationError` for a report of a
+    call that is not stand-alone."""
+    if report.standalone is None:
+        raise ValidationError("origin", "only a stand-alone call is recorded by its report")
+    return CallAttempt(
+        id=report.call_id,
+        contact_id="",
+        campaign_id="",
+        tenant_id=report.event.tenant_id,
+        number=1,
+        lease_token="",
+        dialed_at=report.event.at,
+        origin=report.standalone.origin,
+    )
 
 
 def _millis(instant: datetime) -> datetime:
@@ -78,7 +140,8 @@ def merge(attempt: CallAttempt, event: CallEvent) -> CallAttempt:
 
     `answered_at` and `attached_at` keep the earliest instant reported, so they come out the
     same whatever order the reports arrive in; the first `ended` sets `ended_at` and the
-    disposition and every later one is ignored; the worker is the first one named.
+    disposition and every later one is ignored; the worker is the first one named. A
+    stand-alone call's `dialed_at` is the earliest instant reported, since no dialler set it.
     """
     if event.call_id != attempt.id:
         raise ValidationError("call_id", f"the event is of call {event.call_id!r}")
@@ -95,6 +158,8 @@ def merge(attempt: CallAttempt, event: CallEvent) -> CallAttempt:
             pass
     if attempt.worker is None and event.worker is not None:
         changes["worker"] = event.worker
+    if attempt.origin in STANDALONE and event.at < attempt.dialed_at:
+        changes["dialed_at"] = event.at
     return attrs.evolve(attempt, **changes) if changes else attempt
 
 

@@ -331,9 +331,34 @@ class Contact:
     last_disposition: Disposition | None = None
 
 
+class CallOrigin(StrEnum):
+    """How a call came to be, and so what it belongs to."""
+
+    CAMPAIGN = "campaign"
+    """The dialler dialled a campaign's contact."""
+    INBOUND = "inbound"
+    """A caller rang one of the tenant's inbound numbers."""
+    DIALOUT = "dialout"
+    """A fleet worker placed one call on request (`POST /livekit/dialout`), outside any
+    campaign."""
+    WIDGET = "widget"
+    """A browser talked to the agent (`POST /livekit/widget`), outside any campaign."""
+
+
+STANDALONE = frozenset({CallOrigin.DIALOUT, CallOrigin.WIDGET})
+"""Calls a fleet worker starts itself: no campaign, no contact, no lease. The worker's first
+report of such a call records its attempt."""
+
+
+def _call_origin(value: object) -> CallOrigin:
+    return v.member(CallOrigin, "origin", value)
+
+
 @attrs.frozen
 class CallAttempt:
-    """One dial of one contact and what became of it."""
+    """One dial of one contact and what became of it; for a stand-alone call (`STANDALONE`),
+    one call of a tenant outside any campaign, with `campaign_id`, `contact_id` and
+    `lease_token` empty."""
 
     id: str
     contact_id: str
@@ -353,6 +378,8 @@ class CallAttempt:
     """Why the provider turned the dial down before it could reach anyone (`throttled`,
     `refused`, `provider_error`); None for a dial that was placed. Such a record is no attempt:
     the contact's attempt count is taken back and no rate counts it."""
+    origin: CallOrigin = attrs.field(default=CallOrigin.CAMPAIGN, converter=_call_origin)
+    """How the call came to be; only a campaign's calls close a contact."""
 
 
 # -- call slots --------------------------------------------------------------------------------

@@ -704,6 +704,11 @@ class CallHistory(CallLog, Protocol):
         """Up to `query.limit` attempts matching it, ordered by `dialed_at` then id, newest
         first."""
 
+    def record_first(self, attempt: CallAttempt) -> CallAttempt:
+        """Store `attempt` unless an attempt with its id exists (atomically: of two at once,
+        one is stored); the stored one either way, never overwritten."""
+        ...
+
 
 # -- inbound calls: numbers that reach an agent, and webhooks acted on once ----------------------
 

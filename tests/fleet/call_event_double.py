@@ -5,7 +5,8 @@ built on another branch (the end-to-end test against the real API comes with the
 - `Authorization: Bearer <VOX_TEST_INTERNAL_TOKEN>`, else 401;
 - a body that does not match the contract (missing, unknown or mistyped field; `disposition`
   without `kind=ended` or missing on it; `sequence` below 1) → 400 naming the field;
-- a call id not in `VOX_TEST_CALLS` (comma separated) → 404;
+- a call id not in `VOX_TEST_CALLS` (comma separated) → 404, but for a stand-alone call
+  (`origin` and `agent_id` set, no `campaign_id`), whose first report records the call;
 - a repeated (`call_id`, `sequence`) → 200 `{"duplicate": true}`; a new one → 202.
 
 `GET /events` lists the accepted bodies, for the tests to look at.
@@ -23,6 +24,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post
 
 Kind = Literal["attached", "ended"]
+Origin = Literal["dialout", "widget"]
 Disposition = Literal["completed", "transferred", "hung_up", "voicemail", "failed"]
 
 
@@ -44,11 +46,13 @@ class Event(msgspec.Struct, forbid_unknown_fields=True):
     kind: Kind
     at: datetime
     tenant_id: str
-    campaign_id: str
+    campaign_id: str | None
     lease_token: str | None
     worker: str
     disposition: Disposition | None = None
     detail: Detail | None = None
+    origin: Origin | None = None
+    agent_id: str | None = None
 
 
 def _refused(status: int, message: str, field: str | None = None) -> Response[Any]:
@@ -79,8 +83,14 @@ def create_app() -> Litestar:
             return _refused(400, "must be 1 or more", "sequence")
         if (event.kind == "ended") != (event.disposition is not None):
             return _refused(400, "is set on ended events, and only on them", "disposition")
+        if (event.campaign_id is None) != (event.origin is not None):
+            return _refused(400, "is required but for a stand-alone call", "campaign_id")
+        if (event.agent_id is None) != (event.origin is None):
+            return _refused(400, "is required with `origin`, and only with it", "agent_id")
         if event.call_id not in calls:
-            return _refused(404, f"no call attempt {event.call_id!r}")
+            if event.origin is None:
+                return _refused(404, f"no call attempt {event.call_id!r}")
+            calls.add(event.call_id)
         key = (event.call_id, event.sequence)
         if key in accepted:
             return Response({"duplicate": True}, status_code=200)

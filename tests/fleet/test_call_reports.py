@@ -27,7 +27,7 @@ from voxcore_adapters.internal_api import ApiConnection, HttpReportSender, repor
 from voxcore_adapters.internal_api.wire import report_body
 from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.process import ServerProcess
-from voxcore_domain.model import Disposition
+from voxcore_domain.model import CallOrigin, Disposition
 from voxcore_domain.ports import ReportAnswer, ReportRejected, ReportSender, ReportUndelivered
 from voxcore_domain.voice import report
 from voxcore_domain.voice.call import CallOutcome, CallSetup, Step, StepKind
@@ -91,6 +91,13 @@ async def test_a_report_of_a_call_the_api_does_not_know_is_rejected_404(
     assert refused.value.status == 404
 
 
+async def test_a_stand_alone_calls_first_report_records_its_call(reports: ReportSender) -> None:
+    own = CallSetup("lk-new", "tenant-1", "adhoc", "agent-1", origin=CallOrigin.WIDGET)
+    assert await reports.send(report.attached(own, 1, AT, "host-1/3")) is ReportAnswer.ACCEPTED
+    assert await reports.send(ended(own)) is ReportAnswer.ACCEPTED
+    assert await reports.send(ended(own)) is ReportAnswer.DUPLICATE
+
+
 # -- the HTTP adapter ------------------------------------------------------------------------------
 
 
@@ -118,6 +125,33 @@ async def test_the_body_is_the_contracts(
             ],
             "recording_key": "tenant-1/call-1/call.wav",
         },
+    }
+    assert report_from_body(body) == sent
+
+
+async def test_a_stand_alone_calls_body_names_its_origin_and_agent_not_a_campaign(
+    http_reports: HttpReportSender, event_api: ServerProcess
+) -> None:
+    sent = report.attached(
+        CallSetup("lk-body", "tenant-1", "adhoc", "agent-1", origin=CallOrigin.DIALOUT),
+        1,
+        AT,
+        "host-1/3",
+    )
+    assert await http_reports.send(sent) is ReportAnswer.ACCEPTED
+    async with ApiConnection(url(event_api), TOKEN).client() as client:
+        (body,) = [e for e in (await client.get("/events")).json() if e["call_id"] == "lk-body"]
+    assert body == {
+        "call_id": "lk-body",
+        "sequence": 1,
+        "kind": "attached",
+        "at": "2026-11-26T20:01:02.345Z",
+        "tenant_id": "tenant-1",
+        "campaign_id": None,
+        "lease_token": None,
+        "worker": "host-1/3",
+        "origin": "dialout",
+        "agent_id": "agent-1",
     }
     assert report_from_body(body) == sent
 

@@ -8,6 +8,11 @@ worker with `POST /attach` and carried by a Twilio-style stream. Then the API ha
 attempt ended with the call's disposition, the contact closed by the campaign's retry policy
 (only with the lease's own token: a stale token leaves it as it is), and the worker's reports in
 `GET /v1/calls/{id}` with the transcript and the recording's key.
+
+A stand-alone dial-out (`POST /livekit/dialout`, outside any campaign) goes the same way against
+the LiveKit Twirp double (the callee is busy, so no room is joined: no LiveKit server can run
+here): the worker's reports record the call in the API as the tenant's `dialout`, with no
+campaign, and leave the worker's spool.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ import pytest
 
 from tests.api.support import ADMIN, TRUNK, bearer, daytime_zone
 from tests.fleet.test_granian import Stream, Worker, media_session
+from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing.asgi_server import served, url
 from voxcore_adapters.testing.carrier import TwilioCarrier
+from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.mongo_server import mongo_url
 from voxcore_adapters.testing.process import ServerProcess
 from voxcore_adapters.voice.tones import ToneSynth
@@ -103,6 +110,12 @@ def api(
 
 
 @pytest.fixture
+def livekit() -> Iterator[LiveKitDouble]:
+    with LiveKitDouble(trunks=("ST_e2e",)) as double:
+        yield double
+
+
+@pytest.fixture
 def worker(
     tmp_path: Path,
     api: ServerProcess,
@@ -110,6 +123,7 @@ def worker(
     redis_server_url: str,
     s3_connection: S3Connection,
     bucket: str,
+    livekit: LiveKitDouble,
 ) -> Iterator[Worker]:
     env = {
         "VOX_FLEET_WORKER": "e1",
@@ -128,6 +142,9 @@ def worker(
         "VOX_FLEET_SPOOL_DIR": str(tmp_path / "spool"),
         "VOX_FLEET_MEDIA_WAIT_S": "5",
         "VOX_FLEET_REPORT_BACKOFF_S": "0.1",
+        "VOX_FLEET_LIVEKIT_URL": livekit.url,
+        "VOX_FLEET_LIVEKIT_API_KEY": livekit.api_key,
+        "VOX_FLEET_LIVEKIT_API_SECRET": livekit.api_secret,
     }
     started = Worker(tmp_path / "e1.sock", env, tmp_path / "granian.log")
     yield started
@@ -227,11 +244,14 @@ async def talk(worker: Worker, seeded: Seeded, call_id: str, lease_token: str) -
 
 def call_detail(api: ServerProcess, seeded: Seeded, call_id: str) -> dict[str, Any]:
     """`GET /v1/calls/{id}` once both of the worker's reports are in (they arrive in the
-    background, after the call)."""
+    background, after the call; a stand-alone call is unknown until the first one is)."""
     deadline = time.monotonic() + 15
     with httpx.Client(base_url=url(api), timeout=10) as client:
         while True:
             answer = client.get(f"/v1/calls/{call_id}", headers=bearer(seeded.token))
+            if answer.status_code == 404 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
             assert answer.status_code == 200, answer.text
             detail: dict[str, Any] = answer.json()
             if len(detail["events"]) == 2 or time.monotonic() > deadline:
@@ -272,3 +292,43 @@ async def test_a_carrier_call_through_a_real_worker_ends_in_the_apis_records(
     assert contact.state is ContactState.ATTACHED
     assert contact.lease is not None
     assert contact.lease.token == stale.token
+
+
+async def test_a_stand_alone_dialout_is_recorded_as_the_tenants_call_in_no_campaign(
+    api: ServerProcess, worker: Worker, livekit: LiveKitDouble, tmp_path: Path
+) -> None:
+    seeded = seed(api, ["+14155550101"])
+    phone = "+14155550199"
+    livekit.script(phone, Callee.busy())
+    async with worker.http() as client:
+        dialled = await client.post(
+            "/livekit/dialout",
+            json={
+                "phone": phone,
+                "trunk_id": "ST_e2e",
+                "agent_id": seeded.agent_id,
+                "tenant_id": seeded.tenant_id,
+                "call_id": "e2e-dialout-1",
+            },
+            headers=bearer(TOKEN),
+        )
+        assert dialled.status_code == 202, dialled.text
+
+    detail = call_detail(api, seeded, "e2e-dialout-1")
+    assert [(e["sequence"], e["kind"]) for e in detail["events"]] == [(1, "attached"), (2, "ended")]
+    call = detail["call"]
+    assert (call["origin"], call["campaign_id"], call["contact_id"]) == ("dialout", None, None)
+    assert (call["disposition"], call["worker"]) == ("busy", "e2e-host/e1")
+    assert detail["transcript"] == []
+    assert detail["events"][1]["detail"]["reason"].startswith("the dial was not answered")
+    with httpx.Client(base_url=url(api), timeout=10) as http:
+        listed = http.get("/v1/calls", headers=bearer(seeded.token)).json()["items"]
+        assert [(c["id"], c["origin"]) for c in listed] == [("e2e-dialout-1", "dialout")]
+        stats = http.get(f"/v1/campaigns/{seeded.campaign_id}/stats", headers=bearer(seeded.token))
+        assert stats.json()["last_hour"]["dials"] == 0
+    # The API took both reports: none waits in the worker's spool.
+    spool = tmp_path / "spool" / "reports"
+    deadline = time.monotonic() + 10
+    while list(spool.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(spool.glob("*.json")) == []

@@ -31,7 +31,7 @@ from tests.fleet.test_livekit_calls import (
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
-from voxcore_domain.model import Disposition
+from voxcore_domain.model import CallOrigin, Disposition
 from voxcore_domain.voice.report import ReportKind, WorkerReport
 
 pytestmark = pytest.mark.integration
@@ -73,11 +73,11 @@ async def test_a_dialled_call_that_talked_is_reported_with_its_recording(
     leg.participant_left("sip-call-1")
     assert await idle(client)
     attached, ended = await reported(reports, "call-1")
-    assert (attached.tenant_id, attached.campaign_id, attached.lease_token) == (
-        "tenant-1",
-        "adhoc",
-        None,
-    )
+    # A stand-alone call: no campaign (`adhoc` only files its recording), no lease; its
+    # origin and agent let the API record it.
+    for each in (attached, ended):
+        assert (each.tenant_id, each.campaign_id, each.lease_token) == ("tenant-1", None, None)
+        assert (each.origin, each.agent_id) == (CallOrigin.DIALOUT, "agent-1")
     assert ended.disposition is Disposition.HUNG_UP
     assert ended.detail["recording_key"] == "tenant-1/call-1/call.wav"
     assert [step["kind"] for step in ended.detail["transcript"]][:1] == ["speech_started"]
@@ -116,6 +116,7 @@ async def test_a_widget_call_whose_browser_never_joins_is_reported_failed(
     assert await idle(client)
     _, ended = await reported(reports, "w1")
     assert ended.disposition is Disposition.FAILED
+    assert (ended.origin, ended.agent_id, ended.campaign_id) == (CallOrigin.WIDGET, "a", None)
     assert ended.detail["reason"]
 
 
@@ -140,6 +141,7 @@ async def test_a_room_handed_over_by_attach_is_reported_with_the_lease_token(
         "lease-9",
         "lease-9",
     )
+    assert (ended.origin, ended.agent_id) == (None, None)
     assert ended.disposition is Disposition.HUNG_UP
 
 
@@ -162,6 +164,11 @@ async def test_room_call_reports_wait_in_the_spool_and_are_retried_until_the_api
         await until(lambda: reports.sends >= 4)
         spooled = json.loads((spool / "call-1.2.json").read_text())
         assert (spooled["kind"], spooled["disposition"]) == ("ended", "busy")
+        assert (spooled["origin"], spooled["agent_id"], spooled["campaign_id"]) == (
+            "dialout",
+            "agent-1",
+            None,
+        )
         reports.down = False
         _, ended = await reported(reports, "call-1")
         assert ended.disposition is Disposition.BUSY

@@ -11,9 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voxcore_domain.callevents import CallEvent, CallEventKind
-from voxcore_domain.callreports import CallReport, merge, recording_key, transcript
+from voxcore_domain.callreports import (
+    CallReport,
+    Standalone,
+    merge,
+    recording_key,
+    standalone_attempt,
+    transcript,
+)
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import CallAttempt, Disposition, utc
+from voxcore_domain.model import CallAttempt, CallOrigin, Disposition, utc
 
 T0 = utc(2024, 6, 5, 12)
 ATTEMPT = CallAttempt("call-1", "k1", "c1", "t1", 1, "0" * 32, T0)
@@ -110,3 +117,58 @@ def test_the_latest_transcript_and_recording_are_the_calls() -> None:
     assert recording_key(reports) == "t1/call-1/a.wav"
     assert transcript(reports[:1]) is None
     assert recording_key(reports[1:]) is None
+
+
+def standalone_event(kind: str, second: int, disposition: str | None = None) -> CallEvent:
+    return CallEvent(kind, "lk-1", "", "t1", T0 + timedelta(seconds=second), disposition, "h/w")
+
+
+def test_a_stand_alone_call_is_recorded_by_its_first_report_with_no_campaign_or_contact() -> None:
+    ended = CallReport(
+        "lk-1", 2, standalone_event("ended", 30, "hung_up"), "", {}, Standalone("widget", "a1")
+    )
+    first = standalone_attempt(ended)
+    assert first == CallAttempt("lk-1", "", "", "t1", 1, "", T0 + timedelta(seconds=30),
+                                origin=CallOrigin.WIDGET)  # fmt: skip
+    grown = merge(merge(first, ended.event), standalone_event("attached", 2))
+    # No dialler set `dialed_at`: the earliest report does, whatever the order they came in.
+    assert (grown.dialed_at, grown.attached_at) == (T0 + timedelta(seconds=2),) * 2
+    assert (grown.disposition, grown.ended_at) == (Disposition.HUNG_UP, T0 + timedelta(seconds=30))
+    # A campaign's attempt keeps the dialler's instant.
+    early = CallEvent("attached", "call-1", "c1", "t1", T0 - timedelta(seconds=1))
+    assert merge(ATTEMPT, early).dialed_at == T0
+
+
+@pytest.mark.parametrize(
+    ("campaign_id", "lease_token", "standalone", "field"),
+    [
+        ("", "tok", None, "campaign_id"),
+        ("c1", "", Standalone("dialout", "a1"), "campaign_id"),
+        ("", "tok", Standalone("dialout", "a1"), "lease_token"),
+    ],
+)
+def test_only_a_stand_alone_report_has_no_campaign_and_no_lease(
+    campaign_id: str, lease_token: str, standalone: Standalone | None, field: str
+) -> None:
+    reported = CallEvent("attached", "lk-1", campaign_id, "t1", T0)
+    with pytest.raises(ValidationError) as refused:
+        CallReport("lk-1", 1, reported, lease_token, {}, standalone)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("origin", "agent_id", "field"),
+    [("campaign", "a1", "origin"), ("inbound", "a1", "origin"), ("dialout", " ", "agent_id")],
+)
+def test_a_stand_alone_call_is_a_dialout_or_a_widget_call_with_an_agent(
+    origin: str, agent_id: str, field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Standalone(origin, agent_id)
+    assert refused.value.field == field
+
+
+def test_only_a_stand_alone_reports_call_is_recorded_by_it() -> None:
+    with pytest.raises(ValidationError) as refused:
+        standalone_attempt(CallReport("call-1", 1, event("attached", 1), "tok"))
+    assert refused.value.field == "origin"

@@ -8,7 +8,7 @@ import pytest
 
 from voxcore_domain.agents import VoicemailPolicy
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import Disposition
+from voxcore_domain.model import CallOrigin, Disposition
 from voxcore_domain.voice import report
 from voxcore_domain.voice.agent_config import AgentConfig
 from voxcore_domain.voice.call import CallOutcome, CallSetup, Step, StepKind
@@ -81,3 +81,47 @@ def test_without_prompts_the_script_keeps_the_defaults_and_leaves_the_agents_mes
     ).script()
     assert (script.replies, script.closing) == (Script().replies, Script().closing)
     assert script.voicemail == "Call us back."
+
+
+def test_a_stand_alone_calls_reports_name_its_origin_and_agent_not_its_campaign() -> None:
+    dialout = CallSetup("lk-1", "t1", "adhoc", "a1", origin="dialout")
+    attached = report.attached(dialout, 1, AT, "h/1")
+    assert (attached.campaign_id, attached.lease_token) == (None, None)
+    assert (attached.origin, attached.agent_id) == (CallOrigin.DIALOUT, "a1")
+    failed = report.not_connected(dialout, Disposition.BUSY, "busy", 2, AT, "h/1")
+    assert (failed.origin, failed.agent_id, failed.campaign_id) == (CallOrigin.DIALOUT, "a1", None)
+    # A call handed over keeps its campaign and lease, and names no origin.
+    handed = report.attached(CALL, 1, AT, "h/1")
+    assert (handed.campaign_id, handed.lease_token, handed.origin, handed.agent_id) == (
+        "k1",
+        "lease-1",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"campaign_id": None}, "campaign_id"),
+        ({"agent_id": "a1"}, "agent_id"),
+        ({"origin": CallOrigin.DIALOUT}, "campaign_id"),
+        ({"origin": CallOrigin.INBOUND, "campaign_id": None, "agent_id": "a1"}, "origin"),
+        ({"origin": CallOrigin.WIDGET, "campaign_id": None}, "agent_id"),
+        ({"origin": CallOrigin.WIDGET, "campaign_id": None, "lease_token": "x"}, "campaign_id"),
+    ],
+)
+def test_only_a_stand_alone_report_goes_without_a_campaign(
+    fields: dict[str, object], field: str
+) -> None:
+    values: dict[str, object] = {"campaign_id": "k1", "lease_token": None} | fields
+    with pytest.raises(ValidationError) as refused:
+        WorkerReport("c1", 1, "attached", AT, "t1", worker="h/1", **values)  # type: ignore[arg-type]
+    assert refused.value.field == field
+
+
+def test_only_a_dialout_or_a_widget_call_is_stand_alone() -> None:
+    with pytest.raises(ValidationError) as refused:
+        CallSetup("c1", "t1", "k1", "a1", origin="campaign")
+    assert refused.value.field == "origin"
+    assert CallSetup("c1", "t1", "k1", "a1", origin="widget").origin is CallOrigin.WIDGET

@@ -18,6 +18,9 @@ class InMemoryCallLog:
     def record(self, attempt: CallAttempt) -> None:
         self._attempts[attempt.id] = attempt
 
+    def record_first(self, attempt: CallAttempt) -> CallAttempt:
+        return self._attempts.setdefault(attempt.id, attempt)
+
     def for_contact(self, contact_id: str) -> list[CallAttempt]:
         """The contact's attempts, first one first."""
         return sorted(

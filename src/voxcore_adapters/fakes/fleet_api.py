@@ -18,8 +18,9 @@ from voxcore_domain.voice.report import WorkerReport
 
 class InMemoryReportSender:
     """Keeps each report once per (`call_id`, `sequence`). `calls`, when given, are the call
-    ids the "API" has attempts for: reports of others are rejected as 404. `down` makes every
-    send fail as an unreachable API does."""
+    ids the "API" has attempts for: reports of others are rejected as 404, but a stand-alone
+    call's (`origin` set), which records its call as the API's does. `down` makes every send
+    fail as an unreachable API does."""
 
     def __init__(self, calls: Iterable[str] | None = None) -> None:
         self.calls = None if calls is None else set(calls)
@@ -32,7 +33,9 @@ class InMemoryReportSender:
         if self.down:
             raise ReportUndelivered("the API is down")
         if self.calls is not None and report.call_id not in self.calls:
-            raise ReportRejected(404, f"no call attempt {report.call_id!r}")
+            if report.origin is None:
+                raise ReportRejected(404, f"no call attempt {report.call_id!r}")
+            self.calls.add(report.call_id)
         key = (report.call_id, report.sequence)
         if key in self.reports:
             return ReportAnswer.DUPLICATE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from voxcore_adapters.mongo.documents import Document, from_document, to_document
 from voxcore_adapters.mongo.schema import CALL_ATTEMPTS, collection
@@ -21,6 +22,19 @@ class MongoCallLog:
 
     def record(self, attempt: CallAttempt) -> None:
         self._attempts.replace_one({"_id": attempt.id}, to_document(attempt), upsert=True)
+
+    def record_first(self, attempt: CallAttempt) -> CallAttempt:
+        """An insert, which the `_id` makes atomic: a second one finds the first stored."""
+        try:
+            self._attempts.insert_one(to_document(attempt))
+        except DuplicateKeyError as taken:
+            stored = self.get(attempt.id)
+            if stored is None:
+                raise RuntimeError(
+                    f"call {attempt.id} was refused as a repeat, yet is gone"
+                ) from taken
+            return stored
+        return attempt
 
     def for_contact(self, contact_id: str) -> list[CallAttempt]:
         """The contact's attempts, first one first."""
@@ -105,5 +119,5 @@ class MongoCallLog:
         return [from_document(document, CallAttempt) for document in found]
 
 
-_GROWING = ("answered_at", "attached_at", "ended_at", "disposition", "worker")
+_GROWING = ("answered_at", "attached_at", "ended_at", "disposition", "worker", "dialed_at")
 """The fields `callreports.merge` may set."""

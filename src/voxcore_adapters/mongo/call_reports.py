@@ -15,12 +15,13 @@ from pymongo.errors import DuplicateKeyError
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.mongo.schema import CALL_REPORTS, collection
 from voxcore_domain.callevents import CallEvent
-from voxcore_domain.callreports import CallReport
+from voxcore_domain.callreports import CallReport, Standalone
 from voxcore_domain.ports import StoredReport
 
 
 def _document(report: CallReport) -> Document:
     event = report.event
+    standalone = report.standalone
     return {
         "call_id": report.call_id,
         "sequence": report.sequence,
@@ -33,6 +34,8 @@ def _document(report: CallReport) -> Document:
         "lease_token": report.lease_token,
         "detail": json.dumps(dict(report.detail), separators=(",", ":")),
         "applied": False,
+        "origin": None if standalone is None else standalone.origin.value,
+        "agent_id": None if standalone is None else standalone.agent_id,
     }
 
 
@@ -46,12 +49,14 @@ def _report(document: Document) -> CallReport:
         document["disposition"],
         document["worker"],
     )
+    origin = document.get("origin")
     return CallReport(
         document["call_id"],
         document["sequence"],
         event,
         document["lease_token"],
         json.loads(document["detail"]),
+        None if origin is None else Standalone(origin, document["agent_id"]),
     )
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import Disposition
+from voxcore_domain.model import STANDALONE, CallOrigin, Disposition
 
 DTMF_DIGITS = re.compile(r"^[0-9*#A-D]$")
 """The sixteen keys of a DTMF keypad."""
@@ -24,6 +24,15 @@ DTMF_DIGITS = re.compile(r"^[0-9*#A-D]$")
 def _variables(value: Mapping[str, str]) -> dict[str, str]:
     # A typed converter: with plain `dict`, mypy's attrs plugin cannot match a dict argument.
     return dict(value)
+
+
+def _standalone(value: object) -> CallOrigin | None:
+    if value is None:
+        return None
+    origin = v.member(CallOrigin, "origin", value)
+    if origin not in STANDALONE:
+        raise ValidationError("origin", f"{origin.value!r} is not a stand-alone call's origin")
+    return origin
 
 
 @attrs.frozen
@@ -39,6 +48,10 @@ class CallSetup:
     """The dialler's lease on the contact; None for an inbound call, which has no lease."""
     variables: Mapping[str, str] = attrs.field(factory=dict, converter=_variables)
     """The contact's values the agent's script may use (name, amount due, …)."""
+    origin: CallOrigin | None = attrs.field(default=None, converter=_standalone)
+    """`dialout` or `widget` for a stand-alone call the worker started itself, which the API
+    records from its reports (its `campaign_id` only files the recording); None for a call
+    handed over by `/attach` or a stream, whose attempt the dialler or the API recorded."""
 
 
 # -- what a media leg delivers ------------------------------------------------------------------

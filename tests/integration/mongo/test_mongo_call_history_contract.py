@@ -14,7 +14,7 @@ from voxcore_adapters.mongo import MongoCallLog
 from voxcore_adapters.mongo.documents import Document
 from voxcore_domain.callstats import CallTally
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.model import CallAttempt, Disposition, utc
+from voxcore_domain.model import CallAttempt, CallOrigin, Disposition, utc
 from voxcore_domain.ports import CallHistory, CallQuery
 
 pytestmark = pytest.mark.integration
@@ -138,3 +138,44 @@ def test_a_tally_leaves_out_dials_the_provider_turned_down(log: CallHistory) -> 
     assert log.tally("c1", T0, T0 + timedelta(hours=1)) == CallTally(
         dials=1, outcomes={Disposition.BUSY: 1}
     )
+
+
+def standalone(call_id: str, minute: int, origin: CallOrigin = CallOrigin.DIALOUT) -> CallAttempt:
+    dialed = T0 + timedelta(minutes=minute)
+    return CallAttempt(call_id, "", "", "t1", 1, "", dialed, origin=origin)
+
+
+def test_a_first_record_stores_once_and_never_overwrites(log: CallHistory) -> None:
+    first = standalone("lk-1", 0)
+    assert log.record_first(first) == first
+    assert log.get("lk-1") == first
+    # A second report's attempt, made at the same time: the first one stays.
+    later = standalone("lk-1", 3, CallOrigin.WIDGET)
+    assert log.record_first(later) == first
+    assert log.get("lk-1") == first
+    # Nor does it overwrite a campaign's call of the same id.
+    dialled = attempt("call-1", 0, attached=True)
+    log.record(dialled)
+    assert log.record_first(standalone("call-1", 1)) == dialled
+    assert log.get("call-1") == dialled
+
+
+def test_a_stand_alone_call_grows_by_swap_and_counts_in_no_campaign(log: CallHistory) -> None:
+    first = log.record_first(standalone("lk-1", 5, CallOrigin.WIDGET))
+    # A report from earlier than the first one stored moves its dial back.
+    grown = attrs.evolve(
+        first,
+        dialed_at=T0 + timedelta(minutes=4),
+        attached_at=T0 + timedelta(minutes=4),
+        worker="h/w1",
+    )
+    assert log.swap(first, grown)
+    assert not log.swap(first, attrs.evolve(first, disposition=Disposition.FAILED))
+    assert log.get("lk-1") == grown
+    log.record(attempt("a", 0, disposition=Disposition.COMPLETED))
+    assert log.tally("c1", T0, T0 + timedelta(hours=1)) == CallTally(
+        dials=1, outcomes={Disposition.COMPLETED: 1}
+    )
+    assert [a.id for a in log.search(CallQuery("t1"))] == ["lk-1", "a"]
+    assert [a.id for a in log.search(CallQuery("t1", campaign_id="c1"))] == ["a"]
+    assert log.search(CallQuery("t2")) == []

@@ -11,7 +11,7 @@ from pymongo.database import Database
 from voxcore_adapters.fakes import InMemoryCallLog
 from voxcore_adapters.mongo import MongoCallLog
 from voxcore_adapters.mongo.documents import Document
-from voxcore_domain.model import CallAttempt, Disposition, utc
+from voxcore_domain.model import CallAttempt, CallOrigin, Disposition, utc
 from voxcore_domain.ports import CallLog
 
 pytestmark = pytest.mark.integration
@@ -55,3 +55,17 @@ def test_an_attempt_is_found_by_its_call_id(log: CallLog) -> None:
     log.record(attempt(1, "k2"))
     assert log.get("k2-1") == attempt(1, "k2")
     assert log.get("nobody") is None
+
+
+@pytest.mark.parametrize("origin", list(CallOrigin))
+def test_an_attempt_keeps_its_origin(log: CallLog, origin: CallOrigin) -> None:
+    stand_alone = origin in (CallOrigin.DIALOUT, CallOrigin.WIDGET)
+    recorded = attrs.evolve(
+        attempt(1),
+        contact_id="" if stand_alone else "k1",
+        campaign_id="" if stand_alone else "c1",
+        lease_token="" if stand_alone else "0" * 32,
+        origin=origin,
+    )
+    log.record(recorded)
+    assert log.get(recorded.id) == recorded

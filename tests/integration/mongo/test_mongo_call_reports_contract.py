@@ -12,7 +12,7 @@ from voxcore_adapters.fakes.call_reports import InMemoryCallReports
 from voxcore_adapters.mongo.call_reports import MongoCallReports
 from voxcore_adapters.mongo.documents import Document
 from voxcore_domain.callevents import CallEvent
-from voxcore_domain.callreports import CallReport
+from voxcore_domain.callreports import CallReport, Standalone
 from voxcore_domain.model import utc
 from voxcore_domain.ports import CallReports, StoredReport
 
@@ -56,3 +56,18 @@ def test_a_calls_reports_come_back_in_sequence_order_with_their_detail(
     assert reports.for_call("call-1") == [report(1), report(2, "answered"), ended]
     assert reports.for_call("call-2") == [report(1, call_id="call-2")]
     assert reports.for_call("nobody") == []
+
+
+def test_a_stand_alone_calls_report_comes_back_with_its_origin_and_agent(
+    reports: CallReports,
+) -> None:
+    event = CallEvent("ended", "lk-1", "", "t1", T0, "hung_up", "h/w1")
+    ended = CallReport("lk-1", 2, event, "", {"reason": "bye"}, Standalone("widget", "a1"))
+    assert reports.add(ended) is None
+    assert reports.add(ended) == StoredReport(ended, applied=False)
+    assert reports.for_call("lk-1") == [ended]
+    # Another report under its key is told apart from the stored one.
+    other = attrs.evolve(ended, standalone=Standalone("dialout", "a1"))
+    stored = reports.add(other)
+    assert stored is not None
+    assert not stored.report.same_step(other)

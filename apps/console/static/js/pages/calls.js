@@ -36,7 +36,7 @@ export async function render(view, _, query) {
   const names = Object.fromEntries(campaigns.map((c) => [c.id, c.name]));
   const rows = page.items.map((c) => h("tr", { "data-call": c.id },
     h("td", {}, h("a", { href: `#/calls/${c.id}` }, c.id.slice(0, 12))),
-    h("td", {}, names[c.campaign_id] ?? c.campaign_id),
+    h("td", {}, c.campaign_id === null ? `(${c.origin})` : names[c.campaign_id] ?? c.campaign_id),
     h("td", {}, c.disposition ?? "in progress"),
     h("td", {}, when(c.dialed_at)),
     h("td", {}, c.worker ?? "—")));

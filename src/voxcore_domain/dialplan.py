@@ -65,6 +65,10 @@ class TickPlan:
     """The platform-wide pause was on: no dials at all."""
 
 
+_FIRST_TICK = PacerMemory()
+"""A campaign's pacer memory before its first tick (frozen: one serves them all)."""
+
+
 def plan_tick(
     now: float,
     pool_slots: int,
@@ -111,6 +115,7 @@ def plan_tick(
     slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
 
     decisions: dict[str, PacingDecision] = {}
+    remembered = memory.pacers
     for c in campaigns:
         situation = PacingInput(
             now=now,
@@ -123,10 +128,10 @@ def plan_tick(
             ring_timeout_s=c.ring_timeout_s,
             tick_s=tick_s,
         )
-        pacer_memory = memory.pacers.get(c.campaign_id, PacerMemory())
+        pacer_memory = remembered.get(c.campaign_id, _FIRST_TICK)
         decision = pacer_for(c.mode).decide(situation, pacer_memory)
-        if c.available is not None:
-            decision = attrs.evolve(decision, dials=min(decision.dials, c.available))
+        if c.available is not None and c.available < decision.dials:
+            decision = attrs.evolve(decision, dials=c.available)
         decisions[c.campaign_id] = decision
 
     pacers = {key: d.memory for key, d in decisions.items()}

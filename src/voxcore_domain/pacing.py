@@ -148,6 +148,7 @@ class Vicidial:
 # -- predictive ----------------------------------------------------------------------------------
 
 _SQRT2 = math.sqrt(2.0)
+_TEN = 10.0
 
 
 class _AnswerCurve:
@@ -199,15 +200,35 @@ class _AnswerCurve:
         now, then by each checkpoint from now."""
         found = self.known.get(rung_tenths)
         if found is None:
-            # Asked for nearly every dial of a small campaign (each rings at a new time every
-            # tick): one `cdfs` call, and `min` spelt out (a builtin call costs more here).
-            rung = rung_tenths / 10.0
-            ring, within = self._ring, self._within
-            at = [ring if ring < rung + t else rung + t for t in self._offsets]
-            found = self.known[rung_tenths] = tuple(
-                [v if (v := share / within) < 1.0 else 1.0 for share in self._delay.cdfs(at)]
-            )
+            found = self.known[rung_tenths] = self._ringing(rung_tenths)
         return found
+
+    def _ringing(self, rung_tenths: int) -> tuple[float, ...]:
+        # Asked for most dials of a tick: each rings at a tenth its snapshot has not seen yet
+        # (the snapshot is a minute old at most), so this is `_answered_by` with `Durations.cdfs`
+        # spelt out over plain locals, the same arithmetic to the last bit.
+        delay = self._delay
+        grid, tail_mean = delay.survival, delay.tail_mean
+        inner = len(grid) - 1
+        ring, within = self._ring, self._within
+        rung = rung_tenths / 10.0
+        row = []
+        for offset in self._offsets:
+            t = rung + offset
+            if ring < t:
+                t = ring
+            if t <= 0.0:
+                share = 0.0
+            else:
+                i = int(t)
+                if i < inner:
+                    frac = t - i
+                    share = 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
+                else:
+                    share = 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
+            share /= within
+            row.append(share if share < 1.0 else 1.0)
+        return tuple(row)
 
     def _answer_times(self, points: int) -> tuple[float, ...]:
         # Each checkpoint is the first quarter second by which the answered share reaches its
@@ -236,8 +257,7 @@ class _AnswerCurve:
 
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
     return delay.memo(
-        ("answer curve", ring_timeout_s, points),
-        lambda: _AnswerCurve(delay, ring_timeout_s, points),
+        ("answer curve", ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
     )
 
 
@@ -245,13 +265,13 @@ def _by_second(talk: Durations) -> Sequence[float]:
     """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
     Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
     stay in the processor's cache, and reading them was most of a tick's time."""
+    return talk.memo("by second", _pack_survival, talk)
 
-    def pack() -> array[float]:
-        survival = array("d", talk.survival)
-        survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
-        return survival
 
-    return talk.memo("by second", pack)
+def _pack_survival(talk: Durations) -> array[float]:
+    survival = array("d", talk.survival)
+    survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
+    return survival
 
 
 def _freeing(
@@ -337,8 +357,10 @@ def _balance_3(
     survival = _by_second(talk)
     first, inside = curve.first, len(survival) - curve.reach
     h0, h1, h2 = horizons = curve.horizons
-    seconds = list(map(math.trunc, busy_elapsed))  # int(e), in half the time
-    calls = dict.fromkeys(seconds, 1) if len(set(seconds)) == len(seconds) else Counter(seconds)
+    # math.trunc(e) is int(e) in half the time.
+    calls: dict[int, int] = dict.fromkeys(map(math.trunc, busy_elapsed), 1)
+    if len(calls) < len(busy_elapsed):
+        calls = Counter(map(math.trunc, busy_elapsed))
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
     for second, count in calls.items():
@@ -357,8 +379,10 @@ def _balance_3(
         share = count * p2
         f2 += share
         g2 += share * (1.0 - p2)
-    rung = [round(r * 10) for r in ringing_elapsed]
-    dials = dict.fromkeys(rung, 1) if len(set(rung)) == len(rung) else Counter(rung)
+    # round(r * 10), the product spelt 10.0 * r: the same float, without a Python-level loop.
+    dials: dict[int, int] = dict.fromkeys(map(round, map(_TEN.__mul__, ringing_elapsed)), 1)
+    if len(dials) < len(ringing_elapsed):
+        dials = Counter(map(round, map(_TEN.__mul__, ringing_elapsed)))
     a0 = a1 = a2 = float(waiting)
     b0 = b1 = b2 = 0.0
     known = curve.known
@@ -489,22 +513,22 @@ class Predictive:
         free = slots - len(busy) - waiting
         # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
         # of being answered by then (and not).
-        if len(curve.horizons) != 3:
+        if len(curve.horizons) == 3:
+            d0, w0, d1, w1, d2, w2 = _balance_3(
+                curve, stats.handle_time, q, busy, ringing, free, waiting
+            )
+            c0, c1, c2 = curve.new_dial
+            base: Sequence[tuple[float, float, float, float]] = (
+                (d0, w0, q * c0, 1.0 - q * c0),
+                (d1, w1, q * c1, 1.0 - q * c1),
+                (d2, w2, q * c2, 1.0 - q * c2),
+            )
+        else:
             free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
             ans_mean, ans_var = _answering(curve, q, ringing, waiting)
             base = [
                 (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
                 for k, c in enumerate(curve.new_dial)
-            ]
-        else:
-            c0, c1, c2 = curve.new_dial
-            d0, w0, d1, w1, d2, w2 = _balance_3(
-                curve, stats.handle_time, q, busy, ringing, free, waiting
-            )
-            base = [
-                (d0, w0, q * c0, 1.0 - q * c0),
-                (d1, w1, q * c1, 1.0 - q * c1),
-                (d2, w2, q * c2, 1.0 - q * c2),
             ]
 
         # The largest n whose risk stays under the allowance: doubling, then bisection.
@@ -533,16 +557,17 @@ _PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial
 """Strategies hold no state (the memory is passed in): one of each serves every campaign."""
 
 
+_STATELESS: dict[PacingKind, Pacer] = {
+    PacingKind.PREVIEW: _PREVIEW,
+    PacingKind.PROGRESSIVE: _PROGRESSIVE,
+    PacingKind.VICIDIAL: _VICIDIAL,
+    PacingKind.PREDICTIVE: _PREDICTIVE,
+}
+
+
 def pacer_for(mode: PacingMode) -> Pacer:
-    """The strategy a campaign's pacing mode names."""
-    match mode.kind:
-        case PacingKind.PREVIEW:
-            return _PREVIEW
-        case PacingKind.PROGRESSIVE:
-            return _PROGRESSIVE
-        case PacingKind.RATIO:
-            return Ratio(mode.ratio or 1.0)
-        case PacingKind.VICIDIAL:
-            return _VICIDIAL
-        case PacingKind.PREDICTIVE:
-            return _PREDICTIVE
+    """The strategy a campaign's pacing mode names (asked once per campaign and tick: a dict
+    lookup, where a `match` on the enum's members read each member off its class)."""
+    if mode.kind is PacingKind.RATIO:
+        return Ratio(mode.ratio or 1.0)
+    return _STATELESS[mode.kind]

@@ -130,6 +130,7 @@ def plan_tick(
             abandon_target=c.abandon_target,
             ring_timeout_s=c.ring_timeout_s,
             tick_s=tick_s,
+            available=c.available,
         )
         pacer_memory = remembered.get(c.campaign_id, _FIRST_TICK)
         decision = strategies(c.mode).decide(situation, pacer_memory)

@@ -52,6 +52,9 @@ class PacingInput:
     abandon_target: float
     ring_timeout_s: float
     tick_s: float = 2.0
+    available: int | None = None
+    """Contacts it could dial now, if known; None when plenty. None of the strategies dials
+    more (the planner caps them); the predictive one skips its sums when it is 0."""
 
     @property
     def free(self) -> int:
@@ -498,7 +501,8 @@ class Predictive:
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
         allowance, memory = self.allowance(situation, memory)
         slots = situation.slots
-        if slots <= 0:
+        if slots <= 0 or situation.available == 0:
+            # Not a dial to weigh: the feedback above still learns, the sums are skipped.
             return PacingDecision(0, memory, allowance)
         stats = situation.stats
         q = max(self.min_answer_rate, stats.answer_rate.planning(self.answer_rate_z))

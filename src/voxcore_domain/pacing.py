@@ -390,7 +390,9 @@ def _balance_3(
     b0 = b1 = b2 = 0.0
     known = curve.known
     for tenths, count in dials.items():
-        answered = known.get(tenths) or curve.ringing(tenths)
+        answered = known.get(tenths)
+        if answered is None:
+            answered = known[tenths] = curve._ringing(tenths)
         now = answered[0]
         still = 1.0 - q * now
         if still <= 1e-12:  # certainly answered already: nothing more will come of it
@@ -427,6 +429,14 @@ def _risk(base: Sequence[tuple[float, float, float, float]], n: int) -> float:
         else:
             total += 0.5 * erfc(-(m + 0.5) / (_SQRT2 * sqrt(v)))
     return total / len(base)
+
+
+def _tail(mean: float, var: float) -> float:
+    """P(answers >= frees) for (answers - frees) of this mean and variance, by the normal
+    approximation with a continuity correction: `_risk`'s term when the others' spread is 0."""
+    if var <= 1e-12:
+        return 1.0 if mean > -0.5 else 0.0
+    return 0.5 * math.erfc(-(mean + 0.5) / (_SQRT2 * math.sqrt(var)))
 
 
 @attrs.frozen
@@ -521,6 +531,11 @@ class Predictive:
             d0, w0, d1, w1, d2, w2 = _balance_3(
                 curve, stats.handle_time, q, busy, ringing, free, waiting
             )
+            # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
+            # stop at the first dial, so the search's values are built only past it.
+            low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
+            if low_risk > allowance:
+                return PacingDecision(0, memory, allowance, low_risk)
             c0, c1, c2 = curve.new_dial
             base: Sequence[tuple[float, float, float, float]] = (
                 (d0, w0, q * c0, 1.0 - q * c0),
@@ -534,11 +549,11 @@ class Predictive:
                 (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
                 for k, c in enumerate(curve.new_dial)
             ]
+            low_risk = _risk(base, 1)
+            if low_risk > allowance:
+                return PacingDecision(0, memory, allowance, low_risk)
 
         # The largest n whose risk stays under the allowance: doubling, then bisection.
-        low_risk = _risk(base, 1)
-        if low_risk > allowance:
-            return PacingDecision(0, memory, allowance, low_risk)
         most = self.max_dials_per_tick
         low, high = 1, 2
         while high <= most:

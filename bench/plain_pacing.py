@@ -2,8 +2,10 @@
 
 `voxcore_domain.pacing.Predictive` was rewritten for speed; this is what it must equal, to the
 last bit, for any situation (`tests/unit/test_pacing_equivalence.py` compares the two), and
-what `make bench-dialler` times it against (`PlainPredictive`, through `plan_tick`'s `strategies`).
-Not for production: it works everything out again every tick.
+what `make bench-dialler` times it against (`PlainPredictive`, through `plan_tick`'s
+`strategies`). Not for production: it works everything out again every tick, and it predates
+`PacingInput.available` (a campaign with no contacts left is summed all the same; the planner
+caps its dials at 0 either way).
 """
 
 from __future__ import annotations

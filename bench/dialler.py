@@ -39,7 +39,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -53,6 +53,7 @@ from pymongo.database import Database
 from redis.asyncio import Redis
 
 from apps.dialler.loop import Dialler
+from bench.plain_pacing import plain_pacer_for
 from voxcore_adapters import mongo, redis
 from voxcore_adapters.fakes import Callee, FakeTelephony
 from voxcore_adapters.fleet.http import HttpFleetClient
@@ -77,6 +78,7 @@ from voxcore_domain.model import (
     SlotState,
     Tenant,
 )
+from voxcore_domain.pacing import Pacer, pacer_for
 from voxcore_domain.ports import AttachRequest, AttachResult
 from voxcore_domain.slots import summarize
 from voxcore_domain.trunklimits import TrunkLoad
@@ -103,10 +105,28 @@ def ms(values: Sequence[float]) -> str:
 # -- 1. planning -----------------------------------------------------------------------------
 
 
-def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
-    """Seconds per `plan_tick` over `ticks` ticks, after a first one with cold caches (its time
-    first in the list): the pacer keeps what it works out of each campaign's snapshot, which
-    the dialler rebuilds every minute."""
+@attrs.frozen
+class Planning:
+    """One run of table 1: seconds per `plan_tick`."""
+
+    cold: float
+    """The first tick, every snapshot new: the pacer keeps what it works out of each campaign's
+    snapshot, which the dialler rebuilds every minute."""
+    wall: list[float]
+    """Each later tick, on the clock."""
+    cpu: list[float]
+    """Each later tick, in this thread's processor time: less moved by the machine's other
+    work than the clock."""
+
+
+def planning(
+    campaigns: int,
+    slots: int,
+    ticks: int,
+    mode: str,
+    strategies: Callable[[PacingMode], Pacer] = pacer_for,
+) -> Planning:
+    """`plan_tick` over `ticks` ticks after a first one with cold caches."""
     rng = random.Random(1)
     t0 = 1_767_600_000.0
     stats = []
@@ -128,7 +148,7 @@ def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
     tenants = {f"t{k}": Group(f"t{k}", 1.0 + k % 3) for k in range(TENANTS)}
     pacing = PacingMode.parse(mode)
     memory = PlanMemory()
-    times = []
+    times, cpu = [], []
     # Each campaign's calls and dials, as (start, end): they age tick by tick, and one that has
     # ended is replaced by a new one, as in a running dialler.
     calls = [[_call(rng, t0, 120.0) for _ in range(per - 1)] for _ in range(campaigns)]
@@ -153,11 +173,38 @@ def planning(campaigns: int, slots: int, ticks: int, mode: str) -> list[float]:
                     trunk_id=f"tr{i % TRUNKS}",
                 )
             )
-        started = time.perf_counter()
-        plan = plan_tick(now, slots, loads, tenants, memory=memory, tick_s=TICK_S, trunks=trunks)
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        plan = plan_tick(
+            now,
+            slots,
+            loads,
+            tenants,
+            memory=memory,
+            tick_s=TICK_S,
+            trunks=trunks,
+            strategies=strategies,
+        )
+        cpu.append(time.thread_time() - started_cpu)
         times.append(time.perf_counter() - started)
         memory = plan.memory
-    return times
+    return Planning(times[0], times[1:], cpu[1:])
+
+
+def planning_rounds(
+    campaigns: int, slots: int, ticks: int, rounds: int
+) -> dict[str, list[Planning]]:
+    """Table 1's runs, the variants taking turns round by round so that a burst of the
+    machine's other work falls on each alike."""
+    variants: dict[str, tuple[str, Callable[[PacingMode], Pacer]]] = {
+        "predictive": ("predictive", pacer_for),
+        "predictive, plain": ("predictive", plain_pacer_for),
+        "progressive": ("progressive", pacer_for),
+    }
+    runs: dict[str, list[Planning]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (mode, strategies) in variants.items():
+            runs[name].append(planning(campaigns, slots, ticks, mode, strategies))
+    return runs
 
 
 def _call(rng: random.Random, now: float, mean_s: float) -> tuple[float, float]:
@@ -500,6 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=1000)
     parser.add_argument("--slots", type=int, default=10_000)
     parser.add_argument("--ticks", type=int, default=10, help="ticks measured per table")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each table 1 variant")
     parser.add_argument("--contacts", type=int, default=10, help="contacts per campaign")
     parser.add_argument("--cps", type=float, default=1.0, help="calls per second per trunk")
     parser.add_argument("--workers", type=int, default=4, help="fleet worker processes")
@@ -507,17 +555,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip", choices=("planning", "tick", "attach"), action="append")
     args = parser.parse_args(argv)
     skip = set(args.skip or ())
-    if min(args.campaigns, args.slots, args.ticks, args.contacts, args.workers) < 1:
+    if min(args.campaigns, args.slots, args.ticks, args.contacts, args.workers, args.rounds) < 1:
         parser.error("every count must be at least 1")
 
     if "planning" not in skip:
         print(f"1. plan_tick: {args.campaigns} campaigns, {args.slots} slots, {TRUNKS} trunks,"
               f" {TENANTS} tenants; {args.ticks} ticks")  # fmt: skip
-        print(f"{'pacing':>12}  {'median ms':>8}  {'p95 ms':>8}  {'max ms':>8}  {'cold ms':>8}")
-        for mode in ("predictive", "progressive"):
-            cold, *times = planning(args.campaigns, args.slots, args.ticks, mode)
-            print(f"{mode:>12}  {ms(times)}  {1000 * cold:>8.1f}")
-        print("cold: the first tick, every snapshot new (the dialler renews them each minute)")
+        runs = planning_rounds(args.campaigns, args.slots, args.ticks, args.rounds)
+        print(f"{'pacing':>18}  {'median ms':>8}  {'p95 ms':>8}  {'max ms':>8}  {'cpu ms':>8}"
+              f"  {'cold ms':>8}")  # fmt: skip
+        for name, rows in runs.items():
+            wall = [t for run in rows for t in run.wall]
+            cpu = [t for run in rows for t in run.cpu]
+            cold = statistics.median(run.cold for run in rows)
+            print(f"{name:>18}  {ms(wall)}  {1000 * statistics.median(cpu):>8.1f}"
+                  f"  {1000 * cold:>8.1f}")  # fmt: skip
+        for clock in ("wall", "cpu"):
+            ratio = statistics.median(
+                statistics.median(getattr(ours, clock)) / statistics.median(getattr(plain, clock))
+                for ours, plain in zip(runs["predictive"], runs["predictive, plain"], strict=True)
+            )
+            print(f"predictive / plain ({clock}, median of {args.rounds} rounds): {ratio:.2f}")
+        print("plain: the predictive pacer as first written (bench/plain_pacing.py), the same")
+        print("decisions to the last bit; cpu ms: this thread's processor time, median; cold: the")
+        print("first tick, every snapshot new (the dialler renews them each minute)")
         print()
 
     if "tick" not in skip:

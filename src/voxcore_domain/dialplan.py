@@ -7,14 +7,14 @@ is measured in the simulator is what runs in production.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
 from voxcore_domain.estimators import CampaignSnapshot
 from voxcore_domain.fairshare import Claim, Group, fair_share
 from voxcore_domain.model import PacingMode
-from voxcore_domain.pacing import PacerMemory, PacingDecision, PacingInput, pacer_for
+from voxcore_domain.pacing import Pacer, PacerMemory, PacingDecision, PacingInput, pacer_for
 from voxcore_domain.trunklimits import TrunkLoad, dial_budget
 
 
@@ -65,6 +65,10 @@ class TickPlan:
     """The platform-wide pause was on: no dials at all."""
 
 
+_FIRST_TICK = PacerMemory()
+"""A campaign's pacer memory before its first tick (frozen: one serves them all)."""
+
+
 def plan_tick(
     now: float,
     pool_slots: int,
@@ -75,6 +79,7 @@ def plan_tick(
     tick_s: float = 2.0,
     trunks: Mapping[str, TrunkLoad] | None = None,
     paused: bool = False,
+    strategies: Callable[[PacingMode], Pacer] = pacer_for,
 ) -> TickPlan:
     """Plan one tick for the campaigns sharing a pool of `pool_slots` live slots.
 
@@ -85,7 +90,9 @@ def plan_tick(
     trunk missing from it dials nothing, one naming none is not limited. None: trunks are not
     limited. `dial_budget` caps the tick's
     new dials in all; None for no cap. `paused`: the platform-wide pause, no new dials at all
-    (calls in progress are not the planner's to stop).
+    (calls in progress are not the planner's to stop). `strategies`: the strategy for each
+    campaign's pacing mode (`pacing.pacer_for`; the bench swaps in the plain formulas to time
+    against).
     """
     memory = memory or PlanMemory()
     tenants = tenants or {}
@@ -111,6 +118,7 @@ def plan_tick(
     slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
 
     decisions: dict[str, PacingDecision] = {}
+    remembered = memory.pacers
     for c in campaigns:
         situation = PacingInput(
             now=now,
@@ -122,11 +130,12 @@ def plan_tick(
             abandon_target=c.abandon_target,
             ring_timeout_s=c.ring_timeout_s,
             tick_s=tick_s,
+            available=c.available,
         )
-        pacer_memory = memory.pacers.get(c.campaign_id, PacerMemory())
-        decision = pacer_for(c.mode).decide(situation, pacer_memory)
-        if c.available is not None:
-            decision = attrs.evolve(decision, dials=min(decision.dials, c.available))
+        pacer_memory = remembered.get(c.campaign_id, _FIRST_TICK)
+        decision = strategies(c.mode).decide(situation, pacer_memory)
+        if c.available is not None and c.available < decision.dials:
+            decision = attrs.evolve(decision, dials=c.available)
         decisions[c.campaign_id] = decision
 
     pacers = {key: d.memory for key, d in decisions.items()}

@@ -105,12 +105,13 @@ class Durations:
     _memo: dict[Hashable, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
     """Pacing asks the same questions every tick while a snapshot lives: answers kept here."""
 
-    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()`, worked out once per snapshot and `key`."""
+    def memo(self, key: Hashable, compute: Callable[..., T], *args: Any) -> T:
+        """`compute(*args)`, worked out once per snapshot and `key` (the arguments, rather than
+        a closure over them, spare pacing a function object per campaign and tick)."""
         try:
             return cast(T, self._memo[key])
         except KeyError:
-            value = self._memo[key] = compute()
+            value = self._memo[key] = compute(*args)
             return value
 
     def survival_at(self, t: float) -> float:

@@ -110,8 +110,16 @@ def fair_share(
     members = _members(claims)
     tenants = _groups(groups)
     fair = _entitle(budget, members, tenants)
-    ordered = sorted(claims, key=lambda claim: claim.key)
-    credits = [fair[claim.key] + _bounded(deficits.get(claim.key, 0.0)) for claim in ordered]
+    ordered = [claim for owned in members.values() for claim in owned]
+    ordered.sort(key=_key)
+    carried = deficits.get
+    limit = DEFICIT_LIMIT
+    # `_bounded`, spelt out: a thousand claims a tick, twice.
+    credits = [
+        fair[claim.key] + (-limit if d < -limit else limit if d > limit else d)
+        for claim in ordered
+        for d in (carried(claim.key, 0.0),)
+    ]
     whole = _integerize(
         min(budget, sum(_usable(tenants.get(key), owned) for key, owned in members.items())),
         [round(credit * CREDIT_QUANTUM) for credit in credits],
@@ -122,9 +130,10 @@ def fair_share(
     return Allocation(
         shares={claim.key: share for claim, share in zip(ordered, whole, strict=True)},
         deficits={
-            claim.key: _bounded(credit - share)
+            claim.key: -limit if d < -limit else limit if d > limit else d
             for claim, credit, share in zip(ordered, credits, whole, strict=True)
             if claim.demand > 0
+            for d in (credit - share,)
         },
         entitlements=fair,
     )
@@ -147,11 +156,15 @@ def _entitle(
     return shares
 
 
+def _key(claim: Claim) -> str:
+    return claim.key
+
+
 def _members(claims: Sequence[Claim]) -> dict[str, list[Claim]]:
     """Claims by tenant, in key order."""
     members: dict[str, list[Claim]] = {}
     seen: set[str] = set()
-    for claim in sorted(claims, key=lambda claim: claim.key):
+    for claim in sorted(claims, key=_key):
         if claim.key in seen:
             raise ValidationError("claims", f"claim key {claim.key!r} appears twice")
         seen.add(claim.key)
@@ -269,8 +282,11 @@ def _hand_out(
     count: int,
 ) -> None:
     """Add `count` units, always to the largest unmet credit with room (ties: smaller key)."""
+    quantum = CREDIT_QUANTUM
     heap = [
-        (-_unmet(credits[i], shares[i]), i) for i in range(len(shares)) if shares[i] < demands[i]
+        (share * quantum - credit, i)  # -_unmet(credit, share), for every claim with room
+        for i, (credit, share, demand) in enumerate(zip(credits, shares, demands, strict=True))
+        if share < demand
     ]
     heapq.heapify(heap)
     while count:

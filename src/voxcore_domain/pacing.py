@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -51,6 +52,9 @@ class PacingInput:
     abandon_target: float
     ring_timeout_s: float
     tick_s: float = 2.0
+    available: int | None = None
+    """Contacts it could dial now, if known; None when plenty. None of the strategies dials
+    more (the planner caps them); the predictive one skips its sums when it is 0."""
 
     @property
     def free(self) -> int:
@@ -147,6 +151,7 @@ class Vicidial:
 # -- predictive ----------------------------------------------------------------------------------
 
 _SQRT2 = math.sqrt(2.0)
+_TEN = 10.0
 
 
 class _AnswerCurve:
@@ -159,10 +164,12 @@ class _AnswerCurve:
         "_delay",
         "_offsets",
         "_ring",
-        "_ringing",
         "_within",
+        "first",
         "horizons",
+        "known",
         "new_dial",
+        "reach",
         "times",
     )
 
@@ -170,7 +177,8 @@ class _AnswerCurve:
         self._delay = delay
         self._ring = ring_timeout_s
         self._within = max(delay.cdf(ring_timeout_s), 1e-9)
-        self._ringing: dict[int, tuple[float, ...]] = {}
+        self.known: dict[int, tuple[float, ...]] = {}
+        """`ringing`'s answers so far, by tenths: read directly in pacing's inner loop."""
         self.times = self._answer_times(points)
         """Seconds after dialling by which a share u of eventually-answered dials is answered,
         for u at the midpoints of `points` equal slices: a quadrature over the answer time."""
@@ -180,6 +188,10 @@ class _AnswerCurve:
         self.new_dial = tuple(self._answered_by(self.times))
         """P(a new dial, if it is answered, is answered by each checkpoint)."""
         self._offsets = (0.0, *self.times)
+        self.first = max(0, -min(self.horizons))
+        """The shortest a call may have lasted for every horizon to stay on a survival grid."""
+        self.reach = max(self.horizons)
+        """How far past a call's age the horizons reach."""
 
     def _answered_by(self, ts: Sequence[float]) -> list[float]:
         """P(answered within t | answered before the ring timeout), for each t."""
@@ -189,17 +201,37 @@ class _AnswerCurve:
     def ringing(self, rung_tenths: int) -> tuple[float, ...]:
         """For a dial that has rung this many tenths of a second: the share of answers in by
         now, then by each checkpoint from now."""
-        found = self._ringing.get(rung_tenths)
+        found = self.known.get(rung_tenths)
         if found is None:
-            # Asked for nearly every dial of a small campaign (each rings at a new time every
-            # tick): one `cdfs` call, and `min` spelt out (a builtin call costs more here).
-            rung = rung_tenths / 10.0
-            ring, within = self._ring, self._within
-            at = [ring if ring < rung + t else rung + t for t in self._offsets]
-            found = self._ringing[rung_tenths] = tuple(
-                [v if (v := share / within) < 1.0 else 1.0 for share in self._delay.cdfs(at)]
-            )
+            found = self.known[rung_tenths] = self._ringing(rung_tenths)
         return found
+
+    def _ringing(self, rung_tenths: int) -> tuple[float, ...]:
+        # Asked for most dials of a tick: each rings at a tenth its snapshot has not seen yet
+        # (the snapshot is a minute old at most), so this is `_answered_by` with `Durations.cdfs`
+        # spelt out over plain locals, the same arithmetic to the last bit.
+        delay = self._delay
+        grid, tail_mean = delay.survival, delay.tail_mean
+        inner = len(grid) - 1
+        ring, within = self._ring, self._within
+        rung = rung_tenths / 10.0
+        row = []
+        for offset in self._offsets:
+            t = rung + offset
+            if ring < t:
+                t = ring
+            if t <= 0.0:
+                share = 0.0
+            else:
+                i = int(t)
+                if i < inner:
+                    frac = t - i
+                    share = 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
+                else:
+                    share = 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
+            share /= within
+            row.append(share if share < 1.0 else 1.0)
+        return tuple(row)
 
     def _answer_times(self, points: int) -> tuple[float, ...]:
         # Each checkpoint is the first quarter second by which the answered share reaches its
@@ -228,8 +260,7 @@ class _AnswerCurve:
 
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
     return delay.memo(
-        ("answer curve", ring_timeout_s, points),
-        lambda: _AnswerCurve(delay, ring_timeout_s, points),
+        ("answer curve", ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
     )
 
 
@@ -237,13 +268,13 @@ def _by_second(talk: Durations) -> Sequence[float]:
     """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
     Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
     stay in the processor's cache, and reading them was most of a tick's time."""
+    return talk.memo("by second", _pack_survival, talk)
 
-    def pack() -> array[float]:
-        survival = array("d", talk.survival)
-        survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
-        return survival
 
-    return talk.memo("by second", pack)
+def _pack_survival(talk: Durations) -> array[float]:
+    survival = array("d", talk.survival)
+    survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
+    return survival
 
 
 def _freeing(
@@ -251,28 +282,10 @@ def _freeing(
 ) -> tuple[list[float], list[float]]:
     """Mean and variance of the slots free by each horizon: `free` now, and each call in
     progress that ends by then, from how long it has lasted (grouped by whole seconds)."""
-    seconds = [int(e) for e in busy_elapsed]
     survival = _by_second(talk)
     first, inside = max(0, -min(horizons)), len(survival) - max(horizons)
-    if seconds and first <= min(seconds) and max(seconds) < inside:
-        now_alive = [survival[second] for second in seconds]
-        if min(now_alive) > 1e-12 and len(set(seconds)) == len(seconds):
-            # The usual case, a call per second and all on the grid: the loop below with
-            # every count 1 (and 1 * p == p), in fewer steps.
-            if len(horizons) == 3:
-                return _freeing_3(survival, horizons, seconds, now_alive, free)
-            means, variances = [], []
-            for h in horizons:
-                mean, var = float(free), 0.0
-                for second, a in zip(seconds, now_alive, strict=True):
-                    p = 1.0 - survival[second + h] / a
-                    mean += p
-                    var += p * (1.0 - p)
-                means.append(mean)
-                variances.append(var)
-            return means, variances
     counts: dict[int, int] = {}
-    for second in seconds:
+    for second in map(int, busy_elapsed):
         counts[second] = counts.get(second, 0) + 1
     rows = []
     for second, count in counts.items():
@@ -298,32 +311,6 @@ def _freeing(
     return means, variances
 
 
-def _freeing_3(
-    survival: Sequence[float],
-    horizons: tuple[int, ...],
-    seconds: Sequence[int],
-    now_alive: Sequence[float],
-    free: int,
-) -> tuple[list[float], list[float]]:
-    """`_freeing`'s usual case for the default three checkpoints, in one pass over the calls:
-    each horizon's sums still add the same terms in the same order, so the results are the
-    same to the last bit, for a third of the loop's overhead."""
-    h0, h1, h2 = horizons
-    m0 = m1 = m2 = float(free)
-    v0 = v1 = v2 = 0.0
-    for second, a in zip(seconds, now_alive, strict=True):
-        p = 1.0 - survival[second + h0] / a
-        m0 += p
-        v0 += p * (1.0 - p)
-        p = 1.0 - survival[second + h1] / a
-        m1 += p
-        v1 += p * (1.0 - p)
-        p = 1.0 - survival[second + h2] / a
-        m2 += p
-        v2 += p * (1.0 - p)
-    return [m0, m1, m2], [v0, v1, v2]
-
-
 def _answering(
     curve: _AnswerCurve, q: float, ringing_elapsed: Sequence[float], waiting: int
 ) -> tuple[list[float], list[float]]:
@@ -340,8 +327,6 @@ def _answering(
         still = 1.0 - q * answered[0]
         if still > 1e-12:  # else certainly answered already: nothing more will come of it
             rows.append((count, still, answered))
-    if len(curve.times) == 3:
-        return _answering_3(rows, q, waiting)
     means, variances = [], []
     for k in range(1, len(curve.times) + 1):
         mean, var = float(waiting), 0.0
@@ -355,28 +340,103 @@ def _answering(
     return means, variances
 
 
-def _answering_3(
-    rows: Sequence[tuple[int, float, tuple[float, ...]]], q: float, waiting: int
-) -> tuple[list[float], list[float]]:
-    """`_answering`'s sums for the default three checkpoints in one pass over the rows: the
-    same terms in the same order, so the same results to the last bit."""
-    m1 = m2 = m3 = float(waiting)
-    v1 = v2 = v3 = 0.0
-    for count, still, answered in rows:
-        a0 = answered[0]
-        h = q * (answered[1] - a0) / still
+def _balance_3(
+    curve: _AnswerCurve,
+    talk: Durations,
+    q: float,
+    busy_elapsed: Sequence[float],
+    ringing_elapsed: Sequence[float],
+    free: int,
+    waiting: int,
+) -> tuple[float, float, float, float, float, float]:
+    """`_freeing` and `_answering` for the default three checkpoints, as the mean and variance
+    of (answers - frees) at each: the same terms added in the same order, so the same results
+    to the last bit.
+
+    A tick pays this once per campaign, so it is one pass over plain locals: the calls and the
+    dials are grouped by `dict.fromkeys` (each its own second or tenth, the usual case) or a
+    `Counter`, both in first-seen order like the loops above, and every checkpoint's sums are
+    added in the same pass."""
+    survival = _by_second(talk)
+    first, inside = curve.first, len(survival) - curve.reach
+    h0, h1, h2 = horizons = curve.horizons
+    # math.trunc(e) is int(e) in half the time.
+    calls: dict[int, int] = dict.fromkeys(map(math.trunc, busy_elapsed), 1)
+    if len(calls) < len(busy_elapsed):
+        calls = Counter(map(math.trunc, busy_elapsed))
+    f0 = f1 = f2 = float(free)
+    g0 = g1 = g2 = 0.0
+    for second, count in calls.items():
+        if first <= second < inside and (alive := survival[second]) > 1e-12:
+            p0 = 1.0 - survival[second + h0] / alive
+            p1 = 1.0 - survival[second + h1] / alive
+            p2 = 1.0 - survival[second + h2] / alive
+        else:  # off the grid, or should have ended long ago: as `_freeing` has it
+            p0, p1, p2 = talk.endings(second, horizons)
+        share = count * p0
+        f0 += share
+        g0 += share * (1.0 - p0)
+        share = count * p1
+        f1 += share
+        g1 += share * (1.0 - p1)
+        share = count * p2
+        f2 += share
+        g2 += share * (1.0 - p2)
+    # round(r * 10), the product spelt 10.0 * r: the same float, without a Python-level loop.
+    dials: dict[int, int] = dict.fromkeys(map(round, map(_TEN.__mul__, ringing_elapsed)), 1)
+    if len(dials) < len(ringing_elapsed):
+        dials = Counter(map(round, map(_TEN.__mul__, ringing_elapsed)))
+    a0 = a1 = a2 = float(waiting)
+    b0 = b1 = b2 = 0.0
+    known = curve.known
+    for tenths, count in dials.items():
+        answered = known.get(tenths)
+        if answered is None:
+            answered = known[tenths] = curve._ringing(tenths)
+        now = answered[0]
+        still = 1.0 - q * now
+        if still <= 1e-12:  # certainly answered already: nothing more will come of it
+            continue
+        h = q * (answered[1] - now) / still
         share = count * h
-        m1 += share
-        v1 += share * (1.0 - h)
-        h = q * (answered[2] - a0) / still
+        a0 += share
+        b0 += share * (1.0 - h)
+        h = q * (answered[2] - now) / still
         share = count * h
-        m2 += share
-        v2 += share * (1.0 - h)
-        h = q * (answered[3] - a0) / still
+        a1 += share
+        b1 += share * (1.0 - h)
+        h = q * (answered[3] - now) / still
         share = count * h
-        m3 += share
-        v3 += share * (1.0 - h)
-    return [m1, m2, m3], [v1, v2, v3]
+        a2 += share
+        b2 += share * (1.0 - h)
+    return a0 - f0, b0 + g0, a1 - f1, b1 + g1, a2 - f2, b2 + g2
+
+
+def _risk(base: Sequence[tuple[float, float, float, float]], n: int) -> float:
+    """Chance that the n-th new dial, once answered, finds every slot taken: at each
+    checkpoint P(answers among the others >= frees), continuity-corrected; averaged. `base`
+    holds per checkpoint the mean and variance of (answers - frees) and a new dial's chance of
+    being answered by then (and not)."""
+    others = n - 1
+    total = 0.0
+    erfc, sqrt = math.erfc, math.sqrt
+    for mean, var, c, not_c in base:
+        spread = others * c
+        m = mean + spread
+        v = var + spread * not_c
+        if v <= 1e-12:
+            total += 1.0 if m > -0.5 else 0.0
+        else:
+            total += 0.5 * erfc(-(m + 0.5) / (_SQRT2 * sqrt(v)))
+    return total / len(base)
+
+
+def _tail(mean: float, var: float) -> float:
+    """P(answers >= frees) for (answers - frees) of this mean and variance, by the normal
+    approximation with a continuity correction: `_risk`'s term when the others' spread is 0."""
+    if var <= 1e-12:
+        return 1.0 if mean > -0.5 else 0.0
+    return 0.5 * math.erfc(-(mean + 0.5) / (_SQRT2 * math.sqrt(var)))
 
 
 @attrs.frozen
@@ -437,68 +497,74 @@ class Predictive:
         # The correction may raise the allowance toward the measured rate, never past what keeps
         # the hour under its ceiling.
         allowance = min(aim * correction, hour_cap)
-        for rate, answers in (
-            (rates.today, rates.today_answers),
-            (rates.last_30_days, rates.last_30_days_answers),
+        enough, near = self.min_answers_for_feedback, 0.9 * target
+        if (rates.today_answers >= enough and rates.today >= near) or (
+            rates.last_30_days_answers >= enough and rates.last_30_days >= near
         ):
-            # Close to the regulators' limit: stop spending what is left of it.
-            if answers >= self.min_answers_for_feedback and rate >= 0.9 * target:
-                allowance = min(allowance, 0.25 * aim)
+            # Close to the regulators' limit (today or over 30 days): stop spending what is
+            # left of it.
+            allowance = min(allowance, 0.25 * aim)
         if correction != memory.correction:
             memory = memory.with_correction(correction)
         return allowance, memory
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
         allowance, memory = self.allowance(situation, memory)
-        if situation.slots <= 0:
+        slots = situation.slots
+        if slots <= 0 or situation.available == 0:
+            # Not a dial to weigh: the feedback above still learns, the sums are skipped.
             return PacingDecision(0, memory, allowance)
         stats = situation.stats
         q = max(self.min_answer_rate, stats.answer_rate.planning(self.answer_rate_z))
         curve = _answer_curve(stats.answer_delay, situation.ring_timeout_s, self.checkpoints)
         # The sums add the same terms in the same order as the plain formulas, whatever was
         # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
-        free_mean, free_var = _freeing(
-            stats.handle_time, curve.horizons, situation.busy_elapsed, situation.free
+        busy, ringing, waiting = (
+            situation.busy_elapsed,
+            situation.ringing_elapsed,
+            situation.waiting,
         )
-        ans_mean, ans_var = _answering(curve, q, situation.ringing_elapsed, situation.waiting)
+        free = slots - len(busy) - waiting
         # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
         # of being answered by then (and not).
-        base = [
-            (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
-            for k, c in enumerate(curve.new_dial)
-        ]
-        size = len(base)
-        erfc, sqrt = math.erfc, math.sqrt
-
-        def risk(n: int) -> float:
-            """Chance that the n-th new dial, once answered, finds every slot taken: at each
-            checkpoint P(answers among the others >= frees), continuity-corrected; averaged."""
-            others = n - 1
-            total = 0.0
-            for mean, var, c, not_c in base:
-                spread = others * c
-                m = mean + spread
-                v = var + spread * not_c
-                if v <= 1e-12:
-                    total += 1.0 if m > -0.5 else 0.0
-                else:
-                    total += 0.5 * erfc(-(m + 0.5) / (_SQRT2 * sqrt(v)))
-            return total / size
+        if len(curve.horizons) == 3:
+            d0, w0, d1, w1, d2, w2 = _balance_3(
+                curve, stats.handle_time, q, busy, ringing, free, waiting
+            )
+            # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
+            # stop at the first dial, so the search's values are built only past it.
+            low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
+            if low_risk > allowance:
+                return PacingDecision(0, memory, allowance, low_risk)
+            c0, c1, c2 = curve.new_dial
+            base: Sequence[tuple[float, float, float, float]] = (
+                (d0, w0, q * c0, 1.0 - q * c0),
+                (d1, w1, q * c1, 1.0 - q * c1),
+                (d2, w2, q * c2, 1.0 - q * c2),
+            )
+        else:
+            free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
+            ans_mean, ans_var = _answering(curve, q, ringing, waiting)
+            base = [
+                (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
+                for k, c in enumerate(curve.new_dial)
+            ]
+            low_risk = _risk(base, 1)
+            if low_risk > allowance:
+                return PacingDecision(0, memory, allowance, low_risk)
 
         # The largest n whose risk stays under the allowance: doubling, then bisection.
-        low_risk = risk(1)
-        if low_risk > allowance:
-            return PacingDecision(0, memory, allowance, low_risk)
+        most = self.max_dials_per_tick
         low, high = 1, 2
-        while high <= self.max_dials_per_tick:
-            high_risk = risk(high)
+        while high <= most:
+            high_risk = _risk(base, high)
             if high_risk > allowance:
                 break
             low, high, low_risk = high, high * 2, high_risk
-        high = min(high, self.max_dials_per_tick + 1)
+        high = min(high, most + 1)
         while high - low > 1:
             mid = (low + high) // 2
-            mid_risk = risk(mid)
+            mid_risk = _risk(base, mid)
             if mid_risk <= allowance:
                 low, low_risk = mid, mid_risk
             else:
@@ -510,16 +576,17 @@ _PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial
 """Strategies hold no state (the memory is passed in): one of each serves every campaign."""
 
 
+_STATELESS: dict[PacingKind, Pacer] = {
+    PacingKind.PREVIEW: _PREVIEW,
+    PacingKind.PROGRESSIVE: _PROGRESSIVE,
+    PacingKind.VICIDIAL: _VICIDIAL,
+    PacingKind.PREDICTIVE: _PREDICTIVE,
+}
+
+
 def pacer_for(mode: PacingMode) -> Pacer:
-    """The strategy a campaign's pacing mode names."""
-    match mode.kind:
-        case PacingKind.PREVIEW:
-            return _PREVIEW
-        case PacingKind.PROGRESSIVE:
-            return _PROGRESSIVE
-        case PacingKind.RATIO:
-            return Ratio(mode.ratio or 1.0)
-        case PacingKind.VICIDIAL:
-            return _VICIDIAL
-        case PacingKind.PREDICTIVE:
-            return _PREDICTIVE
+    """The strategy a campaign's pacing mode names (asked once per campaign and tick: a dict
+    lookup, where a `match` on the enum's members read each member off its class)."""
+    if mode.kind is PacingKind.RATIO:
+        return Ratio(mode.ratio or 1.0)
+    return _STATELESS[mode.kind]

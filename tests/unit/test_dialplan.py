@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
 from voxcore_domain.estimators import CampaignStats
 from voxcore_domain.fairshare import Group
-from voxcore_domain.model import PacingMode
+from voxcore_domain.model import Disposition, PacingMode
 
 T0 = 1_767_600_000.0
 STATS = CampaignStats().snapshot(T0)
@@ -52,6 +53,26 @@ def test_a_campaign_running_out_of_contacts_dials_only_what_it_has() -> None:
     plan = plan_tick(T0, 30, [load("a", available=3), load("b")])
     assert plan.dials["a"] == 3
     assert plan.dials["b"] == 27
+
+
+def test_a_predictive_campaign_out_of_contacts_is_not_paced_but_keeps_learning() -> None:
+    stats = CampaignStats()
+    for n in range(200):  # an hour with a 10 % abandon rate: the feedback lowers the allowance
+        stats.dial_resolved(True, 5.0, T0 - 3000.0 + n)
+        disposition = Disposition.ABANDONED if n % 10 == 0 else Disposition.COMPLETED
+        stats.call_ended(disposition, 60.0, T0 - 2900.0 + n)
+    snapshot = stats.snapshot(T0)
+    plenty = CampaignLoad("a", "t1", PacingMode.parse("predictive"), snapshot, (30.0,), ())
+    out = attrs.evolve(plenty, available=0)
+    memory = PlanMemory()
+    dry = plan_tick(T0, 10, [out], memory=memory).decisions["a"]
+    full = plan_tick(T0, 10, [plenty], memory=memory).decisions["a"]
+    assert full.dials > 0
+    assert full.risk > 0.0
+    assert (dry.dials, dry.risk) == (0, 0.0)
+    assert dry.allowance == full.allowance
+    assert dry.memory == full.memory
+    assert dry.memory.correction < 1.0
 
 
 def test_the_dial_budget_caps_the_tick_and_is_shared_fairly() -> None:

@@ -1,9 +1,10 @@
 """The predictive pacer decides exactly as its first, straightforward implementation did.
 
-`reference_decide` below is that implementation, kept here for this comparison only: the pacer
-in `voxcore_domain.pacing` was rewritten for speed (answers kept per snapshot, fewer calls per
-campaign), and every decision — the dials, the memory, the allowance and the risk, to the last
-bit — must be the same for any situation, on cold caches and on caches warmed by earlier ticks.
+`bench.plain_pacing.reference_decide` is that implementation, kept for this comparison (and as
+the bench's baseline): the pacer in `voxcore_domain.pacing` was rewritten for speed (answers
+kept per snapshot, one pass per campaign over plain locals), and every decision — the dials, the
+memory, the allowance and the risk, to the last bit — must be the same for any situation, on
+cold caches and on caches warmed by earlier ticks.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections import Counter
 from collections.abc import Callable, Sequence
 
-import attrs
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bench.plain_pacing import (
+    answer_times,
+    answered_by,
+    reference_answering,
+    reference_decide,
+    reference_freeing,
+)
 from voxcore_domain.estimators import AbandonRates, AnswerRateView, CampaignSnapshot, Durations
 from voxcore_domain.pacing import (
     GRACE_S,
@@ -27,173 +33,11 @@ from voxcore_domain.pacing import (
     Predictive,
     _answer_curve,
     _answering,
+    _balance_3,
     _freeing,
 )
 
 T0 = 1_767_600_000.0
-
-# -- the reference: the pacer as first written -------------------------------------------------
-
-_SQRT2 = math.sqrt(2.0)
-
-
-def _normal_tail_at_least(mean: float, variance: float) -> float:
-    if variance <= 1e-12:
-        return 1.0 if mean > -0.5 else 0.0
-    return 0.5 * math.erfc(-(mean + 0.5) / (_SQRT2 * math.sqrt(variance)))
-
-
-def _answered_by(delay: Durations, ring_timeout_s: float, t: float) -> float:
-    within = max(delay.cdf(ring_timeout_s), 1e-9)
-    return min(1.0, delay.cdf(min(t, ring_timeout_s)) / within)
-
-
-def _answer_times(delay: Durations, ring_timeout_s: float, points: int) -> tuple[float, ...]:
-    within = _answered_by(delay, ring_timeout_s, ring_timeout_s)
-    quantiles: list[float] = []
-    t, step = 0.0, 0.25
-    for k in range(points):
-        while t < ring_timeout_s and delay.cdf(t) / within < (k + 0.5) / points:
-            t += step
-        quantiles.append(min(t, ring_timeout_s))
-    return tuple(quantiles)
-
-
-def _survival_seconds(d: Durations, s: int) -> float:
-    grid = d.survival
-    if s < len(grid):
-        return grid[s] if s > 0 else 1.0
-    last = len(grid) - 1
-    return grid[last] * math.exp(-(s - last) / d.tail_mean)
-
-
-def _endings(d: Durations, elapsed: int, horizons: tuple[int, ...]) -> tuple[float, ...]:
-    alive = _survival_seconds(d, elapsed)
-    return tuple(
-        1.0 if alive <= 1e-12 else 1.0 - _survival_seconds(d, elapsed + h) / alive for h in horizons
-    )
-
-
-def _ringing_answers(
-    delay: Durations, ring_timeout_s: float, rung_tenths: int, times: tuple[float, ...]
-) -> tuple[float, tuple[float, ...]]:
-    rung = rung_tenths / 10.0
-    return _answered_by(delay, ring_timeout_s, rung), tuple(
-        _answered_by(delay, ring_timeout_s, rung + t) for t in times
-    )
-
-
-def reference_freeing(
-    talk: Durations, horizons: tuple[int, ...], busy_elapsed: Sequence[float], free: int
-) -> tuple[list[float], list[float]]:
-    free_mean = [float(free)] * len(horizons)
-    free_var = [0.0] * len(horizons)
-    for e, count in Counter(map(int, busy_elapsed)).items():
-        for k, p in enumerate(_endings(talk, e, horizons)):
-            free_mean[k] += count * p
-            free_var[k] += count * p * (1.0 - p)
-    return free_mean, free_var
-
-
-def reference_answering(
-    delay: Durations,
-    ring: float,
-    times: tuple[float, ...],
-    q: float,
-    ringing_elapsed: Sequence[float],
-    waiting: int,
-) -> tuple[list[float], list[float]]:
-    ans_mean = [float(waiting)] * len(times)
-    ans_var = [0.0] * len(times)
-    for tenths, count in Counter(round(r * 10) for r in ringing_elapsed).items():
-        g0, by_then = _ringing_answers(delay, ring, tenths, times)
-        still = 1.0 - q * g0
-        for k, g1 in enumerate(by_then):
-            h = 0.0 if still <= 1e-12 else q * (g1 - g0) / still
-            ans_mean[k] += count * h
-            ans_var[k] += count * h * (1.0 - h)
-    return ans_mean, ans_var
-
-
-def reference_allowance(
-    pacer: Predictive, situation: PacingInput, memory: PacerMemory
-) -> tuple[float, PacerMemory]:
-    target = situation.abandon_target
-    stats = situation.stats
-    rates = stats.abandon
-    connects = stats.connects_per_hour
-    if connects <= 0.0:
-        connects = max(1, situation.slots) * 3600.0 / max(1.0, stats.handle_time.mean())
-    ceiling = pacer.hour_ceiling * target * connects
-    z = pacer.hour_confidence_z * math.sqrt(pacer.abandon_overdispersion)
-    hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
-    hour_cap = hourly_mean / connects
-    aim = min(pacer.aim * target, hour_cap)
-
-    correction = memory.correction
-    answers = rates.last_hour_answers
-    if answers >= pacer.min_answers_for_feedback:
-        prior = pacer.feedback_prior_answers
-        measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
-        error = max(-2.0, min(1.0, (aim - measured) / aim))
-        correction *= math.exp(error * situation.tick_s / pacer.correction_time_s)
-        low, high = pacer.correction_bounds
-        correction = max(low, min(high, correction))
-    allowance = min(aim * correction, hour_cap)
-    for rate, answers in (
-        (rates.today, rates.today_answers),
-        (rates.last_30_days, rates.last_30_days_answers),
-    ):
-        if answers >= pacer.min_answers_for_feedback and rate >= 0.9 * target:
-            allowance = min(allowance, 0.25 * aim)
-    return allowance, attrs.evolve(memory, correction=correction)
-
-
-def reference_decide(
-    pacer: Predictive, situation: PacingInput, memory: PacerMemory
-) -> PacingDecision:
-    allowance, memory = reference_allowance(pacer, situation, memory)
-    if situation.slots <= 0:
-        return PacingDecision(0, memory, allowance)
-    stats = situation.stats
-    q = max(pacer.min_answer_rate, stats.answer_rate.planning(pacer.answer_rate_z))
-    ring = situation.ring_timeout_s
-    delay = stats.answer_delay
-    talk = stats.handle_time
-    times = _answer_times(delay, ring, pacer.checkpoints)
-
-    horizons = tuple(round(t + GRACE_S) for t in times)
-    free_mean, free_var = reference_freeing(talk, horizons, situation.busy_elapsed, situation.free)
-    ans_mean, ans_var = reference_answering(
-        delay, ring, times, q, situation.ringing_elapsed, situation.waiting
-    )
-
-    base = [
-        (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * _answered_by(delay, ring, t))
-        for k, t in enumerate(times)
-    ]
-
-    def risk(n: int) -> float:
-        others = n - 1
-        total = 0.0
-        for mean, var, c in base:
-            total += _normal_tail_at_least(mean + others * c, var + others * c * (1.0 - c))
-        return total / len(base)
-
-    if risk(1) > allowance:
-        return PacingDecision(0, memory, allowance, risk(1))
-    low, high = 1, 2
-    while high <= pacer.max_dials_per_tick and risk(high) <= allowance:
-        low, high = high, high * 2
-    high = min(high, pacer.max_dials_per_tick + 1)
-    while high - low > 1:
-        mid = (low + high) // 2
-        if risk(mid) <= allowance:
-            low = mid
-        else:
-            high = mid
-    return PacingDecision(low, memory, allowance, risk(low))
-
 
 # -- inputs ------------------------------------------------------------------------------------
 
@@ -327,11 +171,11 @@ def test_the_sums_match_the_reference_to_the_last_bit(
     """The means and variances behind a decision, compared directly: a difference in the last
     bit of a variance seldom shows in a decision."""
     assume(delay.cdf(ring_timeout) > 0.0)  # else both divide by zero (see `outcome`)
-    times = _answer_times(delay, ring_timeout, checkpoints)
+    times = answer_times(delay, ring_timeout, checkpoints)
     curve = _answer_curve(delay, ring_timeout, checkpoints)
     assert curve.times == times
     assert curve.horizons == tuple(round(t + GRACE_S) for t in times)
-    assert curve.new_dial == tuple(_answered_by(delay, ring_timeout, t) for t in times)
+    assert curve.new_dial == tuple(answered_by(delay, ring_timeout, t) for t in times)
     assert _freeing(talk, curve.horizons, busy, free) == reference_freeing(
         talk, curve.horizons, busy, free
     )
@@ -382,15 +226,16 @@ def test_decisions_match_the_reference_over_a_running_campaign() -> None:
 @given(
     talk=durations(longest=900),
     delay=durations(longest=40),
-    seconds=st.lists(st.integers(0, 900), max_size=60, unique=True),
+    seconds=st.lists(st.integers(-3, 1000), max_size=60),
     fractions=st.lists(st.floats(0.0, 0.999), min_size=60, max_size=60),
     ringing=ring_pool.flatmap(times_from),
     ring_timeout=st.sampled_from([5.0, 25.0, 40.0]),
     q=st.floats(0.0, 1.0),
     free=st.integers(-5, 50),
+    waiting=st.integers(0, 20),
 )
 @settings(max_examples=300, deadline=None)
-def test_the_three_checkpoint_fast_paths_match_the_reference(
+def test_the_three_checkpoint_pass_matches_the_reference(
     talk: Durations,
     delay: Durations,
     seconds: list[int],
@@ -399,17 +244,20 @@ def test_the_three_checkpoint_fast_paths_match_the_reference(
     ring_timeout: float,
     q: float,
     free: int,
+    waiting: int,
 ) -> None:
-    """The default three checkpoints take one pass over the calls (`_freeing_3`) and the dials
-    (`_answering_3`): drawn here so that they do (a call per whole second, mostly on the grid),
-    and compared with the straightforward sums."""
+    """The default three checkpoints take one pass over the calls and the dials
+    (`_balance_3`): drawn here so that its cases all come up (a call per whole second, several
+    in one second, past the grid, before it, long dead), compared with the straightforward
+    sums."""
     assume(delay.cdf(ring_timeout) > 0.0)
     busy = [second + fraction for second, fraction in zip(seconds, fractions, strict=False)]
-    times = _answer_times(delay, ring_timeout, 3)
+    times = answer_times(delay, ring_timeout, 3)
     curve = _answer_curve(delay, ring_timeout, 3)
-    assert _freeing(talk, curve.horizons, busy, free) == reference_freeing(
-        talk, curve.horizons, busy, free
-    )
-    assert _answering(curve, q, ringing, free) == reference_answering(
-        delay, ring_timeout, times, q, ringing, free
-    )
+    free_mean, free_var = reference_freeing(talk, curve.horizons, busy, free)
+    ans_mean, ans_var = reference_answering(delay, ring_timeout, times, q, ringing, waiting)
+    expected = []
+    for k in range(3):
+        expected += [ans_mean[k] - free_mean[k], ans_var[k] + free_var[k]]
+    for _ in range(2):  # cold, then from what the first pass kept
+        assert list(_balance_3(curve, talk, q, busy, ringing, free, waiting)) == expected

@@ -20,12 +20,13 @@ from voxcore_adapters.fakes import (
     FakeAbandonMessages,
     FakeTelephony,
     InMemoryTenants,
+    InMemoryTrunkChannels,
 )
 from voxcore_adapters.fakes.trunks import InMemoryTrunks
 from voxcore_domain.leadership import Fence
 from voxcore_domain.lease import is_live
 from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState, Tenant
-from voxcore_domain.ports import DialRequest
+from voxcore_domain.ports import DialRequest, TelephonyError
 from voxcore_domain.trunks import Trunk
 
 
@@ -253,6 +254,65 @@ async def test_a_new_leader_closes_out_adopts_and_releases_what_the_old_one_left
     assert counted(heir, "vox_dialler_reconciled_total", action="adopted") == 1
     assert counted(heir, "vox_dialler_reconciled_total", action="released") == 1
     assert counted(heir, "vox_dialler_reconciled_total", action="orphan_room") == 1
+
+
+class RoomStuck(FakeTelephony):
+    """The provider cannot delete one call's room."""
+
+    def __init__(self, stuck: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.stuck = stuck
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        if call_id == self.stuck:
+            raise TelephonyError(f"cannot reach the provider to hang up {call_id}")
+        await super().hang_up(call_id, room)
+
+
+async def test_a_take_over_frees_the_channels_of_the_calls_whose_rooms_it_deleted(
+    world: World,
+) -> None:
+    ended, stuck = world.add_contacts(2)
+    now = world.clock.now()
+    old = Fence("0", 1)
+    world.leases.take_over(old, now)
+    ttl = timedelta(minutes=2)
+    channels = InMemoryTrunkChannels(world.clock)
+    for lease in world.leases.lease(world.campaign, 2, "dead", now, ttl, old):
+        world.leases.advance(lease, ContactState.DIALING, now)
+        call_id = f"old-{lease.contact_id}"
+        world.call_log.record(
+            CallAttempt(
+                call_id,
+                lease.contact_id,
+                world.campaign.id,
+                world.campaign.tenant_id,
+                1,
+                lease.token,
+                dialed_at=now,
+            )
+        )
+        assert await channels.claim("trunk1", call_id, None, timedelta(seconds=30))
+    # Another dialler's call on the same trunk.
+    assert await channels.claim("trunk1", "elsewhere", None, timedelta(seconds=30))
+    telephony = RoomStuck(f"old-{stuck.id}", clock=world.clock)
+    heir = world.dialler("heir", telephony=telephony, channels=channels, lease_ttl=ttl)
+
+    report = await heir.tick(now)
+    await heir.wait_idle()
+
+    assert report.leader
+    assert heir.failures == []
+    assert counted(heir, "vox_dialler_reconciled_total", action="closed") == 2
+    # The call whose room is gone is off the trunk: its channel is free, and stays free
+    # whatever its old holder renews. The one whose room may still be up keeps its hold
+    # (until the channel TTL), and so does the other dialler's call.
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 2}
+    await channels.hold("trunk1", [f"old-{ended.id}"], timedelta(seconds=30))
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 2}
+    assert not await channels.claim("trunk1", f"old-{ended.id}", None, timedelta(seconds=30))
+    world.advance(31)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 0}
 
 
 # -- stores off the loop -------------------------------------------------------------------------

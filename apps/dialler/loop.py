@@ -73,6 +73,7 @@ from voxcore_domain.ports import (
     Trunks,
     TrunkThrottled,
 )
+from voxcore_domain.shards import shard_of
 from voxcore_domain.slots import DEFAULT_STALENESS, FleetCapacity, is_stale, summarize
 from voxcore_domain.trunklimits import BreakerPolicy, TrunkLoad
 
@@ -264,6 +265,7 @@ class Dialler:
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
         )
+        self._shards = shards
         self._leases = leases
         self._slots = slots
         self._lock = lock
@@ -900,12 +902,26 @@ class Dialler:
             if name in owned:
                 continue
             call_id = name.removeprefix(ROOM_PREFIX)
+            if self._shards > 1 and not await self._of_this_shard(call_id):
+                continue
             try:
                 await self._telephony.hang_up(call_id, name)
             except TelephonyError as error:
                 log.warning("could not delete the orphan room %s: %s", name, error)
                 continue
             self.metrics.reconciled.labels("orphan_room").inc()
+
+    async def _of_this_shard(self, call_id: str) -> bool:
+        """Whether the call of a room is this shard's: other shards' leaders dial through the
+        same provider, and their calls' rooms are theirs to close. A call not in the call log
+        (or the log unreachable) cannot be told: its room is left alone."""
+        try:
+            attempt = await self._stores.run(lambda: self._call_log.get(call_id))
+        except self._stores.unavailable:
+            return False
+        return attempt is not None and shard_of(attempt.campaign_id, self._shards) == int(
+            self.shard
+        )
 
     # -- one dial ----------------------------------------------------------------------------------
 

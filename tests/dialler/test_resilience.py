@@ -27,6 +27,7 @@ from voxcore_domain.leadership import Fence
 from voxcore_domain.lease import is_live
 from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState, Tenant
 from voxcore_domain.ports import DialRequest, TelephonyError
+from voxcore_domain.shards import shard_of
 from voxcore_domain.trunks import Trunk
 
 
@@ -313,6 +314,32 @@ async def test_a_take_over_frees_the_channels_of_the_calls_whose_rooms_it_delete
     assert not await channels.claim("trunk1", f"old-{ended.id}", None, timedelta(seconds=30))
     world.advance(31)
     assert await channels.in_use(["trunk1"]) == {"trunk1": 0}
+
+
+async def test_with_several_shards_a_new_leader_deletes_only_its_own_shards_orphan_rooms(
+    world: World,
+) -> None:
+    ids = [f"camp-{i}" for i in range(20)]
+    mine = next(key for key in ids if shard_of(key, 2) == 0)
+    theirs = next(key for key in ids if shard_of(key, 2) == 1)
+    now = world.clock.now()
+    for call_id, campaign_id in (("mine", mine), ("theirs", theirs)):
+        world.call_log.record(
+            CallAttempt(call_id, f"k-{call_id}", campaign_id, "t1", 1, f"lease-{call_id}", now)
+        )
+    for call_id in ("mine", "theirs", "unrecorded"):
+        await world.telephony.place_call(
+            DialRequest(call_id, "trunk1", "+442079999999", "+442071234567", 25, room_of(call_id))
+        )
+    heir = world.dialler("heir", shard="0", shards=2, rooms=world.telephony)
+
+    assert (await heir.tick(now)).leader
+    await heir.wait_idle()
+
+    # Shard 1's live call and a call nobody can place keep their rooms.
+    assert world.telephony.hung_up == ["mine"]
+    assert set(world.telephony.live_calls) == {"theirs", "unrecorded"}
+    assert counted(heir, "vox_dialler_reconciled_total", action="orphan_room") == 1
 
 
 # -- stores off the loop -------------------------------------------------------------------------

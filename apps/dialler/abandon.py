@@ -2,9 +2,9 @@
 
 With LiveKit, the dialler joins the call's room itself and publishes the campaign's message,
 rendered by the same tone synth the scripted agent speaks with until a real TTS provider is
-configured (`voxcore_adapters.livekit.abandon`). The simulated carrier has no room to speak in:
-its callee is a media stream to a worker, and an abandoned call has no worker, so the abandon
-path hangs up in silence there and counts it as `none`.
+configured (`voxcore_adapters.livekit.abandon`). On the simulated carrier the same rendering is
+said straight to the simulated callee over its call leg (`voxcore_adapters.sim.abandon`), which
+keeps what the callee heard.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import asyncio
 from apps.dialler.settings import Settings
 from voxcore_adapters.livekit import LiveKitSettings
 from voxcore_adapters.livekit.abandon import LiveKitAbandonMessages
+from voxcore_adapters.sim import SimAbandonMessages, SimTelephony
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.ports import AbandonMessages
+from voxcore_domain.ports import AbandonMessages, Telephony
 
 
 class OffLoopTones:
@@ -30,9 +31,14 @@ class OffLoopTones:
         return await asyncio.to_thread(self._tones.tones, text)
 
 
-def abandon_messages(settings: Settings) -> AbandonMessages | None:
-    if settings.telephony != "livekit":
-        return None
+def abandon_messages(settings: Settings, telephony: Telephony) -> AbandonMessages:
+    """How the dialler says the abandon message with the telephony `settings` name: into the
+    call's LiveKit room, or to the simulated callee of `telephony` (the `SimTelephony` the
+    dialler dials with)."""
+    if settings.telephony == "sim":
+        if not isinstance(telephony, SimTelephony):
+            raise TypeError("the simulated carrier's abandon messages need its SimTelephony")
+        return SimAbandonMessages(telephony, OffLoopTones())
     livekit = LiveKitSettings(
         url=settings.livekit_url,
         api_key=settings.livekit_api_key,

@@ -73,6 +73,7 @@ from voxcore_domain.ports import (
     Trunks,
     TrunkThrottled,
 )
+from voxcore_domain.shards import shard_of
 from voxcore_domain.slots import DEFAULT_STALENESS, FleetCapacity, is_stale, summarize
 from voxcore_domain.trunklimits import BreakerPolicy, TrunkLoad
 
@@ -264,6 +265,7 @@ class Dialler:
         self._campaigns = (
             campaigns if shards == 1 else ShardCampaigns(campaigns, int(shard), shards)
         )
+        self._shards = shards
         self._leases = leases
         self._slots = slots
         self._lock = lock
@@ -736,8 +738,12 @@ class Dialler:
                 return False
             by_id = {campaign.id: campaign for campaign in campaigns}
             ours = {call.lease.token: call for call in self._calls.values()}
-            for contact in contacts:
-                await self._settle_left(contact, by_id, ours, now)
+            closed: dict[str, list[str]] = {}
+            try:
+                for contact in contacts:
+                    await self._settle_left(contact, by_id, ours, now, closed)
+            finally:
+                await self._free_closed_channels(closed)
             for campaign in campaigns:
                 # Contacts leased outside any shard's fence whose lease ran out mid-call.
                 for recovered in await self._stores.run(
@@ -797,7 +803,9 @@ class Dialler:
         campaigns: Mapping[str, Campaign],
         ours: Mapping[str, Call],
         now: datetime,
+        closed: dict[str, list[str]],
     ) -> None:
+        """`closed`: per trunk, the calls closed out here after their room was deleted."""
         lease = contact.lease
         if lease is None:
             return
@@ -831,9 +839,11 @@ class Dialler:
             self.metrics.reconciled.labels("adopted").inc()
             return
         # Ringing or waiting for a worker when its dialler went away: nobody will finish it.
+        hung_up = False
         if attempt is not None:
             try:
                 await self._telephony.hang_up(attempt.id, room_of(attempt.id))
+                hung_up = True
             except TelephonyError as error:
                 log.warning("call %s: could not delete its room: %s", attempt.id, error)
         if attempt is None:
@@ -856,6 +866,28 @@ class Dialler:
         )
         await self._stores.run(lambda: self._call_log.record(ended))
         self.metrics.reconciled.labels("closed").inc()
+        if hung_up:
+            # Its channel is free now; a call whose room may still be up keeps its hold until
+            # the channel TTL, so the trunk is never counted below what it carries.
+            closed.setdefault(campaign.trunk_id, []).append(attempt.id)
+
+    async def _free_closed_channels(self, closed: Mapping[str, list[str]]) -> None:
+        """Free at once the trunk channels of the calls a take-over closed out (their dead
+        dialler's holds would otherwise linger for the channel TTL, and this dialler under-dial
+        meanwhile), and bar their old holder from taking them back. Exactly those calls: other
+        diallers' calls on the same trunks keep their channels."""
+        if self._channels is None:
+            return
+        # The old holder stops holding a closed call at its first lease renewal the store
+        # refuses, a tick after it thaws; a hold it sends after a longer pause than the bar
+        # only over-counts the trunk until then, never under-counts it.
+        barred = max(self._lease_ttl, self._channel_ttl)
+        for trunk_id, call_ids in closed.items():
+            try:
+                await self._channels.close_out(trunk_id, call_ids, barred)
+            except self._unavailable as error:
+                log.warning("trunk %s: channels of closed calls not freed: %s", trunk_id, error)
+                self.metrics.store_errors.labels("channels").inc()
 
     async def _delete_orphan_rooms(self) -> None:
         if self._rooms is None:
@@ -870,12 +902,26 @@ class Dialler:
             if name in owned:
                 continue
             call_id = name.removeprefix(ROOM_PREFIX)
+            if self._shards > 1 and not await self._of_this_shard(call_id):
+                continue
             try:
                 await self._telephony.hang_up(call_id, name)
             except TelephonyError as error:
                 log.warning("could not delete the orphan room %s: %s", name, error)
                 continue
             self.metrics.reconciled.labels("orphan_room").inc()
+
+    async def _of_this_shard(self, call_id: str) -> bool:
+        """Whether the call of a room is this shard's: other shards' leaders dial through the
+        same provider, and their calls' rooms are theirs to close. A call not in the call log
+        (or the log unreachable) cannot be told: its room is left alone."""
+        try:
+            attempt = await self._stores.run(lambda: self._call_log.get(call_id))
+        except self._stores.unavailable:
+            return False
+        return attempt is not None and shard_of(attempt.campaign_id, self._shards) == int(
+            self.shard
+        )
 
     # -- one dial ----------------------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ def build(settings: Settings) -> Wired:
         channel_ttl=settings.channel_ttl,
         unavailable=(RedisConnectionError, RedisTimeoutError),
         rooms=telephony,
-        abandon_messages=abandon_messages(settings),
+        abandon_messages=abandon_messages(settings, telephony),
         outcome_grace=settings.outcome_grace,
     )
 

@@ -901,3 +901,11 @@ class TrunkChannels(Protocol):
     async def in_use(self, trunk_ids: Sequence[str]) -> dict[str, int]:
         """Channels held now on each of these trunks."""
         ...
+
+    async def close_out(self, trunk_id: str, call_ids: Sequence[str], barred: timedelta) -> int:
+        """Calls another dialler closed out for their holder (a new leader taking a shard over
+        ended them): free exactly their channels now, in one step, and for `barred` from now
+        refuse every `claim` or `hold` of them, so their old holder (a paused dialler that
+        thaws) cannot take them back. Other calls' channels are untouched. How many of them
+        held a channel."""
+        ...

@@ -22,8 +22,10 @@ from tests.integration.livekit.recorded_room import RecordedRoom
 from voxcore_adapters.livekit import LiveKitSettings
 from voxcore_adapters.livekit.abandon import LiveKitAbandonMessages
 from voxcore_adapters.livekit.room_leg import RoomOutput
+from voxcore_adapters.sim import SimAbandonMessages, SimTelephony
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.model import Contact, ContactState, Disposition
+from voxcore_domain.simulation.callees import CalleeModel
 
 SETTINGS = LiveKitSettings(
     "https://livekit.example", "APIkey", "a-secret-long-enough-for-hs256-signing"
@@ -170,10 +172,13 @@ async def test_a_campaign_without_a_message_joins_no_room(world: World) -> None:
     assert counted(dialler, "vox_dialler_abandon_messages_total", result="none") == 1
 
 
-def test_the_dialler_speaks_into_livekit_rooms_and_hangs_up_in_silence_on_the_sim() -> None:
+def test_the_dialler_speaks_into_livekit_rooms_and_to_the_sims_callees(world: World) -> None:
     livekit = Settings(livekit_api_key="APIkey", livekit_api_secret="a-secret")
-    assert isinstance(abandon_messages(livekit), LiveKitAbandonMessages)
-    assert abandon_messages(attrs.evolve(livekit, telephony="sim")) is None
+    assert isinstance(abandon_messages(livekit, world.telephony), LiveKitAbandonMessages)
+    sim = attrs.evolve(livekit, telephony="sim")
+    assert isinstance(abandon_messages(sim, SimTelephony(CalleeModel())), SimAbandonMessages)
+    with pytest.raises(TypeError, match="SimTelephony"):
+        abandon_messages(sim, world.telephony)
 
 
 async def test_the_dialler_renders_its_tones_off_the_loop_and_the_same_as_the_agent() -> None:

@@ -20,12 +20,14 @@ from voxcore_adapters.fakes import (
     FakeAbandonMessages,
     FakeTelephony,
     InMemoryTenants,
+    InMemoryTrunkChannels,
 )
 from voxcore_adapters.fakes.trunks import InMemoryTrunks
 from voxcore_domain.leadership import Fence
 from voxcore_domain.lease import is_live
 from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState, Tenant
-from voxcore_domain.ports import DialRequest
+from voxcore_domain.ports import DialRequest, TelephonyError
+from voxcore_domain.shards import shard_of
 from voxcore_domain.trunks import Trunk
 
 
@@ -252,6 +254,91 @@ async def test_a_new_leader_closes_out_adopts_and_releases_what_the_old_one_left
     assert counted(heir, "vox_dialler_reconciled_total", action="closed") == 2
     assert counted(heir, "vox_dialler_reconciled_total", action="adopted") == 1
     assert counted(heir, "vox_dialler_reconciled_total", action="released") == 1
+    assert counted(heir, "vox_dialler_reconciled_total", action="orphan_room") == 1
+
+
+class RoomStuck(FakeTelephony):
+    """The provider cannot delete one call's room."""
+
+    def __init__(self, stuck: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.stuck = stuck
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        if call_id == self.stuck:
+            raise TelephonyError(f"cannot reach the provider to hang up {call_id}")
+        await super().hang_up(call_id, room)
+
+
+async def test_a_take_over_frees_the_channels_of_the_calls_whose_rooms_it_deleted(
+    world: World,
+) -> None:
+    ended, stuck = world.add_contacts(2)
+    now = world.clock.now()
+    old = Fence("0", 1)
+    world.leases.take_over(old, now)
+    ttl = timedelta(minutes=2)
+    channels = InMemoryTrunkChannels(world.clock)
+    for lease in world.leases.lease(world.campaign, 2, "dead", now, ttl, old):
+        world.leases.advance(lease, ContactState.DIALING, now)
+        call_id = f"old-{lease.contact_id}"
+        world.call_log.record(
+            CallAttempt(
+                call_id,
+                lease.contact_id,
+                world.campaign.id,
+                world.campaign.tenant_id,
+                1,
+                lease.token,
+                dialed_at=now,
+            )
+        )
+        assert await channels.claim("trunk1", call_id, None, timedelta(seconds=30))
+    # Another dialler's call on the same trunk.
+    assert await channels.claim("trunk1", "elsewhere", None, timedelta(seconds=30))
+    telephony = RoomStuck(f"old-{stuck.id}", clock=world.clock)
+    heir = world.dialler("heir", telephony=telephony, channels=channels, lease_ttl=ttl)
+
+    report = await heir.tick(now)
+    await heir.wait_idle()
+
+    assert report.leader
+    assert heir.failures == []
+    assert counted(heir, "vox_dialler_reconciled_total", action="closed") == 2
+    # The call whose room is gone is off the trunk: its channel is free, and stays free
+    # whatever its old holder renews. The one whose room may still be up keeps its hold
+    # (until the channel TTL), and so does the other dialler's call.
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 2}
+    await channels.hold("trunk1", [f"old-{ended.id}"], timedelta(seconds=30))
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 2}
+    assert not await channels.claim("trunk1", f"old-{ended.id}", None, timedelta(seconds=30))
+    world.advance(31)
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 0}
+
+
+async def test_with_several_shards_a_new_leader_deletes_only_its_own_shards_orphan_rooms(
+    world: World,
+) -> None:
+    ids = [f"camp-{i}" for i in range(20)]
+    mine = next(key for key in ids if shard_of(key, 2) == 0)
+    theirs = next(key for key in ids if shard_of(key, 2) == 1)
+    now = world.clock.now()
+    for call_id, campaign_id in (("mine", mine), ("theirs", theirs)):
+        world.call_log.record(
+            CallAttempt(call_id, f"k-{call_id}", campaign_id, "t1", 1, f"lease-{call_id}", now)
+        )
+    for call_id in ("mine", "theirs", "unrecorded"):
+        await world.telephony.place_call(
+            DialRequest(call_id, "trunk1", "+442079999999", "+442071234567", 25, room_of(call_id))
+        )
+    heir = world.dialler("heir", shard="0", shards=2, rooms=world.telephony)
+
+    assert (await heir.tick(now)).leader
+    await heir.wait_idle()
+
+    # Shard 1's live call and a call nobody can place keep their rooms.
+    assert world.telephony.hung_up == ["mine"]
+    assert set(world.telephony.live_calls) == {"theirs", "unrecorded"}
     assert counted(heir, "vox_dialler_reconciled_total", action="orphan_room") == 1
 
 

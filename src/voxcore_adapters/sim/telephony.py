@@ -10,6 +10,11 @@ tests do); every other number's callee is drawn from `CalleeModel` with a seeded
 Once a call is answered, `CalleeMedia` (when given) carries the callee's side to the fleet
 worker that takes the call, over the same Twilio media stream a real carrier would open, and
 hangs up after the drawn talk time. The dialler and the fleet cannot tell it from a carrier.
+
+The platform can also speak to a callee itself (`speak`: the dialler's abandon message, through
+`voxcore_adapters.sim.abandon`): the audio reaches the callee in real time, 20 ms frame by
+frame, and what the callee heard is kept in `heard`, as the platform's hang-ups are in
+`hung_up`.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+
+import attrs
 
 from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.livekit import outcomes
@@ -36,6 +44,7 @@ from voxcore_domain.ports import (
     TrunkThrottled,
 )
 from voxcore_domain.simulation.callees import Answerer, CalleeModel, DrawnCallee
+from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_MS
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,30 @@ class TrunkFault(StrEnum):
         return Callee.rejecting(503, "Service Unavailable")
 
 
+SPEAK_CHUNK_FRAMES = 5
+"""Audio spoken to a callee goes out 100 ms at a time, paced on the clock (as `CalleeMedia`)."""
+
+
+@attrs.frozen
+class HeardAudio:
+    """What a simulated callee heard the platform say into its call."""
+
+    frames: int
+    """20 ms frames that reached the callee."""
+    sent: int
+    """20 ms frames the platform had to say (the last one padded with silence)."""
+
+    @property
+    def ms(self) -> int:
+        """How long the callee listened."""
+        return self.frames * FRAME_MS
+
+    @property
+    def complete(self) -> bool:
+        """All of it reached the callee: the call was not over before the end."""
+        return self.frames == self.sent
+
+
 class _UtcClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -75,8 +108,10 @@ class SimTelephony:
         clock: Clock | None = None,
         throttle_backoff_s: float = 1.0,
         trunk_faults: Mapping[str, TrunkFault] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`trunk_faults`: provider trunk id → the fault every dial on it meets."""
+        self._monotonic = monotonic
         self._model = model
         self._rng = random.Random(seed)
         self._media = media
@@ -91,6 +126,10 @@ class SimTelephony:
         self._streams: dict[str, asyncio.Task[str]] = {}
         self.ended: dict[str, str] = {}
         """call id → how its media stream ended, for the calls whose stream has."""
+        self.heard: dict[str, HeardAudio] = {}
+        """call id → what the platform said to its callee (`speak`), as far as it got."""
+        self.hung_up: list[str] = []
+        """The calls the platform hung up, in order (`hang_up`)."""
 
     def script(self, number: str, callee: Callee, *, machine: bool = False) -> None:
         """Make `number` behave as `callee` instead of a drawn one; its talk time (when media
@@ -187,11 +226,40 @@ class SimTelephony:
         outcomes.check_text("call_id", call_id, 128)
         outcomes.check_text("room", room)
         self._live.pop(call_id, None)
+        self.hung_up.append(call_id)
         stream = self._streams.pop(call_id, None)
         if stream is not None:
             stream.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stream
+
+    async def speak(self, call_id: str, room: str, pcm: bytes) -> HeardAudio:
+        """Say `pcm` (8 kHz mono, 16-bit) to the callee of the answered call in `room`, in real
+        time; returns once it has all been heard. `TelephonyError` if the call is not up, or
+        ends (hung up by either side) before the end: `heard` then keeps how far it got."""
+        outcomes.check_text("call_id", call_id, 128)
+        outcomes.check_text("room", room)
+        if self._live.get(call_id) != room:
+            raise TelephonyError(f"call {call_id} is not up in room {room}", code="not_found")
+        sent = -(-len(pcm) // FRAME_BYTES)
+        heard = 0
+        self.heard[call_id] = HeardAudio(heard, sent)
+        started = self._monotonic()
+        while heard < sent:
+            chunk = min(sent, heard + SPEAK_CHUNK_FRAMES)
+            # Paced on the clock: the callee hears it as fast as it is said, no faster.
+            delay = started + chunk * FRAME_MS / 1000 - self._monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._live.get(call_id) != room:
+                raise TelephonyError(
+                    f"call {call_id} ended {heard * FRAME_MS} ms into {sent * FRAME_MS} ms of "
+                    "audio",
+                    code="not_found",
+                )
+            heard = chunk
+            self.heard[call_id] = HeardAudio(heard, sent)
+        return self.heard[call_id]
 
     async def transfer(
         self, call_id: str, room: str, to: str, ring_timeout_s: float = 30.0

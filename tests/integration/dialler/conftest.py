@@ -40,6 +40,8 @@ ROOT = Path(__file__).parents[3]
 TRUNK = "ST_vox"
 TICK_S = 0.3
 LEADER_TTL_S = 2.0
+STARTUP_S = 60.0
+"""How long a dialler process may take to start and tick once."""
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +148,13 @@ class DiallerProcess:
         health = await self.health()
         return None if health is None else str(health["role"])
 
+    async def ticked(self) -> bool:
+        """Its loop has run at least once."""
+        if self.process.returncode is not None:
+            raise AssertionError(f"{self.owner} exited with {self.process.returncode}")
+        health = await self.health()
+        return health is not None and health["last_tick_at"] is not None
+
 
 StartDialler = Callable[[str], Awaitable[DiallerProcess]]
 
@@ -188,7 +197,10 @@ async def start_dialler(
         output.close()
         dialler = DiallerProcess(owner, process, port, log)
         started.append(dialler)
-        await until_async(lambda: dialler.health(), within_s=30)
+        # Ready once its loop has ticked (before that, /health says standby whatever it will
+        # be). Starting is importing the app in Granian's worker, a few CPU-seconds that a busy
+        # machine can stretch past ten: a generous bound, not a measure.
+        await until_async(dialler.ticked, within_s=STARTUP_S)
         return dialler
 
     yield start

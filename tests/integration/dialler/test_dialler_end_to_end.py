@@ -16,7 +16,8 @@ call as a carrier media stream. The dialler against the LiveKit double is tested
 
 One fleet host (`gone`) died after its last heartbeat: its slots still look idle until they go
 stale, so the dialler dials for them, and calls answered while both live workers are busy find
-no worker within the attach budget: the abandon path.
+no worker within the attach budget: the abandon path, where the simulated callee hears the
+campaign's abandon message before the dialler hangs up.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.dialler.abandon import OffLoopTones
 from apps.dialler.loop import Dialler
 from apps.dialler.main import run_loop
 from apps.dialler.stores import StoreCalls
@@ -59,10 +61,17 @@ from voxcore_adapters.redis import (
     connect,
 )
 from voxcore_adapters.s3 import S3Connection
-from voxcore_adapters.sim import CalleeMedia, MediaTarget, SimTelephony
+from voxcore_adapters.sim import (
+    CalleeMedia,
+    HeardAudio,
+    MediaTarget,
+    SimAbandonMessages,
+    SimTelephony,
+)
 from voxcore_adapters.testing.asgi_server import served, served_on_socket, url
 from voxcore_adapters.testing.process import ServerProcess
 from voxcore_adapters.testing.s3_server import s3_server
+from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.callevents import CallEventKind
 from voxcore_domain.model import (
     CallAttempt,
@@ -74,6 +83,7 @@ from voxcore_domain.model import (
 from voxcore_domain.ports import DialRequest, DialResult
 from voxcore_domain.schedule import is_open
 from voxcore_domain.simulation.callees import CalleeModel
+from voxcore_domain.voice.audio import FRAME_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +94,7 @@ GHOST_SLOTS = 6
 TICK_S = 0.5
 STALENESS = timedelta(seconds=5)
 CALLER_ID = "+14155550100"
+ABANDON_MESSAGE = "This was Acme. We will call you back."
 
 CALLEES: dict[str, tuple[Callee, bool]] = {
     "machine": (Callee.answering(after_s=0.2), True),
@@ -274,6 +285,7 @@ async def seed_through_the_api(api_url: str) -> Seeded:
                     "timezone": daytime_zone(),
                     "window": {"start": "10:00", "end": "14:00"},
                     "pacing": {"mode": "progressive", "ring_timeout_s": 15},
+                    "abandon_message": ABANDON_MESSAGE,
                 },
                 headers=auth,
             )
@@ -326,8 +338,10 @@ async def test_scripted_callees_through_real_workers_and_the_api(
     contact_of = {name: contact_id for contact_id, name in name_of.items()}
     slots = RedisSlotRegistry(redis, shop.prefix)
 
+    # An abandoned callee listens for the attach budget and the abandon message (2 s each at
+    # most) before the dialler hangs up; it waits this long for a worker before it gives up.
     media = CalleeMedia(
-        slots, MediaTarget(f"unix:{platform.sockets}/{{worker}}.sock"), wait_s=5.0, seed=3
+        slots, MediaTarget(f"unix:{platform.sockets}/{{worker}}.sock"), wait_s=8.0, seed=3
     )
     sim = SimTelephony(
         CalleeModel(answer_rate=1.0, mean_talk_s=5.0, talk_cv=0.0, voicemail_s=5.0),
@@ -362,6 +376,7 @@ async def test_scripted_callees_through_real_workers_and_the_api(
         stores=StoreCalls(offload=True, unavailable=(ConnectionFailure,)),
         unavailable=(RedisConnectionError, RedisTimeoutError),
         rooms=carrier,
+        abandon_messages=SimAbandonMessages(sim, OffLoopTones()),
     )
     now = datetime.now(UTC)
     for i in range(GHOST_SLOTS):
@@ -480,7 +495,15 @@ async def test_scripted_callees_through_real_workers_and_the_api(
     assert len(logged) == abandons
     assert sum(c.last_disposition is Disposition.ABANDONED for c in stored.values()) == abandons
     assert counted(dialler, "vox_dialler_dials_total", outcome="abandoned") == abandons
-    assert counted(dialler, "vox_dialler_abandon_messages_total", result="none") == abandons
+    # Each abandoned callee heard the campaign's whole message, then was hung up, once.
+    assert counted(dialler, "vox_dialler_abandon_messages_total", result="played") == abandons
+    message_frames = -(-len(await ToneSynth().render(ABANDON_MESSAGE)) // FRAME_BYTES)
+    for name in abandoned:
+        call_id = placed[name][0].id
+        assert sim.heard[call_id] == HeardAudio(message_frames, message_frames), name
+        assert sim.hung_up.count(call_id) == 1, name
+        assert sim.ended[call_id] == "hung up by the platform", name
+    assert not {placed[name][0].id for name in attached} & set(sim.heard)
     rates = dialler.stats(campaign).abandon.rates(finished.timestamp())
     assert rates.today_answers == live_answers
     assert rates.today == pytest.approx(abandons / live_answers)

@@ -24,7 +24,7 @@ from tests.integration.dialler.conftest import (
 )
 from voxcore_adapters.fakes import Callee
 from voxcore_adapters.mongo import MongoContactLeases
-from voxcore_adapters.redis import RedisSlotRegistry, connect
+from voxcore_adapters.redis import RedisPauseSwitch, RedisSlotRegistry, connect
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_domain.model import ContactState, Disposition, Slot, SlotState
 
@@ -56,6 +56,20 @@ async def idle_workers(shop: Shop, n: int) -> AsyncIterator[None]:
         await client.aclose()
 
 
+@contextlib.asynccontextmanager
+async def paused(shop: Shop) -> AsyncIterator[RedisPauseSwitch]:
+    """The platform's dial pause (`python -m apps.dialler.pause on`), on while the block runs
+    unless the block turns it off."""
+    client: Redis = connect(shop.redis_url)
+    switch = RedisPauseSwitch(client, shop.prefix)
+    await switch.set_paused(True)
+    try:
+        yield switch
+    finally:
+        await switch.set_paused(False)
+        await client.aclose()
+
+
 def dialled(livekit: LiveKitDouble) -> list[str]:
     calls = livekit.calls_to("SIP/CreateSIPParticipant")
     return [str(getattr(call.request, "sip_call_to", "")) for call in calls]
@@ -68,11 +82,14 @@ async def test_kill_9_the_leader_the_standby_takes_over_and_nobody_is_dialled_tw
     for person in people:
         livekit.script(person.phone, Callee.busy(after_s=0.2))
     leases = MongoContactLeases(shop.db)
-    async with idle_workers(shop, 3):
+    async with idle_workers(shop, 3), paused(shop) as pause:
+        # Dialling starts once both are up, so the leader is killed mid-run, not after it has
+        # dialled everyone while the standby was still starting.
         first = await start_dialler("dialler-a")
         await until_async(lambda: _is(first, "leader"), within_s=15)
         second = await start_dialler("dialler-b")
-        await until_async(lambda: _is(second, "standby"), within_s=15)
+        assert await second.role() == "standby"
+        await pause.set_paused(False)
         await until_async(lambda: _true(len(dialled(livekit)) >= 8), within_s=30)
 
         first.signal(signal.SIGKILL)
@@ -114,11 +131,16 @@ async def test_a_frozen_leader_writes_nothing_after_a_standby_took_over(
     for person in rest:
         livekit.script(person.phone, Callee.busy(after_s=0.2))
     leases = MongoContactLeases(shop.db)
-    async with idle_workers(shop, 1):
+    async with idle_workers(shop, 1), paused(shop) as pause:
+        # Nothing is dialled until both processes are up and ticking: the slow callee's 12 s
+        # starts with the leader's dial, and must not run out while the standby is starting
+        # (seconds of imports, which a busy machine stretches past ten).
         frozen = await start_dialler("dialler-a")
         await until_async(lambda: _is(frozen, "leader"), within_s=15)
         standby = await start_dialler("dialler-b")
-        await until_async(lambda: _is(standby, "standby"), within_s=15)
+        assert await standby.role() == "standby"
+        assert (dialled(livekit), livekit.rooms) == ([], {})
+        await pause.set_paused(False)
         # The leader's first dial rings (the callee answers only after 12 s; the double records
         # the dial when it ends, but the call's room exists from the start): freeze it then.
         await until_async(lambda: _true(bool(livekit.rooms)), within_s=15, every_s=0.02)

@@ -17,6 +17,7 @@ from pymongo.errors import ConnectionFailure
 from redis.asyncio import Redis
 
 from apps.dialler.fleet_hosts import FleetHostList
+from apps.dialler.loop import Dialler
 from apps.dialler.stores import StoreCalls
 from tests.dialler.conftest import World, make_campaign, new_world
 from tests.dialler.test_limits import TrunkTable
@@ -25,7 +26,9 @@ from voxcore_adapters import redis
 from voxcore_adapters.fakes.trunks import InMemoryFleetHosts
 from voxcore_adapters.mongo import MongoFleetHosts
 from voxcore_adapters.redis import RedisLeaderLock, RedisTrunkChannels
-from voxcore_domain.model import CampaignState
+from voxcore_adapters.redis.channels import channels_key
+from voxcore_domain.model import CampaignState, ContactState, Disposition
+from voxcore_domain.ports import DialRequest, DialResult
 from voxcore_domain.shards import shard_of
 from voxcore_domain.trunks import FleetHost, Trunk
 
@@ -279,3 +282,106 @@ async def test_two_diallers_share_a_trunks_channels(client: Redis, prefix: str) 
     assert len(world.telephony.placed) == 3 + left
     assert alive.in_flight == 3
     assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+
+class Frozen:
+    """A dialler's telephony while its process is frozen (SIGSTOP, a long GC pause): each dial
+    is sent and then hangs, until `thaw` ends it unanswered."""
+
+    def __init__(self) -> None:
+        self.requests: list[DialRequest] = []
+        self._thawed = asyncio.Event()
+
+    async def place_call(self, request: DialRequest) -> DialResult:
+        self.requests.append(request)
+        await self._thawed.wait()
+        return DialResult(request.call_id, None, Disposition.NO_ANSWER)
+
+    async def hang_up(self, call_id: str, room: str) -> None:
+        raise AssertionError(f"a frozen dialler hung up {call_id}")
+
+    def thaw(self) -> None:
+        self._thawed.set()
+
+
+async def test_a_take_over_frees_the_channels_of_the_calls_it_closes_out_at_once(
+    client: Redis, prefix: str
+) -> None:
+    world: World = new_world()
+    zero, one = two_shards(world)
+    other = world.campaigns.get(one)
+    assert other is not None
+    world.campaigns.put(attrs.evolve(other, max_concurrency=1))
+    await world.add_workers(10)
+    trunks = TrunkTable(Trunk("trunk1", "t1", "trunk1", "ST_trunk1", cps=100.0, channels=3))
+    channels = RedisTrunkChannels(client, prefix)
+    lock = RedisLeaderLock(client, prefix)
+    frozen = Frozen()
+
+    def dialler(owner: str, shard: int, **overrides: object) -> Dialler:
+        options: dict[str, object] = {
+            "shard": str(shard),
+            "shards": 2,
+            "trunks": trunks,
+            "lock": lock,
+            "channels": channels,
+            # Far longer than the test: without the take-over freeing them, the dead leader's
+            # channels would stay taken throughout.
+            "channel_ttl": timedelta(seconds=30),
+            "leader_ttl": LEADER_TTL,
+        }
+        options.update(overrides)
+        return world.dialler(owner, **options)
+
+    # Shard 1's leader shares the trunk: one call, answered and on a worker.
+    neighbour = dialler("n1", 1)
+    await neighbour.tick(world.clock.now())
+    await neighbour.wait_idle()
+    (neighbours_call,) = [placed.request.call_id for placed in world.telephony.placed]
+    # Shard 0's leader takes the other two channels with two dials, then freezes mid-ring.
+    dead = dialler("d1", 0, telephony=frozen)
+    standby = dialler("d2", 0)
+    assert (await dead.tick(world.clock.now())).leased == {zero: 2}
+    assert not (await standby.tick(world.clock.now())).leader
+    deadline = time.monotonic() + 5.0
+    while len(frozen.requests) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    dead_calls = {request.call_id for request in frozen.requests}
+    assert len(dead_calls) == 2
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+
+    # The frozen leader's lock runs out; the standby takes shard 0 over and, in the same tick,
+    # dials on the two channels the calls it closed out held.
+    await asyncio.sleep(LEADER_TTL.total_seconds() + 0.2)
+    world.advance(1)
+    await world.beat_all()
+    report = await standby.tick(world.clock.now())
+    await standby.wait_idle()
+
+    assert report.leader
+    assert standby.failures == []
+    assert report.leased == {zero: 2}
+    assert not standby.metrics.registry.get_sample_value("vox_dialler_trunk_channels_full_total")
+    assert set(world.telephony.hung_up) == dead_calls
+    closed = [c for c in world.leases.contacts() if c.last_disposition is Disposition.FAILED]
+    assert len(closed) == 2
+    new_calls = {p.request.call_id for p in world.telephony.placed} - {neighbours_call}
+    assert len(new_calls) == 2
+    held = set(await client.zrange(channels_key(prefix, "trunk1"), 0, -1))
+    # Exactly the closed calls' channels were freed: the other shard's call keeps its own.
+    assert held == {neighbours_call, *new_calls}
+    assert standby.in_flight == 2
+
+    # A renewal the frozen leader sent before it froze arrives now: it takes nothing back.
+    await channels.hold("trunk1", sorted(dead_calls), timedelta(seconds=30))
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+    # Thawed, the old leader finds its dials' contacts taken over and lets them go.
+    frozen.thaw()
+    await dead.wait_idle()
+    assert dead.failures == []
+    assert not (await dead.tick(world.clock.now())).leader
+    assert dead.in_flight == 0
+    assert await channels.in_use(["trunk1"]) == {"trunk1": 3}
+    assert {c.state for c in world.leases.contacts() if c.lease and c.lease.leader_token} == {
+        ContactState.ATTACHED
+    }

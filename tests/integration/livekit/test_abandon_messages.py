@@ -1,6 +1,6 @@
-"""`AbandonMessages`: the fake, and the LiveKit adapter with a recorded room in place of the
-WebRTC join (which needs a LiveKit server that cannot run here: only its failure to connect is
-tested, at the end)."""
+"""`AbandonMessages`: the fake, the LiveKit adapter with a recorded room in place of the WebRTC
+join (which needs a LiveKit server that cannot run here: only its failure to connect is tested,
+at the end), and the simulated carrier's adapter."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ import jwt
 import pytest
 
 from tests.integration.livekit.recorded_room import RecordedRoom
-from voxcore_adapters.fakes import FakeAbandonMessages
+from voxcore_adapters.fakes import Callee, FakeAbandonMessages
 from voxcore_adapters.livekit import LiveKitSettings
 from voxcore_adapters.livekit.abandon import LiveKitAbandonMessages
 from voxcore_adapters.livekit.room_leg import RoomJoinFailed, publish_voice
+from voxcore_adapters.sim import SimAbandonMessages, SimTelephony
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.ports import AbandonMessages, TelephonyError
+from voxcore_domain.ports import AbandonMessages, DialRequest, TelephonyError
+from voxcore_domain.simulation.callees import CalleeModel
 from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
 
 pytestmark = pytest.mark.integration
@@ -30,29 +32,45 @@ MESSAGE = "This was Acme Energy. We will call you back; or call 0800 123 456."
 
 
 class Said:
-    """Where a contract test runs: the fake, or the adapter on a recorded room."""
+    """Where a contract test runs: the fake, the LiveKit adapter on a recorded room, or the
+    simulated carrier's adapter on an answered simulated call (`call-1` in `call-call-1`)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.fake = FakeAbandonMessages()
         self.room = RecordedRoom()
-        self.messages: AbandonMessages = (
-            self.fake
-            if kind == "fake"
-            else LiveKitAbandonMessages(SETTINGS, ToneSynth(), publish=self.room.publish)
-        )
+        self.sim = SimTelephony(CalleeModel())
+        self.messages: AbandonMessages
+        if kind == "fake":
+            self.messages = self.fake
+        elif kind == "livekit":
+            self.messages = LiveKitAbandonMessages(SETTINGS, ToneSynth(), publish=self.room.publish)
+        else:
+            self.messages = SimAbandonMessages(self.sim, ToneSynth())
 
-    def break_room(self) -> None:
+    async def answer(self) -> None:
+        self.sim.script("+442079460000", Callee.answering())
+        request = DialRequest(
+            "call-1", "ST_1", "+442079460000", "+442071234567", 15.0, "call-call-1"
+        )
+        assert (await self.sim.place_call(request)).answered_at is not None
+
+    async def break_room(self) -> None:
         self.fake.fail = True
         self.room.refuse = True
+        await self.sim.hang_up("call-1", "call-call-1")
 
     def said_anything(self) -> bool:
-        return bool(self.fake.said or self.room.frames)
+        return bool(
+            self.fake.said or self.room.frames or any(h.frames for h in self.sim.heard.values())
+        )
 
 
-@pytest.fixture(params=["fake", "livekit"])
-def said(request: pytest.FixtureRequest) -> Said:
-    return Said(request.param)
+@pytest.fixture(params=["fake", "livekit", "sim"])
+async def said(request: pytest.FixtureRequest) -> Said:
+    said = Said(request.param)
+    await said.answer()
+    return said
 
 
 # -- the contract ---------------------------------------------------------------------------------
@@ -64,12 +82,14 @@ async def test_a_message_is_played_before_play_returns(said: Said) -> None:
     assert said.said_anything()
     if said.kind == "fake":
         assert said.fake.said == [("call-1", "call-call-1", MESSAGE)]
-    else:
+    elif said.kind == "livekit":
         assert said.room.steps == ["join", "capture", "playout", "leave"]
+    else:
+        assert said.sim.heard["call-1"].complete
 
 
 async def test_a_room_that_cannot_be_reached_is_a_telephony_error(said: Said) -> None:
-    said.break_room()
+    await said.break_room()
     with pytest.raises(TelephonyError):
         await said.messages.play("call-1", "call-call-1", MESSAGE)
     assert not said.said_anything()
@@ -197,6 +217,69 @@ async def test_the_secret_never_reaches_the_log(caplog: pytest.LogCaptureFixture
     assert SECRET not in caplog.text
     assert SECRET not in str(failed.value)
     assert room.joins[0][1] not in str(failed.value)
+
+
+# -- the simulated carrier ------------------------------------------------------------------------
+
+
+async def sim_call(sim: SimTelephony, call_id: str = "call-1") -> str:
+    """An answered simulated call; its room."""
+    room = f"call-{call_id}"
+    sim.script("+442079460001", Callee.answering())
+    request = DialRequest(call_id, "ST_1", "+442079460001", "+442071234567", 15.0, room)
+    assert (await sim.place_call(request)).answered_at is not None
+    return room
+
+
+async def test_the_sims_callee_hears_the_whole_rendered_message_in_real_time() -> None:
+    sim = SimTelephony(CalleeModel())
+    synth = ToneSynth()
+    room = await sim_call(sim)
+    started = asyncio.get_running_loop().time()
+
+    await SimAbandonMessages(sim, synth).play("call-1", room, "Acme here; we will call back.")
+
+    took = asyncio.get_running_loop().time() - started
+    pcm = await synth.render("Acme here; we will call back.")
+    heard = sim.heard["call-1"]
+    assert heard.complete
+    assert heard.frames == math.ceil(len(pcm) / FRAME_BYTES)
+    assert heard.ms == heard.frames * 20
+    # Said at the pace of speech: it took at least as long as the message lasts.
+    assert took >= heard.ms / 1000 - 0.05
+    # The message does not end the call: the dialler hangs up next.
+    assert sim.live_calls == {"call-1": room}
+    assert sim.hung_up == []
+
+
+async def test_a_sim_call_that_ends_mid_message_is_a_telephony_error_and_keeps_what_was_heard() -> (
+    None
+):
+    sim = SimTelephony(CalleeModel())
+    room = await sim_call(sim)
+    messages = SimAbandonMessages(sim, ToneSynth())
+    playing = asyncio.get_running_loop().create_task(messages.play("call-1", room, MESSAGE))
+    await asyncio.sleep(0.5)
+    await sim.hang_up("call-1", room)
+
+    with pytest.raises(TelephonyError, match="call call-1 ended"):
+        await playing
+    heard = sim.heard["call-1"]
+    assert not heard.complete
+    assert 0 < heard.frames < heard.sent
+
+
+async def test_a_sim_message_that_cannot_keep_pace_fails_after_its_length() -> None:
+    # A clock that never moves: every chunk seems due later than it is, so the message takes
+    # far longer to say than it lasts.
+    sim = SimTelephony(CalleeModel(), monotonic=lambda: 0.0)
+    room = await sim_call(sim)
+    messages = SimAbandonMessages(sim, ToneSynth(), playout_margin_s=0.1)
+
+    async with asyncio.timeout(5):
+        with pytest.raises(TelephonyError, match="did not play within"):
+            await messages.play("call-1", room, "Acme.")
+    assert not sim.heard["call-1"].complete
 
 
 # -- the real join --------------------------------------------------------------------------------

@@ -88,3 +88,49 @@ async def test_bad_arguments_are_refused(channels: TrunkChannels) -> None:
         await channels.claim("tr1", "a", 1, timedelta(0))
     with pytest.raises(ValidationError, match="call_id"):
         await channels.claim("tr1", "", 1, TTL)
+
+
+async def test_a_close_out_frees_exactly_its_calls_and_bars_their_old_holder(
+    channels: TrunkChannels, advance: Callable[[timedelta], Awaitable[None]]
+) -> None:
+    # A dead leader's two calls, another shard's leader's call, all on one trunk at its limit;
+    # the dead leader also held a call on another trunk.
+    for call_id in ("dead-1", "dead-2", "other-shard"):
+        assert await channels.claim("tr1", call_id, 3, TTL)
+    assert await channels.claim("tr2", "dead-3", None, TTL)
+    assert not await channels.claim("tr1", "new", 3, TTL)
+
+    # The new leader closed the dead leader's calls on tr1 out: their channels are free now,
+    # and only theirs.
+    freed = await channels.close_out("tr1", ["dead-1", "dead-2", "never-held"], TTL * 3)
+    assert freed == 2
+    assert await channels.in_use(["tr1", "tr2"]) == {"tr1": 1, "tr2": 1}
+    assert await channels.claim("tr1", "new", 3, TTL)
+    assert await channels.claim("tr1", "newer", 3, TTL)
+    assert not await channels.claim("tr1", "newest", 3, TTL)
+
+    # The old holder thaws: its renewals and claims of the closed calls are refused, its other
+    # calls still count.
+    await channels.hold("tr1", ["dead-1", "dead-2", "other-shard"], TTL)
+    assert not await channels.claim("tr1", "dead-1", None, TTL)
+    assert await channels.in_use(["tr1"]) == {"tr1": 3}
+    assert await channels.close_out("tr1", [], TTL) == 0
+
+    # The bar runs out with its time; a shorter close-out never shortens it.
+    assert await channels.close_out("tr1", ["dead-2"], TTL / 4) == 0
+    await advance(TTL * 2)
+    await channels.hold("tr1", ["dead-2"], TTL)
+    assert await channels.in_use(["tr1"]) == {"tr1": 0}
+    await advance(TTL * 3 / 2)
+    await channels.hold("tr1", ["dead-2"], TTL)
+    assert await channels.claim("tr1", "dead-1", None, TTL)
+    assert await channels.in_use(["tr1"]) == {"tr1": 2}
+
+
+async def test_a_close_out_refuses_bad_arguments(channels: TrunkChannels) -> None:
+    with pytest.raises(ValidationError, match="barred"):
+        await channels.close_out("tr1", ["a"], timedelta(0))
+    with pytest.raises(ValidationError, match="call_id"):
+        await channels.close_out("tr1", ["a", ""], TTL)
+    with pytest.raises(ValidationError, match="trunk_id"):
+        await channels.close_out("", ["a"], TTL)

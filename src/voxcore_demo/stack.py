@@ -6,7 +6,8 @@ The fleet is reached in one of two ways:
 
 - **behind nginx** (when `nginx` is installed, and `DemoConfig.nginx`): the workers are one
   fleet host (`VOX_FLEET_HOST=demo`, workers `1`…`N`) behind nginx with the operator's own site
-  (`infra/nginx/render.sh`, `voxcore_demo.nginx`). The dialler names that one host, nginx's
+  (`infra/nginx/render.sh`, run by `voxcore_adapters.testing.nginx`) on a free loopback port,
+  its pid and temp files in the demo's own folders. The dialler names that one host, nginx's
   address (`VOX_DIALLER_FLEET_HOSTS=demo=http://127.0.0.1:<port>`), and nginx hands each
   `/attach` to a free worker; the simulated carrier streams a call's audio to the per-worker
   path of the worker that took it (`VOX_SIM_MEDIA_TARGET=http://127.0.0.1:<port>/w/{worker}`),
@@ -15,7 +16,10 @@ The fleet is reached in one of two ways:
   (`VOX_DIALLER_FLEET_HOSTS=w1=unix:/…/w1.sock,…`), and the carrier streams to the socket of the
   worker that took the call (`VOX_SIM_MEDIA_TARGET=unix:/…/{worker}.sock`).
 
-Nothing else changes between the two.
+Nothing else changes between the two. When the demo runs as root, nginx's worker processes run
+as `nobody`, so the worker sockets are made reachable by other users (a traverse-only directory
+with an unguessable name, sockets `0666`): acceptable for a demo on one's own machine, not how a
+fleet host is set up (`infra/systemd`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import attrs
 import httpx
 
 from voxcore_adapters.s3 import S3Connection
+from voxcore_adapters.testing import nginx
 from voxcore_adapters.testing.asgi_server import granian_on_socket
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
@@ -38,7 +43,6 @@ from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port,
 from voxcore_adapters.testing.redis_server import redis_server
 from voxcore_adapters.testing.redis_server import server_url as redis_server_url
 from voxcore_adapters.testing.s3_server import SeaweedS3
-from voxcore_demo import nginx
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.processes import Child, Supervisor, alive
 
@@ -126,7 +130,7 @@ class Stack:
         self.endpoints: Endpoints | None = None
         self.ports: list[int] = []
         """Every loopback port the demo's processes listened on, to check afterwards."""
-        self.nginx = nginx.binary() if config.nginx else None
+        self.nginx = nginx.installed() if config.nginx else None
         """nginx's binary when the workers run behind it."""
         # Unix socket paths are limited to 108 bytes: keep them short, under /tmp.
         self._socket_dir = Path(tempfile.mkdtemp(prefix="vox-demo-"))
@@ -190,7 +194,7 @@ class Stack:
         self.supervisor.wait_until(api, lambda: _answers(f"{api_url}/health"))
         for path, worker in zip(sockets, workers, strict=True):
             self.supervisor.wait_until(worker, _health_on(path))
-        nginx_url = None if self.nginx is None else self._start_nginx(self.nginx, api_url)
+        nginx_url = None if self.nginx is None else self._start_nginx(api_url)
         dialler_port = free_port()
         self.ports.append(dialler_port)
         self.endpoints = Endpoints(
@@ -205,22 +209,25 @@ class Stack:
             nginx_url=nginx_url,
         )
 
-    def _start_nginx(self, binary: str, api_url: str) -> str:
+    def _start_nginx(self, api_url: str) -> str:
+        """nginx serving the Console at `/` with the API's `/v1/` on the same origin; its logs
+        with the demo's own."""
         port = free_port()
         self.ports.append(port)
         prefix = self._socket_dir / "nginx"
-        conf = nginx.configure(
-            prefix,
-            self.logs,
+        prefix.mkdir()
+        site = nginx.render_site(
+            prefix / "voxcore-fleet.conf",
             workers=self.config.workers,
             socket=str(self._socket_dir / "w%i.sock"),
             port=port,
             console=CONSOLE,
-            api_url=api_url,
+            api=api_url,
         )
-        nginx.check(binary, prefix, conf, self.logs)
+        nginx.write_conf(prefix, site, logs=self.logs)
+        nginx.check(prefix, self.logs)
         url = f"http://{LOOPBACK}:{port}"
-        child = self.supervisor.start("nginx", nginx.command(binary, prefix, conf, self.logs), {})
+        child = self.supervisor.start("nginx", nginx.command(prefix, self.logs), {})
         self.supervisor.wait_until(child, lambda: _answers(f"{url}/health"))
         return url
 

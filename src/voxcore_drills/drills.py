@@ -65,7 +65,7 @@ class Drills:
         self.tenant = seeding.tenant(
             platform.api_url, platform.secrets.admin_key, "Drill Co " + str(int(time.time()))
         )
-        platform.secrets.tenant_keys.append(self.tenant.key)
+        platform.secrets.tenant_keys.append(self.tenant.token)
         self._made = 0
 
     def close(self) -> None:

@@ -141,20 +141,20 @@ async def post_streamed(
 @contextlib.contextmanager
 def real_backend(mongo_url: str, redis_url: str, **more: Any) -> Iterator[Settings]:
     """Settings for the `real` backend with a database and a Redis key prefix of the block's
-    own (`more` sets any other field); the database is dropped after the block."""
+    own (`more` sets or overrides any other field); the database is dropped after the block."""
     run = uuid.uuid4().hex[:12]
-    yield Settings(
-        admin_key=ADMIN_KEY,
-        internal_token=INTERNAL_TOKEN,
-        backend=Backend.REAL,
-        mongo_url=mongo_url,
-        mongo_database=f"vox_api_{run}",
-        redis_url=redis_url,
-        redis_prefix=f"vox-test-{run}",
-        rate_limit_per_s=1000.0,
-        rate_limit_burst=1000,
-        **more,
-    )
+    fields: dict[str, Any] = {
+        "admin_key": ADMIN_KEY,
+        "internal_token": INTERNAL_TOKEN,
+        "backend": Backend.REAL,
+        "mongo_url": mongo_url,
+        "mongo_database": f"vox_api_{run}",
+        "redis_url": redis_url,
+        "redis_prefix": f"vox-test-{run}",
+        "rate_limit_per_s": 1000.0,
+        "rate_limit_burst": 1000,
+    }
+    yield Settings(**(fields | more))
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_url)
     client.drop_database(f"vox_api_{run}")
     client.close()

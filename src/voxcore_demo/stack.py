@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-import httpx
 
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import nginx
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import answers, granian_on_port, granian_on_socket
+from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port, port_open
@@ -98,24 +97,11 @@ class Endpoints:
         )
 
 
-def _granian(*args: str) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", *args]
-
-
-def _answers(url: str, socket: Path | None = None) -> bool:
-    transport = httpx.HTTPTransport(uds=str(socket)) if socket else None
-    try:
-        with httpx.Client(transport=transport, timeout=2.0) as client:
-            return client.get(url).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _health_on(socket: Path) -> Callable[[], bool]:
-    return lambda: _answers("http://fleet/health", socket)
+    return lambda: answers("http://fleet/health", socket)
 
 
-class Stack:
+class Stack(AllOrNothing):
     """`with Stack(config, run_dir) as stack:` starts everything but the dialler (which
     `start_dialler` starts once campaigns are seeded) and stops everything on the way out."""
 
@@ -139,17 +125,6 @@ class Stack:
             # the sockets, though not list them.
             self._socket_dir.chmod(0o711)
 
-    def __enter__(self) -> Stack:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     def _start(self) -> None:
         mongo = secantus_server()
         redis = redis_server()
@@ -168,9 +143,7 @@ class Stack:
         api_url = f"http://{LOOPBACK}:{api_port}"
         api = self.supervisor.start(
             "api",
-            _granian(
-                "--host", LOOPBACK, "--port", str(api_port), "--factory", "apps.api.main:create_app"
-            ),
+            granian_on_port(api_port, "apps.api.main:create_app"),
             {
                 "VOX_API_ADMIN_KEY": admin_key,
                 "VOX_API_INTERNAL_TOKEN": internal,
@@ -191,7 +164,7 @@ class Stack:
             self._worker(n, path, redis_url, s3, api_url, internal)
             for n, path in enumerate(sockets, start=1)
         ]
-        self.supervisor.wait_until(api, lambda: _answers(f"{api_url}/health"))
+        self.supervisor.wait_until(api, lambda: answers(f"{api_url}/health"))
         for path, worker in zip(sockets, workers, strict=True):
             self.supervisor.wait_until(worker, _health_on(path))
         nginx_url = None if self.nginx is None else self._start_nginx(api_url)
@@ -228,7 +201,7 @@ class Stack:
         nginx.check(prefix, self.logs)
         url = f"http://{LOOPBACK}:{port}"
         child = self.supervisor.start("nginx", nginx.command(prefix, self.logs), {})
-        self.supervisor.wait_until(child, lambda: _answers(f"{url}/health"))
+        self.supervisor.wait_until(child, lambda: answers(f"{url}/health"))
         return url
 
     def _worker(
@@ -263,7 +236,7 @@ class Stack:
 
     def start_dialler(self) -> Child:
         endpoints = self._running()
-        port = endpoints.dialler_url.rsplit(":", 1)[1]
+        port = int(endpoints.dialler_url.rsplit(":", 1)[1])
         hosts = ",".join(f"{name}={url}" for name, url in endpoints.fleet_hosts().items())
         media = (
             f"{endpoints.nginx_url}/w/{{worker}}"
@@ -273,9 +246,7 @@ class Stack:
         callees = self.config.callees
         child = self.supervisor.start(
             "dialler",
-            _granian(
-                "--host", LOOPBACK, "--port", port, "--factory", "apps.dialler.main:create_app"
-            ),
+            granian_on_port(port, "apps.dialler.main:create_app"),
             {
                 "VOX_DIALLER_MONGO_URL": endpoints.mongo_url,
                 "VOX_DIALLER_REDIS_URL": endpoints.redis_url,
@@ -295,7 +266,7 @@ class Stack:
                 "VOX_SIM_MEDIA_TARGET": media,
             },
         )
-        self.supervisor.wait_until(child, lambda: _answers(f"{endpoints.dialler_url}/health"))
+        self.supervisor.wait_until(child, lambda: answers(f"{endpoints.dialler_url}/health"))
         return child
 
     def _running(self) -> Endpoints:

@@ -20,7 +20,6 @@ import re
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,8 @@ import httpx
 
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import nginx as testing_nginx
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import answers, granian_on_port, granian_on_socket
+from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
@@ -72,26 +72,6 @@ class Callees:
     talk_s: float = 6.0
     talk_cv: float = 0.2
     seed: int = 7
-
-
-def _granian(*args: str) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", *args]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            return client.get(url).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _socket_answers(socket: Path) -> bool:
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
-            return client.get("http://fleet/health").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 class Nginx(testing_nginx.Nginx):
@@ -151,7 +131,7 @@ class Secrets:
         return {name: value for name, value in named.items() if value}
 
 
-class Platform:
+class Platform(AllOrNothing):
     """`with Platform(run_dir, workers=3) as platform:` starts the servers, the API, nginx and
     the workers (`start_dialler` starts each dialler) and stops everything on the way out."""
 
@@ -193,17 +173,6 @@ class Platform:
 
     # -- start and stop ----------------------------------------------------------------------
 
-    def __enter__(self) -> Platform:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     def _start(self) -> None:
         self.mongo.start()
         self.redis.start()
@@ -215,10 +184,7 @@ class Platform:
         self.api_url = f"http://{LOOPBACK}:{api_port}"
         api = self._launch(
             "api",
-            _granian(
-                *("--host", LOOPBACK, "--port", str(api_port)),
-                *("--factory", "apps.api.main:create_app"),
-            ),
+            granian_on_port(api_port, "apps.api.main:create_app"),
             {
                 "VOX_API_ADMIN_KEY": self.secrets.admin_key,
                 "VOX_API_INTERNAL_TOKEN": self.secrets.internal_token,
@@ -233,7 +199,7 @@ class Platform:
         self.nginx.start()
         for number in range(1, self.workers + 1):
             self.start_worker(number, wait=False)
-        self.supervisor.wait_until(api, lambda: _answers(f"{self.api_url}/health"))
+        self.supervisor.wait_until(api, lambda: answers(f"{self.api_url}/health"))
         for number in self.fleet:
             self._wait_worker(number)
 
@@ -321,7 +287,9 @@ class Platform:
 
     def _wait_worker(self, number: int) -> None:
         socket = self.socket(number)
-        self.supervisor.wait_until(self.fleet[number], lambda: _socket_answers(socket))
+        self.supervisor.wait_until(
+            self.fleet[number], lambda: answers("http://fleet/health", socket)
+        )
 
     def start_dialler(self, owner: str) -> Child:
         """A dialler named `owner`; the first one started leads, the next stands by."""
@@ -354,14 +322,11 @@ class Platform:
             env["VOX_SIM_TRUNK_FAULTS"] = ",".join(f"{k}={v}" for k, v in self.trunk_faults.items())
         child = self._launch(
             f"dialler-{owner}",
-            _granian(
-                *("--host", LOOPBACK, "--port", str(port)),
-                *("--factory", "apps.dialler.main:create_app"),
-            ),
+            granian_on_port(port, "apps.dialler.main:create_app"),
             env,
         )
         self.diallers[owner] = child
-        self.supervisor.wait_until(child, lambda: _answers(self.dialler_url(owner) + "/health"))
+        self.supervisor.wait_until(child, lambda: answers(self.dialler_url(owner) + "/health"))
         return child
 
     def dialler_url(self, owner: str) -> str:

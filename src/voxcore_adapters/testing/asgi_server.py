@@ -64,11 +64,15 @@ def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str])
     )
 
 
-def _healthy_on(socket: Path) -> bool:
-    if not socket.exists():
-        return False
+def answers(url: str, socket: Path | None = None) -> bool:
+    """`GET url` answers 200 now (over the Unix socket `socket` when one is given)."""
+    transport = httpx.HTTPTransport(uds=str(socket)) if socket else None
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
-            return client.get("http://fleet/health").status_code == 200
+        with httpx.Client(transport=transport, timeout=2.0) as client:
+            return client.get(url).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def _healthy_on(socket: Path) -> bool:
+    return socket.exists() and answers("http://fleet/health", socket)

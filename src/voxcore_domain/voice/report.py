@@ -58,15 +58,29 @@ class WorkerReport:
 
 def attached(call: CallSetup, sequence: int, at: datetime, worker: str) -> WorkerReport:
     """The report that `worker` took `call`."""
+    return _report(call, sequence, ReportKind.ATTACHED, at, worker)
+
+
+def _report(
+    call: CallSetup,
+    sequence: int,
+    kind: ReportKind,
+    at: datetime,
+    worker: str,
+    disposition: Disposition | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> WorkerReport:
     return WorkerReport(
         call.call_id,
         sequence,
-        ReportKind.ATTACHED,
+        kind,
         at,
         call.tenant_id,
         call.campaign_id,
         call.lease_token,
         worker,
+        disposition=disposition,
+        detail=detail or {},
     )
 
 
@@ -91,18 +105,7 @@ def ended(
         detail["reason"] = outcome.reason
     if recording_key is not None:
         detail["recording_key"] = recording_key
-    return WorkerReport(
-        call.call_id,
-        sequence,
-        ReportKind.ENDED,
-        at,
-        call.tenant_id,
-        call.campaign_id,
-        call.lease_token,
-        worker,
-        disposition=outcome.disposition,
-        detail=detail,
-    )
+    return _report(call, sequence, ReportKind.ENDED, at, worker, outcome.disposition, detail)
 
 
 def not_connected(
@@ -115,15 +118,5 @@ def not_connected(
 ) -> WorkerReport:
     """The report of a call the worker took but never talked on: its dial was not answered
     (`busy`, `no_answer`, …) or its setup failed. Nothing was said, so nothing was recorded."""
-    return WorkerReport(
-        call.call_id,
-        sequence,
-        ReportKind.ENDED,
-        at,
-        call.tenant_id,
-        call.campaign_id,
-        call.lease_token,
-        worker,
-        disposition=disposition,
-        detail={"transcript": [], "reason": reason},
-    )
+    detail = {"transcript": [], "reason": reason}
+    return _report(call, sequence, ReportKind.ENDED, at, worker, disposition, detail)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
 import subprocess
@@ -48,7 +47,7 @@ import httpx
 from apps.fleet.live_recording import LiveRecording
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
@@ -69,8 +68,6 @@ class Worker:
         self.socket = directory / "w.sock"
         self.spool = directory / "spool"
         env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
             "VOX_FLEET_WORKER": "bench",
             "VOX_FLEET_HOST": "bench",
             "VOX_FLEET_BACKEND": "memory",
@@ -78,32 +75,15 @@ class Worker:
             "VOX_FLEET_SPOOL_DIR": str(self.spool),
             **(backend or {}),
         }
-        self.log = (directory / "granian.log").open("wb")
-        self.process = subprocess.Popen(
-            granian_on_socket(self.socket, "0660"),
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = spawn_worker(self.socket, env, directory / "granian.log", "0660")
         deadline = time.monotonic() + 30
-        while not self._answers():
+        while not healthy_on(self.socket):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"the worker did not start; see {directory / 'granian.log'}")
             time.sleep(0.05)
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         self.pid = int(children.split()[0])
-
-    def _answers(self) -> bool:
-        if not self.socket.exists():
-            return False
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code == 200
-        except httpx.TransportError:
-            return False
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -119,7 +99,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
 
 
 async def one_call(

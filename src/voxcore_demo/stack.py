@@ -34,7 +34,12 @@ import attrs
 
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import nginx
-from voxcore_adapters.testing.asgi_server import answers, granian_on_port, granian_on_socket
+from voxcore_adapters.testing.asgi_server import (
+    answers,
+    granian_on_port,
+    granian_on_socket,
+    healthy_on,
+)
 from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
@@ -98,7 +103,7 @@ class Endpoints:
 
 
 def _health_on(socket: Path) -> Callable[[], bool]:
-    return lambda: answers("http://fleet/health", socket)
+    return lambda: healthy_on(socket)
 
 
 class Stack(AllOrNothing):

@@ -30,7 +30,12 @@ import httpx
 
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import nginx as testing_nginx
-from voxcore_adapters.testing.asgi_server import answers, granian_on_port, granian_on_socket
+from voxcore_adapters.testing.asgi_server import (
+    answers,
+    granian_on_port,
+    granian_on_socket,
+    healthy_on,
+)
 from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
@@ -287,9 +292,7 @@ class Platform(AllOrNothing):
 
     def _wait_worker(self, number: int) -> None:
         socket = self.socket(number)
-        self.supervisor.wait_until(
-            self.fleet[number], lambda: answers("http://fleet/health", socket)
-        )
+        self.supervisor.wait_until(self.fleet[number], lambda: healthy_on(socket))
 
     def start_dialler(self, owner: str) -> Child:
         """A dialler named `owner`; the first one started leads, the next stands by."""

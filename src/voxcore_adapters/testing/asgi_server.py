@@ -5,7 +5,9 @@ workers are served."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -51,6 +53,24 @@ def granian_on_socket(
     ]  # fmt: skip
 
 
+def spawn_worker(
+    socket: Path, env: Mapping[str, str], log: Path, permissions: str = "0600"
+) -> subprocess.Popen[bytes]:
+    """A fleet worker (`granian_on_socket`) started in this repository with `env` over this
+    process's environment, its output appended to `log`, in a session of its own (so that its
+    whole process group, Granian's main process and its worker, can be signalled at once)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            granian_on_socket(socket, permissions),
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
 def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str]) -> ServerProcess:
     """`granian --interface asgi --uds <socket> --factory <factory>`, as a fleet worker runs
     (docs/fleet.md); ready once `GET /health` answers 200 on the socket. Not started yet. Its
@@ -59,7 +79,7 @@ def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str])
         name,
         lambda _: granian_on_socket(socket, factory=factory),
         0,
-        ready=lambda: _healthy_on(socket),
+        ready=lambda: healthy_on(socket),
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
     )
 
@@ -74,5 +94,6 @@ def answers(url: str, socket: Path | None = None) -> bool:
         return False
 
 
-def _healthy_on(socket: Path) -> bool:
+def healthy_on(socket: Path) -> bool:
+    """A fleet worker's `GET /health` answers 200 on `socket` now."""
     return socket.exists() and answers("http://fleet/health", socket)

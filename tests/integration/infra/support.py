@@ -24,7 +24,7 @@ import aiohttp
 import httpx
 
 from voxcore_adapters.testing import nginx as testing_nginx
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.process import LOOPBACK
 
@@ -61,7 +61,6 @@ class FleetWorker:
         self.socket = sockets / f"voxcore_{number}.sock"
         self.log = sockets / f"worker_{number}.log"
         self.env = {
-            **os.environ,
             "VOX_FLEET_WORKER": str(number),
             "VOX_FLEET_HOST": host,
             "VOX_FLEET_SOCKET": str(self.socket),
@@ -76,33 +75,16 @@ class FleetWorker:
     def start(self) -> FleetWorker:
         # What the unit's ExecStartPre does: a socket left by a killed worker blocks the bind.
         self.socket.unlink(missing_ok=True)
-        command = granian_on_socket(self.socket, "0666")
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.process = spawn_worker(self.socket, self.env, self.log, "0666")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker {self.number} exited at start: {self.output()}")
-            if self.socket.exists() and self.health_status() == 200:
+            if healthy_on(self.socket):
                 return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"worker {self.number} did not answer: {self.output()}")
-
-    def health_status(self) -> int | None:
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code
-        except httpx.TransportError:
-            return None
 
     def health(self) -> dict[str, Any]:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:

@@ -32,9 +32,7 @@ import argparse
 import asyncio
 import inspect
 import random
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -58,7 +56,7 @@ from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import mongo_server
-from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.testing.s3_server import s3_server
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
@@ -385,13 +383,7 @@ class FleetWorker:
         return healthy_on(self.socket)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process)
 
 
 @contextmanager

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,7 +45,7 @@ import httpx
 from apps.fleet.live_recording import LiveRecording
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
-from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
@@ -92,13 +90,7 @@ class Worker:
         raise RuntimeError("no VmRSS")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process, timeout_s=20.0)
 
 
 async def one_call(

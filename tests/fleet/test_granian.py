@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,7 +18,7 @@ import pytest
 
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
-from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_domain.model import SlotState
 from voxcore_domain.voice.recording import read_stereo_wav
@@ -61,13 +60,7 @@ class Worker:
         return self.log.read_bytes()[-3000:].decode(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ workers are served."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -69,6 +70,18 @@ def spawn_worker(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """Stop a worker `spawn_worker` started as systemd does: SIGINT (Granian stops gracefully),
+    SIGKILL if it is still up after `timeout_s`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str]) -> ServerProcess:

@@ -31,11 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import os
 import random
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -60,7 +57,7 @@ from voxcore_adapters.fleet.http import HttpFleetClient
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import mongo_server
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.testing.s3_server import s3_server
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
@@ -423,39 +420,17 @@ class FleetWorker:
 
     def __init__(self, socket: Path, env: dict[str, str], log: Path) -> None:
         self.socket = socket
-        command = granian_on_socket(socket, "0660")
         self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.process = spawn_worker(socket, env, log, "0660")
 
     def ready(self) -> bool:
         if self.process.poll() is not None:
             tail = self.log.read_bytes()[-2000:].decode(errors="replace")
             raise RuntimeError(f"a fleet worker exited at start: {tail}")
-        if not self.socket.exists():
-            return False
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code == 200
-        except httpx.TransportError:
-            return False
+        return healthy_on(self.socket)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process)
 
 
 @contextmanager

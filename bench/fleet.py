@@ -48,10 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import os
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -63,7 +60,7 @@ import httpx
 from apps.fleet.live_recording import LiveRecording
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.redis_server import redis_url
@@ -90,8 +87,6 @@ class Worker:
         self.socket = directory / "w.sock"
         self.spool = directory / "spool"
         env = {
-            **{name: value for name, value in os.environ.items() if name not in without},
-            "PYTHONPATH": str(REPO),
             "VOX_FLEET_WORKER": "bench",
             "VOX_FLEET_HOST": "bench",
             "VOX_FLEET_BACKEND": "memory",
@@ -99,32 +94,15 @@ class Worker:
             "VOX_FLEET_SPOOL_DIR": str(self.spool),
             **(backend or {}),
         }
-        self.log = (directory / "granian.log").open("wb")
-        self.process = subprocess.Popen(
-            granian_on_socket(self.socket, "0660"),
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = spawn_worker(self.socket, env, directory / "granian.log", "0660", without)
         deadline = time.monotonic() + 30
-        while not self._answers():
+        while not healthy_on(self.socket):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"the worker did not start; see {directory / 'granian.log'}")
             time.sleep(0.05)
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         self.pid = int(children.split()[0])
-
-    def _answers(self) -> bool:
-        if not self.socket.exists():
-            return False
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code == 200
-        except httpx.TransportError:
-            return False
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -133,14 +111,7 @@ class Worker:
         raise RuntimeError("no VmRSS")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        stop_worker(self.process, timeout_s=20.0)
 
 
 async def one_call(

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from voxcore_adapters import environment
 from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain import validators as v
 from voxcore_domain.errors import ValidationError
@@ -191,22 +192,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from `env` (the process environment by default). A bad variable raises
         `ValidationError` naming the variable."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for name, (field, parse, kind) in _VARIABLES.items():
-            text = env.get(name, "").strip()
-            if not text:
-                continue
-            try:
-                values[field] = parse(text)
-            except ValueError:
-                # Only numbers and names fail to parse, never a secret: safe to repeat.
-                raise ValidationError(name, f"{text!r} is not {kind}") from None
-        by_field = {field: name for name, (field, _, _) in _VARIABLES.items()}
-        try:
-            return cls(**values)
-        except ValidationError as error:
-            raise ValidationError(by_field.get(error.field, error.field), error.message) from None
+        return environment.from_env(cls, os.environ if env is None else env, _VARIABLES)
 
 
 _NUMBER = "a number"

@@ -6,7 +6,8 @@ The fleet is reached in one of two ways:
 
 - **behind nginx** (when `nginx` is installed, and `DemoConfig.nginx`): the workers are one
   fleet host (`VOX_FLEET_HOST=demo`, workers `1`…`N`) behind nginx with the operator's own site
-  (`infra/nginx/render.sh`, `voxcore_demo.nginx`). The dialler names that one host, nginx's
+  (`infra/nginx/render.sh`, run by `voxcore_adapters.testing.nginx`) on a free loopback port,
+  its pid and temp files in the demo's own folders. The dialler names that one host, nginx's
   address (`VOX_DIALLER_FLEET_HOSTS=demo=http://127.0.0.1:<port>`), and nginx hands each
   `/attach` to a free worker; the simulated carrier streams a call's audio to the per-worker
   path of the worker that took it (`VOX_SIM_MEDIA_TARGET=http://127.0.0.1:<port>/w/{worker}`),
@@ -15,30 +16,37 @@ The fleet is reached in one of two ways:
   (`VOX_DIALLER_FLEET_HOSTS=w1=unix:/…/w1.sock,…`), and the carrier streams to the socket of the
   worker that took the call (`VOX_SIM_MEDIA_TARGET=unix:/…/{worker}.sock`).
 
-Nothing else changes between the two.
+Nothing else changes between the two. When the demo runs as root, nginx's worker processes run
+as `nobody`, so the worker sockets are made reachable by other users (a traverse-only directory
+with an unguessable name, sockets `0666`): acceptable for a demo on one's own machine, not how a
+fleet host is set up (`infra/systemd`).
 """
 
 from __future__ import annotations
 
 import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-import httpx
 
 from voxcore_adapters.s3 import S3Connection
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing import nginx
+from voxcore_adapters.testing.asgi_server import (
+    answers,
+    granian_on_port,
+    granian_on_socket,
+    healthy_on,
+)
+from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port, port_open
 from voxcore_adapters.testing.redis_server import redis_server
 from voxcore_adapters.testing.redis_server import server_url as redis_server_url
 from voxcore_adapters.testing.s3_server import SeaweedS3
-from voxcore_demo import nginx
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.processes import Child, Supervisor, alive
 
@@ -94,24 +102,11 @@ class Endpoints:
         )
 
 
-def _granian(*args: str) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", *args]
-
-
-def _answers(url: str, socket: Path | None = None) -> bool:
-    transport = httpx.HTTPTransport(uds=str(socket)) if socket else None
-    try:
-        with httpx.Client(transport=transport, timeout=2.0) as client:
-            return client.get(url).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _health_on(socket: Path) -> Callable[[], bool]:
-    return lambda: _answers("http://fleet/health", socket)
+    return lambda: healthy_on(socket)
 
 
-class Stack:
+class Stack(AllOrNothing):
     """`with Stack(config, run_dir) as stack:` starts everything but the dialler (which
     `start_dialler` starts once campaigns are seeded) and stops everything on the way out."""
 
@@ -126,7 +121,7 @@ class Stack:
         self.endpoints: Endpoints | None = None
         self.ports: list[int] = []
         """Every loopback port the demo's processes listened on, to check afterwards."""
-        self.nginx = nginx.binary() if config.nginx else None
+        self.nginx = nginx.installed() if config.nginx else None
         """nginx's binary when the workers run behind it."""
         # Unix socket paths are limited to 108 bytes: keep them short, under /tmp.
         self._socket_dir = Path(tempfile.mkdtemp(prefix="vox-demo-"))
@@ -134,17 +129,6 @@ class Stack:
             # nginx's workers may run as another user (nobody, under root): they must reach
             # the sockets, though not list them.
             self._socket_dir.chmod(0o711)
-
-    def __enter__(self) -> Stack:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _start(self) -> None:
         mongo = secantus_server()
@@ -164,9 +148,7 @@ class Stack:
         api_url = f"http://{LOOPBACK}:{api_port}"
         api = self.supervisor.start(
             "api",
-            _granian(
-                "--host", LOOPBACK, "--port", str(api_port), "--factory", "apps.api.main:create_app"
-            ),
+            granian_on_port(api_port, "apps.api.main:create_app"),
             {
                 "VOX_API_ADMIN_KEY": admin_key,
                 "VOX_API_INTERNAL_TOKEN": internal,
@@ -187,10 +169,10 @@ class Stack:
             self._worker(n, path, redis_url, s3, api_url, internal)
             for n, path in enumerate(sockets, start=1)
         ]
-        self.supervisor.wait_until(api, lambda: _answers(f"{api_url}/health"))
+        self.supervisor.wait_until(api, lambda: answers(f"{api_url}/health"))
         for path, worker in zip(sockets, workers, strict=True):
             self.supervisor.wait_until(worker, _health_on(path))
-        nginx_url = None if self.nginx is None else self._start_nginx(self.nginx, api_url)
+        nginx_url = None if self.nginx is None else self._start_nginx(api_url)
         dialler_port = free_port()
         self.ports.append(dialler_port)
         self.endpoints = Endpoints(
@@ -205,23 +187,26 @@ class Stack:
             nginx_url=nginx_url,
         )
 
-    def _start_nginx(self, binary: str, api_url: str) -> str:
+    def _start_nginx(self, api_url: str) -> str:
+        """nginx serving the Console at `/` with the API's `/v1/` on the same origin; its logs
+        with the demo's own."""
         port = free_port()
         self.ports.append(port)
         prefix = self._socket_dir / "nginx"
-        conf = nginx.configure(
-            prefix,
-            self.logs,
+        prefix.mkdir()
+        site = nginx.render_site(
+            prefix / "voxcore-fleet.conf",
             workers=self.config.workers,
             socket=str(self._socket_dir / "w%i.sock"),
             port=port,
             console=CONSOLE,
-            api_url=api_url,
+            api=api_url,
         )
-        nginx.check(binary, prefix, conf, self.logs)
+        nginx.write_conf(prefix, site, logs=self.logs)
+        nginx.check(prefix, self.logs)
         url = f"http://{LOOPBACK}:{port}"
-        child = self.supervisor.start("nginx", nginx.command(binary, prefix, conf, self.logs), {})
-        self.supervisor.wait_until(child, lambda: _answers(f"{url}/health"))
+        child = self.supervisor.start("nginx", nginx.command(prefix, self.logs), {})
+        self.supervisor.wait_until(child, lambda: answers(f"{url}/health"))
         return url
 
     def _worker(
@@ -256,7 +241,7 @@ class Stack:
 
     def start_dialler(self) -> Child:
         endpoints = self._running()
-        port = endpoints.dialler_url.rsplit(":", 1)[1]
+        port = int(endpoints.dialler_url.rsplit(":", 1)[1])
         hosts = ",".join(f"{name}={url}" for name, url in endpoints.fleet_hosts().items())
         media = (
             f"{endpoints.nginx_url}/w/{{worker}}"
@@ -266,9 +251,7 @@ class Stack:
         callees = self.config.callees
         child = self.supervisor.start(
             "dialler",
-            _granian(
-                "--host", LOOPBACK, "--port", port, "--factory", "apps.dialler.main:create_app"
-            ),
+            granian_on_port(port, "apps.dialler.main:create_app"),
             {
                 "VOX_DIALLER_MONGO_URL": endpoints.mongo_url,
                 "VOX_DIALLER_REDIS_URL": endpoints.redis_url,
@@ -288,7 +271,7 @@ class Stack:
                 "VOX_SIM_MEDIA_TARGET": media,
             },
         )
-        self.supervisor.wait_until(child, lambda: _answers(f"{endpoints.dialler_url}/health"))
+        self.supervisor.wait_until(child, lambda: answers(f"{endpoints.dialler_url}/health"))
         return child
 
     def _running(self) -> Endpoints:

@@ -10,10 +10,12 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import attrs
 import httpx
 
+from voxcore_adapters.testing.process import ServerProcess
 from voxcore_domain.model import CallAttempt, ContactState, Disposition
 from voxcore_domain.trunklimits import BreakerPolicy
 from voxcore_drills import campaign as seeding
@@ -21,6 +23,7 @@ from voxcore_drills.auditor import Audit, audit
 from voxcore_drills.evidence import Stores
 from voxcore_drills.platform import Platform, until
 
+T = TypeVar("T")
 WAV_HEADER = 44
 STEREO_BYTES_PER_S = 8000 * 2 * 2
 """A call's recording: 8 kHz, 16-bit, caller left and agent right."""
@@ -65,7 +68,7 @@ class Drills:
         self.tenant = seeding.tenant(
             platform.api_url, platform.secrets.admin_key, "Drill Co " + str(int(time.time()))
         )
-        platform.secrets.tenant_keys.append(self.tenant.key)
+        platform.secrets.tenant_keys.append(self.tenant.token)
         self._made = 0
 
     def close(self) -> None:
@@ -131,6 +134,46 @@ class Drills:
     def _dialled_between(self, campaign_id: str, start: datetime, end: datetime) -> list[str]:
         return [a.id for a in self._placed(campaign_id) if start < a.dialed_at < end]
 
+    def _outage(
+        self,
+        server: ServerProcess,
+        campaign_id: str,
+        checks: list[str],
+        *,
+        dialled_during: str,
+        redialled: str,
+        meanwhile: Callable[[], None] = lambda: None,
+    ) -> float:
+        """Halt `server` for `outage_s` (calling `meanwhile` every 0.2 s), restart it, and
+        wait for the campaign to dial again: the seconds that took. A dial while the server
+        was down (`dialled_during`) or none after it came back (`redialled`) goes to
+        `checks`."""
+        server.halt()
+        # From the moment the server is gone: a stopping server still answers for a while.
+        halted = datetime.now(UTC)
+        deadline = time.monotonic() + self.outage_s
+        while time.monotonic() < deadline:
+            meanwhile()
+            time.sleep(0.2)
+        # The server is certainly down until `restart` is called; it answers before that
+        # returns.
+        restarting = datetime.now(UTC)
+        server.restart()
+        back = datetime.now(UTC)
+        started = time.monotonic()
+        during = self._dialled_between(campaign_id, halted, restarting)
+        if during:
+            checks.append(f"{dialled_during}: {during}")
+        try:
+            return until(
+                lambda: bool(self._dialled_between(campaign_id, back, datetime.now(UTC))),
+                45.0,
+                redialled,
+            )
+        except TimeoutError as error:
+            checks.append(str(error))
+            return time.monotonic() - started
+
     def _busy_worker(self, call_ids: set[str]) -> tuple[int, str] | None:
         """A worker holding one of `call_ids` now: (its number, the call)."""
         for number in self.platform.fleet:
@@ -151,16 +194,11 @@ class Drills:
         p = self.platform
         campaign_id = self._campaign("worker-kill")
         checks: list[str] = []
-        found: list[tuple[int, str]] = []
-
-        def busy() -> bool:
-            held = self._busy_worker({a.id for a in self._on_workers(campaign_id)})
-            if held is not None:
-                found.append(held)
-            return held is not None
-
-        until(busy, 60.0, "a call on a worker")
-        number, call_id = found[-1]
+        number, call_id = until_value(
+            lambda: self._busy_worker({a.id for a in self._on_workers(campaign_id)}),
+            60.0,
+            "a call on a worker",
+        )
         time.sleep(1.5)  # some audio recorded before the crash
         killed_at = datetime.now(UTC)
         p.kill(p.fleet[number])
@@ -280,28 +318,13 @@ class Drills:
         campaign_id = self._campaign("redis-outage", contacts=self.contacts * 3)
         until(lambda: len(self._placed(campaign_id)) >= 2, 60.0, "dials before the outage")
         checks: list[str] = []
-        p.redis.halt()
-        # From the moment the server is gone: a stopping server still answers for a while.
-        halted = datetime.now(UTC)
-        time.sleep(self.outage_s)
-        # The server is certainly down until `restart` is called; it answers before that
-        # returns.
-        restarting = datetime.now(UTC)
-        p.redis.restart()
-        back = datetime.now(UTC)
-        started = time.monotonic()
-        during = self._dialled_between(campaign_id, halted, restarting)
-        if during:
-            checks.append(f"dialled without capacity data: {during}")
-        try:
-            recovery = until(
-                lambda: bool(self._dialled_between(campaign_id, back, datetime.now(UTC))),
-                45.0,
-                "a dial after Redis came back",
-            )
-        except TimeoutError as error:
-            checks.append(str(error))
-            recovery = time.monotonic() - started
+        recovery = self._outage(
+            p.redis,
+            campaign_id,
+            checks,
+            dialled_during="dialled without capacity data",
+            redialled="a dial after Redis came back",
+        )
         result = self._finish(campaign_id, checks)
         return Row(
             "Redis stopped",
@@ -320,32 +343,19 @@ class Drills:
         until(lambda: len(self._on_workers(campaign_id)) >= 1, 60.0, "calls on workers")
         checks: list[str] = []
         spooled: set[str] = set()
-        p.mongo.halt()
-        # From the moment the server is gone: a stopping server still answers for a while.
-        halted = datetime.now(UTC)
-        deadline = time.monotonic() + self.outage_s
-        while time.monotonic() < deadline:
+
+        def read_spools() -> None:
             for number in p.fleet:
-                spooled |= {path.name for path in (p.spool(number) / "reports").glob("*.json")}
-            time.sleep(0.2)
-        # The server is certainly down until `restart` is called; it answers before that
-        # returns.
-        restarting = datetime.now(UTC)
-        p.mongo.restart()
-        back = datetime.now(UTC)
-        started = time.monotonic()
-        during = self._dialled_between(campaign_id, halted, restarting)
-        if during:
-            checks.append(f"leased and dialled while the store was down: {during}")
-        try:
-            recovery = until(
-                lambda: bool(self._dialled_between(campaign_id, back, datetime.now(UTC))),
-                45.0,
-                "a new lease after MongoDB came back",
-            )
-        except TimeoutError as error:
-            checks.append(str(error))
-            recovery = time.monotonic() - started
+                spooled.update(path.name for path in (p.spool(number) / "reports").glob("*.json"))
+
+        recovery = self._outage(
+            p.mongo,
+            campaign_id,
+            checks,
+            dialled_during="leased and dialled while the store was down",
+            redialled="a new lease after MongoDB came back",
+            meanwhile=read_spools,
+        )
         result = self._finish(campaign_id, checks)
         stored = {
             f"{r['call_id']}.{r['sequence']}.json"
@@ -480,8 +490,9 @@ class Drills:
         )
 
 
-def until_value(get: Callable[[], str | None], within_s: float, what: str) -> str:
-    found: list[str] = []
+def until_value(get: Callable[[], T | None], within_s: float, what: str) -> T:
+    """Poll `get` until it returns a value (see `until`); that value."""
+    found: list[T] = []
 
     def check() -> bool:
         value = get()

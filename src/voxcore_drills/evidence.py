@@ -14,6 +14,7 @@ from voxcore_adapters.mongo.documents import Document, from_document
 from voxcore_adapters.mongo.schema import CALL_ATTEMPTS, CALL_REPORTS, CODEC_OPTIONS
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.s3.layout import split_key
+from voxcore_adapters.testing.provisioning import Tenant
 from voxcore_domain.model import CallAttempt
 from voxcore_drills import campaign as seeding
 from voxcore_drills.auditor import Evidence
@@ -64,7 +65,7 @@ class Stores:
             response.close()
             response.release_conn()
 
-    def evidence(self, api_url: str, owner: seeding.Tenant, campaign_id: str) -> Evidence:
+    def evidence(self, api_url: str, owner: Tenant, campaign_id: str) -> Evidence:
         contacts = MongoContactLeases(self.db).contacts(campaign_id)
         attempts = self.attempts(campaign_id)
         return Evidence(

@@ -16,11 +16,10 @@ which lives in their data directories until they stop.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -30,7 +29,14 @@ import attrs
 import httpx
 
 from voxcore_adapters.s3 import S3Connection
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing import nginx as testing_nginx
+from voxcore_adapters.testing.asgi_server import (
+    answers,
+    granian_on_port,
+    granian_on_socket,
+    healthy_on,
+)
+from voxcore_adapters.testing.lifecycle import AllOrNothing
 from voxcore_adapters.testing.mongo_server import secantus_server
 from voxcore_adapters.testing.mongo_server import server_url as mongo_server_url
 from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
@@ -73,96 +79,31 @@ class Callees:
     seed: int = 7
 
 
-def _granian(*args: str) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", *args]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            return client.get(url).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _socket_answers(socket: Path) -> bool:
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
-            return client.get("http://fleet/health").status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        raise RuntimeError("nginx is not installed: run scripts/system-deps.sh (make test does)")
-    return found
-
-
-class Nginx:
-    """nginx with the fleet site `infra/nginx/render.sh` renders, under a wrapper like Debian's
-    nginx.conf (pid, logs and temp files in its own directory)."""
+class Nginx(testing_nginx.Nginx):
+    """nginx with the fleet site `infra/nginx/render.sh` renders for the platform's workers."""
 
     def __init__(self, workers: int, sockets: Path, site_dir: Path) -> None:
-        self.port = free_port()
-        self.site = site_dir / "voxcore-fleet.conf"
+        super().__init__(site_dir / "voxcore-fleet.conf", error_level="warn")
         console = site_dir / "console"
         console.mkdir(exist_ok=True)
-        rendered = subprocess.run(
-            [
-                str(REPO / "infra" / "nginx" / "render.sh"),
-                *("--workers", str(workers)),
-                *("--socket", str(sockets / "voxcore_%i.sock")),
-                *("--listen", f"{LOOPBACK}:{self.port}"),
-                *("--console-root", str(console)),
-                *("--out", str(self.site)),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if rendered.returncode != 0:
-            raise RuntimeError(f"render.sh failed: {rendered.stderr}")
-        self.server = ServerProcess("nginx", self._command, self.port)
-
-    def _command(self, prefix: Path) -> list[str]:
-        prefix.chmod(0o755)
-        conf = prefix / "nginx.conf"
-        conf.write_text(
-            f"""daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    log_format upstreams '$msec $request_uri $status "$upstream_addr"';
-    access_log {prefix}/access.log upstreams;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {self.site};
-}}
-"""
-        )
-        return [nginx_binary(), "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf)]
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        self.render(workers, str(sockets / "voxcore_%i.sock"), console)
 
     def attaches(self) -> list[Attach]:
         """Every `/attach` nginx has logged so far."""
-        path = self.server.data_dir / "access.log"
         found = []
-        for line in path.read_text().splitlines() if path.exists() else []:
-            at, uri, status, upstreams = line.split(" ", 3)
+        for line in self.access_log():
+            logged = _LOGGED.fullmatch(line)
+            if logged is None:
+                raise ValueError(f"nginx logged a line out of its format: {line!r}")
+            at, uri, status, upstreams = logged.groups()
             if uri == "/attach":
-                tried = [u.strip() for u in upstreams.strip('"').split(",") if u.strip()]
+                tried = [u.strip() for u in upstreams.split(",") if u.strip()]
                 found.append(Attach(float(at), int(status), tuple(tried)))
         return found
+
+
+_LOGGED = re.compile(r'(\S+) (\S+) (\d+) "[^"]*" "([^"]*)"')
+"""A line of `testing_nginx.UPSTREAMS`: time, URI, status, (each upstream's status), sockets."""
 
 
 @attrs.frozen
@@ -195,7 +136,7 @@ class Secrets:
         return {name: value for name, value in named.items() if value}
 
 
-class Platform:
+class Platform(AllOrNothing):
     """`with Platform(run_dir, workers=3) as platform:` starts the servers, the API, nginx and
     the workers (`start_dialler` starts each dialler) and stops everything on the way out."""
 
@@ -237,17 +178,6 @@ class Platform:
 
     # -- start and stop ----------------------------------------------------------------------
 
-    def __enter__(self) -> Platform:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     def _start(self) -> None:
         self.mongo.start()
         self.redis.start()
@@ -259,10 +189,7 @@ class Platform:
         self.api_url = f"http://{LOOPBACK}:{api_port}"
         api = self._launch(
             "api",
-            _granian(
-                *("--host", LOOPBACK, "--port", str(api_port)),
-                *("--factory", "apps.api.main:create_app"),
-            ),
+            granian_on_port(api_port, "apps.api.main:create_app"),
             {
                 "VOX_API_ADMIN_KEY": self.secrets.admin_key,
                 "VOX_API_INTERNAL_TOKEN": self.secrets.internal_token,
@@ -274,10 +201,10 @@ class Platform:
         site = self.run_dir / "nginx"
         site.mkdir(exist_ok=True)
         self.nginx = Nginx(self.workers, self.socket_dir, site)
-        self.nginx.server.start()
+        self.nginx.start()
         for number in range(1, self.workers + 1):
             self.start_worker(number, wait=False)
-        self.supervisor.wait_until(api, lambda: _answers(f"{self.api_url}/health"))
+        self.supervisor.wait_until(api, lambda: answers(f"{self.api_url}/health"))
         for number in self.fleet:
             self._wait_worker(number)
 
@@ -365,7 +292,7 @@ class Platform:
 
     def _wait_worker(self, number: int) -> None:
         socket = self.socket(number)
-        self.supervisor.wait_until(self.fleet[number], lambda: _socket_answers(socket))
+        self.supervisor.wait_until(self.fleet[number], lambda: healthy_on(socket))
 
     def start_dialler(self, owner: str) -> Child:
         """A dialler named `owner`; the first one started leads, the next stands by."""
@@ -398,14 +325,11 @@ class Platform:
             env["VOX_SIM_TRUNK_FAULTS"] = ",".join(f"{k}={v}" for k, v in self.trunk_faults.items())
         child = self._launch(
             f"dialler-{owner}",
-            _granian(
-                *("--host", LOOPBACK, "--port", str(port)),
-                *("--factory", "apps.dialler.main:create_app"),
-            ),
+            granian_on_port(port, "apps.dialler.main:create_app"),
             env,
         )
         self.diallers[owner] = child
-        self.supervisor.wait_until(child, lambda: _answers(self.dialler_url(owner) + "/health"))
+        self.supervisor.wait_until(child, lambda: answers(self.dialler_url(owner) + "/health"))
         return child
 
     def dialler_url(self, owner: str) -> str:

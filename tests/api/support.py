@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.types import Message, Receive
 
 from apps.api.settings import Backend, Settings
+from voxcore_adapters.testing import provisioning as provision
 
 ADMIN_KEY = "admin-" + "a" * 40
 INTERNAL_TOKEN = "internal-" + "i" * 40
@@ -66,19 +67,9 @@ class TenantSession:
 
 def make_tenant(client: httpx.Client, name: str) -> TenantSession:
     """A new tenant and a key for it, made by the admin as an operator would."""
-    created = client.post("/v1/tenants", json={"name": name}, headers=ADMIN)
-    assert created.status_code == 201, created.text
-    tenant_id = created.json()["id"]
-    issued = client.post(f"/v1/tenants/{tenant_id}/api-keys", json={"name": "crm"}, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    body = issued.json()
-    agent = client.post("/v1/agents", json=AGENT, headers=bearer(body["token"]))
-    assert agent.status_code == 201, agent.text
-    trunk = client.post("/v1/trunks", json=TRUNK, headers=bearer(body["token"]))
-    assert trunk.status_code == 201, trunk.text
-    return TenantSession(
-        tenant_id, body["key"]["id"], body["token"], agent.json()["id"], trunk.json()["id"]
-    )
+    made = provision.tenant(client, ADMIN_KEY, name, key_name="crm", agent=AGENT)
+    trunk_id = provision.trunk(client, made.headers, TRUNK)
+    return TenantSession(made.id, made.key_id, made.token, made.agent_id, trunk_id)
 
 
 def campaign_body(tenant: TenantSession, **fields: Any) -> dict[str, Any]:
@@ -97,12 +88,7 @@ def daytime_zone(now: datetime | None = None) -> str:
 
 
 def make_campaign(client: httpx.Client, tenant: TenantSession, **fields: Any) -> str:
-    created = client.post(
-        "/v1/campaigns", json=campaign_body(tenant, **fields), headers=tenant.headers
-    )
-    assert created.status_code == 201, created.text
-    campaign_id: str = created.json()["id"]
-    return campaign_id
+    return provision.campaign(client, tenant.headers, campaign_body(tenant, **fields))
 
 
 def assert_error(response: Any, status: int, field: str | None, error: str | None = None) -> None:
@@ -155,20 +141,20 @@ async def post_streamed(
 @contextlib.contextmanager
 def real_backend(mongo_url: str, redis_url: str, **more: Any) -> Iterator[Settings]:
     """Settings for the `real` backend with a database and a Redis key prefix of the block's
-    own (`more` sets any other field); the database is dropped after the block."""
+    own (`more` sets or overrides any other field); the database is dropped after the block."""
     run = uuid.uuid4().hex[:12]
-    yield Settings(
-        admin_key=ADMIN_KEY,
-        internal_token=INTERNAL_TOKEN,
-        backend=Backend.REAL,
-        mongo_url=mongo_url,
-        mongo_database=f"vox_api_{run}",
-        redis_url=redis_url,
-        redis_prefix=f"vox-test-{run}",
-        rate_limit_per_s=1000.0,
-        rate_limit_burst=1000,
-        **more,
-    )
+    fields: dict[str, Any] = {
+        "admin_key": ADMIN_KEY,
+        "internal_token": INTERNAL_TOKEN,
+        "backend": Backend.REAL,
+        "mongo_url": mongo_url,
+        "mongo_database": f"vox_api_{run}",
+        "redis_url": redis_url,
+        "redis_prefix": f"vox-test-{run}",
+        "rate_limit_per_s": 1000.0,
+        "rate_limit_burst": 1000,
+    }
+    yield Settings(**(fields | more))
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_url)
     client.drop_database(f"vox_api_{run}")
     client.close()

@@ -24,8 +24,8 @@ from rich.console import Console
 
 from voxcore_adapters.mongo.schema import CALL_ATTEMPTS, CALL_REPORTS
 from voxcore_adapters.s3.layout import call_prefix
+from voxcore_adapters.testing import nginx
 from voxcore_adapters.testing.process import port_open
-from voxcore_demo import nginx
 from voxcore_demo.config import DemoConfig
 from voxcore_demo.observe import CampaignFigures, Observer
 from voxcore_demo.processes import alive, descendants, marked
@@ -104,7 +104,7 @@ async def test_the_demo_runs_every_role_and_leaves_nothing_behind(
 ) -> None:
     if mode == "nginx":
         # `make test` installs it (scripts/system-deps.sh): this mode is tested, not skipped.
-        assert nginx.binary() is not None, "nginx is not installed: run scripts/system-deps.sh"
+        assert nginx.installed() is not None, "nginx is not installed: run scripts/system-deps.sh"
     config = attrs.evolve(CONFIG, nginx=mode == "nginx")
     seen = Seen()
     before = set(descendants(os.getpid()))

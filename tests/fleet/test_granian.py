@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,7 +18,7 @@ import pytest
 
 from voxcore_adapters.redis import RedisSlotRegistry, connect
 from voxcore_adapters.s3 import S3Connection, S3RecordingStore
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_domain.model import SlotState
 from voxcore_domain.voice.recording import read_stereo_wav
@@ -41,33 +40,16 @@ class Worker:
     def __init__(self, socket: Path, env: dict[str, str], log: Path) -> None:
         self.socket = socket
         self.log = log
-        command = granian_on_socket(socket, "0660")
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.process = spawn_worker(socket, env, log, "0660")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"granian exited at start: {self.output()}")
-            if socket.exists() and self._answers():
+            if healthy_on(socket):
                 return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"granian did not answer on {socket}: {self.output()}")
-
-    def _answers(self) -> bool:
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code == 200
-        except httpx.TransportError:
-            return False
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -78,13 +60,7 @@ class Worker:
         return self.log.read_bytes()[-3000:].decode(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_worker(self.process)
 
 
 @pytest.fixture

@@ -23,8 +23,6 @@ from typing import Any
 import attrs
 import pymongo
 import pytest
-from litestar import Litestar
-from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from apps.api.deps import Deps, build_deps
@@ -40,6 +38,7 @@ from tests.api.support import (
     make_campaign,
     make_tenant,
 )
+from tests.security.support import route_table
 from voxcore_domain.model import CallAttempt
 
 pytestmark = pytest.mark.integration
@@ -188,6 +187,23 @@ def in_campaign(suffix: str, *moves: str, **kwargs: Any) -> Setup:
     return lambda w: Request(f"/v1/campaigns/{campaign(w, *moves)}{suffix}", **kwargs)
 
 
+def owned(route: str, make: Callable[[World], str], change: dict[str, Any]) -> tuple[Row, ...]:
+    """GET, PATCH (with `change`) and DELETE of one of A's objects, which `make` makes for each
+    request (its id is `route`'s one parameter): A's key and the admin acting for A may; B
+    finds nothing, as for an unknown id."""
+
+    def at(**kwargs: Any) -> Setup:
+        return lambda w: Request(_PARAMETER.sub(lambda _: make(w), route), **kwargs)
+
+    return (
+        row("GET", route, at(), 401, 200, 404, 200, 403),
+        row("PATCH", route, at(json=change), 401, 200, 404, 200, 403),
+        row("DELETE", route, at(), 401, 204, 404, 204, 403),
+    )
+
+
+_PARAMETER = re.compile(r"\{\w+\}")
+
 CSV = {"content": b"phone\n+14155550101\n", "headers": {"content-type": "text/csv"}}
 
 MATRIX: tuple[Row, ...] = (
@@ -235,20 +251,7 @@ MATRIX: tuple[Row, ...] = (
         lambda _: Request("/v1/agents", json=AGENT),
         401, 201, 201, 201, 403,
     ),
-    row(
-        "GET", "/v1/agents/{agent_id}", lambda w: Request(f"/v1/agents/{agent(w)}"),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "PATCH",
-        "/v1/agents/{agent_id}",
-        lambda w: Request(f"/v1/agents/{agent(w)}", json={"name": "renamed"}),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "DELETE", "/v1/agents/{agent_id}", lambda w: Request(f"/v1/agents/{agent(w)}"),
-        401, 204, 404, 204, 403,
-    ),
+    *owned("/v1/agents/{agent_id}", agent, {"name": "renamed"}),
     row("GET", "/v1/campaigns", fixed("/v1/campaigns"), 401, 200, 200, 200, 403),
     row(
         "POST",
@@ -331,20 +334,7 @@ MATRIX: tuple[Row, ...] = (
         ),
         401, 201, 201, 201, 403,
     ),
-    row(
-        "GET", "/v1/trunks/{trunk_id}", lambda w: Request(f"/v1/trunks/{trunk(w)}"),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "PATCH",
-        "/v1/trunks/{trunk_id}",
-        lambda w: Request(f"/v1/trunks/{trunk(w)}", json={"name": "renamed"}),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "DELETE", "/v1/trunks/{trunk_id}", lambda w: Request(f"/v1/trunks/{trunk(w)}"),
-        401, 204, 404, 204, 403,
-    ),
+    *owned("/v1/trunks/{trunk_id}", trunk, {"name": "renamed"}),
     row("GET", "/v1/inbound-numbers", fixed("/v1/inbound-numbers"), 401, 200, 200, 200, 403),
     row(
         "POST",
@@ -354,24 +344,7 @@ MATRIX: tuple[Row, ...] = (
         ),
         401, 201, 422, 201, 403,
     ),
-    row(
-        "GET",
-        "/v1/inbound-numbers/{number_id}",
-        lambda w: Request(f"/v1/inbound-numbers/{inbound_number(w)}"),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "PATCH",
-        "/v1/inbound-numbers/{number_id}",
-        lambda w: Request(f"/v1/inbound-numbers/{inbound_number(w)}", json={"enabled": False}),
-        401, 200, 404, 200, 403,
-    ),
-    row(
-        "DELETE",
-        "/v1/inbound-numbers/{number_id}",
-        lambda w: Request(f"/v1/inbound-numbers/{inbound_number(w)}"),
-        401, 204, 404, 204, 403,
-    ),
+    *owned("/v1/inbound-numbers/{number_id}", inbound_number, {"enabled": False}),
     # Calls and their recordings: the tenant's key only.
     row("GET", "/v1/calls", fixed("/v1/calls"), 401, 200, 200, 403, 403),
     row(
@@ -433,20 +406,6 @@ MATRIX: tuple[Row, ...] = (
         200, 200, 200, 200, 200,
     ),
 )  # fmt: skip
-
-_TYPED = re.compile(r"\{(\w+):\w+\}")
-
-
-def route_table(app: Litestar) -> set[tuple[str, str]]:
-    """Every (method, path) the app serves, but the OPTIONS Litestar answers by itself."""
-    return {
-        (method, _TYPED.sub(r"{\1}", route.path))
-        for route in app.routes
-        if isinstance(route, HTTPRoute)
-        for handler in route.route_handlers
-        for method in getattr(handler, "http_methods", ())
-        if method != "OPTIONS"
-    }
 
 
 @pytest.fixture

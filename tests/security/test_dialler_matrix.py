@@ -7,28 +7,20 @@ is no campaign)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from litestar import Litestar
-from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from apps.dialler.main import build, create_app
 from apps.dialler.settings import Settings
-from tests.api.support import ADMIN_KEY, INTERNAL_TOKEN, bearer
+from tests.api.support import INTERNAL_TOKEN
+from tests.security.support import CALLERS, route_table
 
 pytestmark = pytest.mark.integration
 
-CALLERS = {
-    "anonymous": {},
-    "tenant": bearer("vbk_0123456789abcdef0123456789abcdef_" + "s" * 43),
-    "admin": bearer(ADMIN_KEY),
-    "internal": bearer(INTERNAL_TOKEN),
-}
 LIVEKIT_SECRET = "dialler-livekit-secret-" + "q" * 20
 
 READS = {
@@ -47,19 +39,6 @@ READS = {
 """Each GET route, and the path that reads it: 200 for every caller."""
 NOT_FOUND = {"/schema/{path}": "/schema/nowhere"}
 """A documentation page the server does not render: 404 for every caller."""
-
-_TYPED = re.compile(r"\{(\w+):\w+\}")
-
-
-def route_table(app: Litestar) -> set[tuple[str, str]]:
-    return {
-        (method, _TYPED.sub(r"{\1}", route.path))
-        for route in app.routes
-        if isinstance(route, HTTPRoute)
-        for handler in route.route_handlers
-        for method in handler.http_methods
-        if method != "OPTIONS"
-    }
 
 
 @pytest.fixture

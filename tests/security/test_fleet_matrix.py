@@ -6,29 +6,19 @@ refused request claims no slot. A route without a row fails `test_every_fleet_ro
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from litestar import Litestar
-from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.testing import TestClient
 
 from apps.fleet.settings import Backend, Settings
-from tests.api.support import ADMIN_KEY, INTERNAL_TOKEN, bearer
+from tests.api.support import INTERNAL_TOKEN
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, worker_app
 from tests.integration.infra.support import attach_body
+from tests.security.support import CALLERS, route_table
 from voxcore_adapters.testing.carrier import TwilioCarrier
-
-CALLERS = ("anonymous", "tenant", "admin", "internal")
-HEADERS = {
-    "anonymous": {},
-    "tenant": bearer("vbk_0123456789abcdef0123456789abcdef_" + "s" * 43),
-    "admin": bearer(ADMIN_KEY),
-    "internal": bearer(INTERNAL_TOKEN),
-}
 
 WIDGET = {"agent_id": "agent-1", "tenant_id": "tenant-1"}
 DIALOUT = WIDGET | {"phone": "+14155550123", "trunk_id": "ST_1"}
@@ -43,46 +33,37 @@ class Row:
     statuses: tuple[int, int, int, int]
 
 
+def public(route: str) -> Row:
+    """A GET route with no parameter that every caller reads alike."""
+    return Row("GET", route, route, None, (200, 200, 200, 200))
+
+
 MATRIX = (
     Row("POST", "/attach", "/attach", attach_body("call-m"), (401, 401, 401, 202)),
     # Past the token, this worker has no LiveKit key: 503, never a call.
     Row("POST", "/livekit/dialout", "/livekit/dialout", DIALOUT, (401, 401, 401, 503)),
     Row("POST", "/livekit/widget", "/livekit/widget", WIDGET, (401, 401, 401, 503)),
-    Row("GET", "/health", "/health", None, (200, 200, 200, 200)),
-    Row("GET", "/metrics", "/metrics", None, (200, 200, 200, 200)),
-    Row("GET", "/schema", "/schema", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/openapi.json", "/schema/openapi.json", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/elements", "/schema/elements", None, (200, 200, 200, 200)),
+    *map(
+        public,
+        [
+            "/health",
+            "/metrics",
+            "/schema",
+            "/schema/openapi.json",
+            "/schema/openapi.yaml",
+            "/schema/openapi.yml",
+            "/schema/elements",
+            "/schema/swagger",
+            "/schema/redoc",
+            "/schema/rapidoc",
+            "/schema/oauth2-redirect.html",
+        ],
+    ),
     # A documentation page the worker does not render: not found for anyone.
     Row("GET", "/schema/{path}", "/schema/nowhere", None, (404, 404, 404, 404)),
-    Row("GET", "/schema/swagger", "/schema/swagger", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/redoc", "/schema/redoc", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/rapidoc", "/schema/rapidoc", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/openapi.yaml", "/schema/openapi.yaml", None, (200, 200, 200, 200)),
-    Row("GET", "/schema/openapi.yml", "/schema/openapi.yml", None, (200, 200, 200, 200)),
-    Row(
-        "GET",
-        "/schema/oauth2-redirect.html",
-        "/schema/oauth2-redirect.html",
-        None,
-        (200, 200, 200, 200),
-    ),
 )
 MEDIA = "/media/{carrier}"
 """The carriers' media streams: no token (a carrier cannot send one), see docs/security.md."""
-
-_TYPED = re.compile(r"\{(\w+):\w+\}")
-
-
-def route_table(app: Litestar) -> set[tuple[str, str]]:
-    table: set[tuple[str, str]] = set()
-    for route in app.routes:
-        path = _TYPED.sub(r"{\1}", route.path)
-        if isinstance(route, WebSocketRoute):
-            table.add(("WS", path))
-        elif isinstance(route, HTTPRoute):
-            table |= {(m, path) for h in route.route_handlers for m in h.http_methods}
-    return {entry for entry in table if entry[0] != "OPTIONS"}
 
 
 @pytest.fixture
@@ -111,7 +92,7 @@ def test_each_caller_gets_its_status_and_a_refusal_claims_no_slot(
         got: dict[str, int] = {}
         for caller in CALLERS:
             answer = client.request(
-                entry.method, entry.path, json=entry.body, headers=HEADERS[caller]
+                entry.method, entry.path, json=entry.body, headers=CALLERS[caller]
             )
             got[caller] = answer.status_code
             if answer.status_code == 401:
@@ -126,7 +107,7 @@ def test_an_attach_with_the_token_is_followed_by_its_stream(guarded: Settings) -
     then finds its call."""
     with TestClient(worker_app(guarded)) as client:
         body = attach_body(PARAMETERS["call_id"])
-        assert client.post("/attach", json=body, headers=HEADERS["internal"]).status_code == 202
+        assert client.post("/attach", json=body, headers=CALLERS["internal"]).status_code == 202
         with client.websocket_connect("/media/twilio") as ws:
             CarrierOnSocket(ws, TwilioCarrier(PARAMETERS)).answer()
 

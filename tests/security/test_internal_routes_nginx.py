@@ -71,8 +71,7 @@ def host() -> Iterator[Host]:
             worker.env["VOX_FLEET_API_TOKEN"] = INTERNAL_TOKEN
             workers.append(worker.start())
         site = home / "voxcore-fleet.conf"
-        nginx = Nginx(site)
-        Nginx.render(WORKERS, home, console, nginx.port, site, api=url(api))
+        nginx = Nginx(site).for_workers(WORKERS, home, console, api=url(api))
         yield Host(nginx.start(), workers, api)
     finally:
         if nginx is not None:

@@ -4,8 +4,9 @@ of one of their names here, so a worker without LiveKit never loads them."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from voxcore_adapters import lazy
 
 if TYPE_CHECKING:
     from voxcore_adapters.livekit.settings import LiveKitSettings
@@ -25,15 +26,9 @@ _EXPORTS = {
     "sip_call_status": "voxcore_adapters.livekit.tokens",
     "widget_token": "voxcore_adapters.livekit.tokens",
 }
-"""Where each name lives: its module is imported on first use, so that importing one light
-module of this package (or the package) does not load the client library under the others."""
+"""Where each name lives: its module is imported on first use (`voxcore_adapters.lazy`)."""
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy.exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ the in-memory fakes share.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from voxcore_adapters import lazy
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -33,12 +34,7 @@ _EXPORTS = {
 }
 """Where each adapter lives: its module (and redis-py) is imported on first use."""
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy.exports(__name__, _EXPORTS)
 
 
 def connect(url: str, max_connections: int = 100) -> Redis:

@@ -3,8 +3,9 @@ library is imported when a connection or store is first used, not with `layout`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from voxcore_adapters import lazy
 
 if TYPE_CHECKING:
     from voxcore_adapters.s3.connection import S3Connection
@@ -16,15 +17,9 @@ _EXPORTS = {
     "S3RecordingStore": "voxcore_adapters.s3.recordings",
     "S3RecordingsOnFirstUse": "voxcore_adapters.s3.first_use",
 }
-"""Where each name lives: its module is imported on first use, so that importing one light
-module of this package (or the package) does not load the client library under the others."""
+"""Where each name lives: its module is imported on first use (`voxcore_adapters.lazy`)."""
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy.exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -5,7 +5,10 @@ workers are served."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -51,6 +54,42 @@ def granian_on_socket(
     ]  # fmt: skip
 
 
+def spawn_worker(
+    socket: Path,
+    env: Mapping[str, str],
+    log: Path,
+    permissions: str = "0600",
+    without: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    """A fleet worker (`granian_on_socket`) started in this repository with `env` over this
+    process's environment less the variables named in `without`, its output appended to `log`,
+    in a session of its own (so that its whole process group, Granian's main process and its
+    worker, can be signalled at once)."""
+    inherited = {name: value for name, value in os.environ.items() if name not in without}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            granian_on_socket(socket, permissions),
+            cwd=REPO,
+            env={**inherited, "PYTHONPATH": str(REPO), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """Stop a worker `spawn_worker` started as systemd does: SIGINT (Granian stops gracefully),
+    SIGKILL if it is still up after `timeout_s`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str]) -> ServerProcess:
     """`granian --interface asgi --uds <socket> --factory <factory>`, as a fleet worker runs
     (docs/fleet.md); ready once `GET /health` answers 200 on the socket. Not started yet. Its
@@ -59,16 +98,21 @@ def served_on_socket(name: str, factory: str, socket: Path, env: dict[str, str])
         name,
         lambda _: granian_on_socket(socket, factory=factory),
         0,
-        ready=lambda: _healthy_on(socket),
+        ready=lambda: healthy_on(socket),
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
     )
 
 
-def _healthy_on(socket: Path) -> bool:
-    if not socket.exists():
-        return False
+def answers(url: str, socket: Path | None = None) -> bool:
+    """`GET url` answers 200 now (over the Unix socket `socket` when one is given)."""
+    transport = httpx.HTTPTransport(uds=str(socket)) if socket else None
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
-            return client.get("http://fleet/health").status_code == 200
+        with httpx.Client(transport=transport, timeout=2.0) as client:
+            return client.get(url).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def healthy_on(socket: Path) -> bool:
+    """A fleet worker's `GET /health` answers 200 on `socket` now."""
+    return socket.exists() and answers("http://fleet/health", socket)

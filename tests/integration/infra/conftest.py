@@ -45,8 +45,7 @@ def fleet_host() -> Iterator[FleetHost]:
             for number in range(1, WORKERS + 1)
         )
         site = home / "voxcore-fleet.conf"
-        nginx = Nginx(site)
-        Nginx.render(WORKERS, home, console, nginx.port, site)
+        nginx = Nginx(site).for_workers(WORKERS, home, console)
         yield FleetHost(nginx.start(), workers, home)
     finally:
         if nginx is not None:

@@ -1,9 +1,8 @@
 """Real nginx, HAProxy and fleet workers for the infra tests, each a process on loopback.
 
 nginx and HAProxy are Debian's packages (`scripts/system-deps.sh`, run by `make test`); their
-configs are rendered by the operator's own scripts in `infra/`, and only the wrapper an operator
-gets from the distribution (nginx.conf's `http {}` with its temp paths) is written here, so the
-processes run unprivileged-friendly: pid, logs and temp files under a temporary directory.
+configs are rendered by the operator's own scripts in `infra/`; nginx runs under the wrapper
+`voxcore_adapters.testing.nginx` writes.
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from typing import Any
 import aiohttp
 import httpx
 
-from voxcore_adapters.testing.asgi_server import granian_on_socket
+from voxcore_adapters.testing import nginx as testing_nginx
+from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
-from voxcore_adapters.testing.process import LOOPBACK, ServerProcess, free_port
+from voxcore_adapters.testing.process import LOOPBACK
 
 REPO = Path(__file__).resolve().parents[3]
 INFRA = REPO / "infra"
@@ -61,7 +61,6 @@ class FleetWorker:
         self.socket = sockets / f"voxcore_{number}.sock"
         self.log = sockets / f"worker_{number}.log"
         self.env = {
-            **os.environ,
             "VOX_FLEET_WORKER": str(number),
             "VOX_FLEET_HOST": host,
             "VOX_FLEET_SOCKET": str(self.socket),
@@ -76,33 +75,16 @@ class FleetWorker:
     def start(self) -> FleetWorker:
         # What the unit's ExecStartPre does: a socket left by a killed worker blocks the bind.
         self.socket.unlink(missing_ok=True)
-        command = granian_on_socket(self.socket, "0666")
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.process = spawn_worker(self.socket, self.env, self.log, "0666")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker {self.number} exited at start: {self.output()}")
-            if self.socket.exists() and self.health_status() == 200:
+            if healthy_on(self.socket):
                 return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"worker {self.number} did not answer: {self.output()}")
-
-    def health_status(self) -> int | None:
-        try:
-            with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
-                return client.get("http://fleet/health").status_code
-        except httpx.TransportError:
-            return None
 
     def health(self) -> dict[str, Any]:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket))) as client:
@@ -149,99 +131,20 @@ def wait_idle(workers: list[FleetWorker], timeout_s: float = 30.0) -> None:
     raise AssertionError([worker.health()["slot"] for worker in workers])
 
 
-class Nginx:
-    """nginx with the rendered fleet config, under a wrapper like Debian's nginx.conf."""
+class Nginx(testing_nginx.Nginx):
+    """nginx with the rendered fleet site, two worker processes as on a fleet host (the
+    upstream's shared zone keeps `max_conns=1` across them), its access log naming the sockets
+    each request was tried on (`UPSTREAMS`)."""
 
     def __init__(self, site: Path, name: str = "nginx") -> None:
-        self.site = site
-        self.port = free_port()
-        self.server = ServerProcess(name, self._command, self.port)
+        super().__init__(site, name=name, worker_processes=2, error_level="info")
 
-    @staticmethod
-    def render(
-        workers: int, sockets: Path, console: Path, port: int, out: Path, api: str | None = None
-    ) -> None:
-        done = run(
-            [
-                str(INFRA / "nginx" / "render.sh"),
-                "--workers",
-                str(workers),
-                "--socket",
-                str(sockets / "voxcore_%i.sock"),
-                "--listen",
-                f"{LOOPBACK}:{port}",
-                "--console-root",
-                str(console),
-                "--out",
-                str(out),
-                *(["--api", api] if api else []),
-            ]
-        )
-        assert done.returncode == 0, done.stderr
-
-    def wrapper(self, prefix: Path) -> Path:
-        prefix.chmod(0o755)
-        conf = prefix / "nginx.conf"
-        conf.write_text(
-            f"""daemon off;
-worker_processes 2;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-    log_format upstreams '$request_uri $status "$upstream_status" "$upstream_addr"';
-    access_log {prefix}/access.log upstreams;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {self.site};
-}}
-"""
-        )
-        return conf
-
-    def _command(self, prefix: Path) -> list[str]:
-        conf = self.wrapper(prefix)
-        return [
-            binary("nginx"),
-            "-p",
-            str(prefix),
-            "-e",
-            str(prefix / "error.log"),
-            "-c",
-            str(conf),
-        ]
-
-    def check(self, prefix: Path) -> subprocess.CompletedProcess[str]:
-        conf = self.wrapper(prefix)
-        return run(
-            [
-                binary("nginx"),
-                "-t",
-                "-p",
-                str(prefix),
-                "-e",
-                str(prefix / "error.log"),
-                "-c",
-                str(conf),
-            ]
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def access_log(self) -> list[str]:
-        return (self.server.data_dir / "access.log").read_text().splitlines()
-
-    def start(self) -> Nginx:
-        self.server.start()
+    def for_workers(
+        self, workers: int, sockets: Path, console: Path, api: str | None = None
+    ) -> Nginx:
+        """The site for `FleetWorker`s 1…`workers` on their sockets in `sockets`."""
+        self.render(workers, str(sockets / "voxcore_%i.sock"), console, api)
         return self
-
-    def stop(self) -> None:
-        self.server.stop()
 
 
 def attach_body(call_id: str) -> dict[str, object]:

@@ -84,7 +84,7 @@ def start_host(name: str, home: Path) -> Host:
     console.chmod(0o755)
     workers = [FleetWorker(number, place, name, media_wait_s=3.0) for number in (1, 2)]
     nginx = Nginx(place / "voxcore-fleet.conf", name=f"nginx-{name}")
-    Nginx.render(len(workers), place, console, nginx.port, nginx.site)
+    nginx.for_workers(len(workers), place, console)
     for worker in workers:
         worker.start()
     return Host(name, nginx.start(), workers)

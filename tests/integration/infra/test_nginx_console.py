@@ -47,7 +47,7 @@ def host() -> Iterator[ConsoleHost]:
     site = home / "console.conf"
     nginx = Nginx(site)
     try:
-        Nginx.render(1, home, console, nginx.port, site, api=url(api))
+        nginx.for_workers(1, home, console, api=url(api))
         yield ConsoleHost(nginx.start(), api)
     finally:
         nginx.stop()

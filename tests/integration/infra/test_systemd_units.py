@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from apps.fleet.settings import Backend
 from apps.fleet.settings import Settings as FleetSettings
 from tests.integration.infra.support import INFRA, REPO, Nginx, binary, run, shared_dir
+from voxcore_adapters.testing.nginx import command as nginx_command
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +109,7 @@ esac
         self.site = home / "voxcore-fleet.conf"
         self.nginx = Nginx(self.site)
         self.prefix = shared_dir("vox-scale-nginx-")
-        self.nginx.wrapper(self.prefix)
+        self.nginx.write_conf(self.prefix)
 
     def scale(self, workers: int, listen: str | None = None) -> tuple[int, str]:
         port = listen or f"127.0.0.1:{self.nginx.port}"
@@ -117,9 +119,7 @@ esac
             "VOX_SYSTEMCTL": str(self.home / "systemctl"),
             "VOX_NGINX_SITE": str(self.site),
             "VOX_NGINX_RENDER_OPTIONS": f"--listen {port} --console-root {self.home}",
-            "VOX_NGINX": (
-                f"{binary('nginx')} -p {prefix} -e {prefix}/error.log -c {prefix}/nginx.conf"
-            ),
+            "VOX_NGINX": shlex.join(nginx_command(prefix)),
         }
         self.calls.write_text("")
         done = run([str(INFRA / "fleet" / "scale.sh"), str(workers)], env=env)

@@ -70,7 +70,6 @@ from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice.call import CallSetup
 from voxcore_domain.voice.script import Script
 
-REPO = Path(__file__).resolve().parents[1]
 CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
 
 

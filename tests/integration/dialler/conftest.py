@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, time, timedelta
 from pathlib import Path
@@ -16,15 +18,19 @@ import httpx
 import pymongo
 import pytest
 from pymongo.database import Database
+from redis.asyncio import Redis
 
 from voxcore_adapters.mongo import MongoCampaigns, MongoContactImport, ensure_indexes
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.mongo.trunks import MongoTrunks
+from voxcore_adapters.redis import connect
+from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.testing import mongo_server
 from voxcore_adapters.testing.asgi_server import granian_on_port
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_adapters.testing.process import LOOPBACK, free_port
 from voxcore_adapters.testing.redis_server import redis_url
+from voxcore_adapters.testing.s3_server import s3_server
 from voxcore_domain.model import (
     CallingWindow,
     Campaign,
@@ -56,6 +62,20 @@ def dialler_redis_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Connection]:
+    with s3_server() as connection:
+        yield connection
+
+
+@pytest.fixture
+def sockets() -> Iterator[Path]:
+    # Unix socket paths are limited to 108 bytes: a short directory under /tmp.
+    folder = Path(tempfile.mkdtemp(prefix="vox-dialler-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 def livekit() -> Iterator[LiveKitDouble]:
     with LiveKitDouble(trunks=(TRUNK,)) as double:
@@ -84,6 +104,13 @@ def shop(dialler_mongo_url: str, dialler_redis_url: str) -> Iterator[Shop]:
     yield Shop(f"{base}/{name}", dialler_redis_url, f"vox{os.urandom(4).hex()}", db)
     client.drop_database(name)
     client.close()
+
+
+@pytest.fixture
+async def redis(shop: Shop) -> AsyncIterator[Redis]:
+    client = connect(shop.redis_url)
+    yield client
+    await client.aclose()
 
 
 def all_day_campaign() -> Campaign:

@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import httpx
 import pytest
 from pymongo.errors import ConnectionFailure
@@ -47,6 +44,15 @@ from apps.dialler.main import run_loop
 from apps.dialler.stores import StoreCalls
 from tests.api.support import daytime_zone
 from tests.integration.dialler.conftest import Shop
+from tests.integration.dialler.roles import (
+    INTERNAL_TOKEN,
+    Platform,
+    Seeded,
+    api_server,
+    fleet_worker,
+    running,
+    seed_campaign,
+)
 from voxcore_adapters.fakes import Callee
 from voxcore_adapters.fleet.http import HttpFleetClient, internal_auth
 from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
@@ -58,7 +64,6 @@ from voxcore_adapters.redis import (
     RedisPauseSwitch,
     RedisRateLimiter,
     RedisSlotRegistry,
-    connect,
 )
 from voxcore_adapters.s3 import S3Connection
 from voxcore_adapters.sim import (
@@ -68,9 +73,7 @@ from voxcore_adapters.sim import (
     SimAbandonMessages,
     SimTelephony,
 )
-from voxcore_adapters.testing.asgi_server import served, served_on_socket, url
-from voxcore_adapters.testing.process import ServerProcess
-from voxcore_adapters.testing.s3_server import s3_server
+from voxcore_adapters.testing.asgi_server import url
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.callevents import CallEventKind
 from voxcore_domain.model import (
@@ -87,8 +90,6 @@ from voxcore_domain.voice.audio import FRAME_BYTES
 
 pytestmark = pytest.mark.integration
 
-ADMIN_KEY = "admin-" + "e" * 40
-INTERNAL_TOKEN = "internal-" + "e" * 40
 WORKERS = ("w1", "w2")
 GHOST_SLOTS = 6
 TICK_S = 0.5
@@ -140,185 +141,70 @@ class CountedCarrier:
         return await self.sim.open_rooms(prefix)
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Connection]:
-    with s3_server() as connection:
-        yield connection
-
-
-@pytest.fixture
-def sockets() -> Iterator[Path]:
-    # Unix socket paths are limited to 108 bytes: a short directory under /tmp.
-    folder = Path(tempfile.mkdtemp(prefix="vox-e2e-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@attrs.frozen
-class Platform:
-    api_url: str
-    sockets: Path
-
-
 @pytest.fixture
 async def platform(
     shop: Shop, dialler_mongo_url: str, s3: S3Connection, sockets: Path, tmp_path: Path
 ) -> AsyncIterator[Platform]:
     """The API and the fleet workers, as their docs run them, on the test's database and Redis
     prefix."""
-    database = shop.mongo_url.rsplit("/", 1)[1]
-    bucket = f"rec-{shop.prefix}"
-    api = served(
-        "api",
-        "apps.api.main:create_app",
-        {
-            "VOX_API_ADMIN_KEY": ADMIN_KEY,
-            "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
-            "VOX_MONGO_URL": dialler_mongo_url,
-            "VOX_MONGO_DATABASE": database,
-            "VOX_REDIS_URL": shop.redis_url,
-            "VOX_REDIS_PREFIX": shop.prefix,
-            "VOX_S3_URL": s3.url,
-            "VOX_S3_ACCESS_KEY": s3.access_key,
-            "VOX_S3_SECRET_KEY": s3.secret_key,
-            "VOX_S3_REGION": s3.region,
-            "VOX_S3_BUCKET": bucket,
-            "VOX_API_RATE_LIMIT_PER_S": "1000",
-            "VOX_API_RATE_LIMIT_BURST": "1000",
-        },
+    api = api_server(
+        shop,
+        dialler_mongo_url,
+        s3,
+        {"VOX_API_RATE_LIMIT_PER_S": "1000", "VOX_API_RATE_LIMIT_BURST": "1000"},
     )
     api_url = url(api)
     workers = [
-        served_on_socket(
-            f"fleet-{worker}",
-            "apps.fleet.main:create_app",
+        fleet_worker(
+            worker,
             sockets / f"{worker}.sock",
-            {
-                "VOX_FLEET_WORKER": worker,
-                # Each worker is a fleet host of its own: the dialler reaches its socket.
-                "VOX_FLEET_HOST": worker,
-                "VOX_FLEET_SOCKET": str(sockets / f"{worker}.sock"),
-                "VOX_FLEET_BACKEND": "real",
-                "VOX_FLEET_API_URL": api_url,
-                "VOX_FLEET_API_TOKEN": INTERNAL_TOKEN,
-                "VOX_REDIS_URL": shop.redis_url,
-                "VOX_REDIS_PREFIX": shop.prefix,
-                "VOX_S3_URL": s3.url,
-                "VOX_S3_ACCESS_KEY": s3.access_key,
-                "VOX_S3_SECRET_KEY": s3.secret_key,
-                "VOX_S3_REGION": s3.region,
-                "VOX_S3_BUCKET": bucket,
-                "VOX_FLEET_SPOOL_DIR": str(tmp_path / "spool" / worker),
-                "VOX_FLEET_HEARTBEAT_S": "0.5",
-                "VOX_FLEET_SLOT_TTL_S": "5",
-                "VOX_FLEET_MEDIA_WAIT_S": "5",
-                "VOX_FLEET_REPORT_BACKOFF_S": "0.2",
-            },
+            api_url,
+            shop,
+            s3,
+            tmp_path / "spool" / worker,
+            {"VOX_FLEET_MEDIA_WAIT_S": "5"},
         )
         for worker in WORKERS
     ]
-    started: list[ServerProcess] = [api, *workers]
-    try:
-        # Started side by side: each waits for its own readiness in a thread.
-        await asyncio.gather(*(asyncio.to_thread(server.start) for server in started))
+    async with running([api, *workers]):
         yield Platform(api_url, sockets)
-    finally:
-        for server in reversed(started):
-            server.stop()
 
 
-def _ok(response: httpx.Response) -> Any:
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-@attrs.frozen
-class Seeded:
-    campaign_id: str
-    headers: dict[str, str] = attrs.field(repr=False)
-    """The tenant's API key."""
-
-
-async def seed_through_the_api(api_url: str) -> Seeded:
+def seed_through_the_api(api_url: str) -> Seeded:
     """A tenant with an agent, a trunk and a running campaign whose calling window is open now
     (around noon in `daytime_zone()`) and closes at 14:00; one contact per callee."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
-        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        tenant = _ok(await http.post("/v1/tenants", json={"name": "Acme"}, headers=admin))
-        key = _ok(
-            await http.post(
-                f"/v1/tenants/{tenant['id']}/api-keys", json={"name": "e2e"}, headers=admin
-            )
-        )
-        auth = {"Authorization": f"Bearer {key['token']}"}
-        agent = _ok(
-            await http.post(
-                "/v1/agents",
-                json={
-                    "name": "Reminders",
-                    "greeting": "Hello, this is Acme calling about your appointment.",
-                    "provider": "scripted",
-                },
-                headers=auth,
-            )
-        )
-        trunk = _ok(
-            await http.post(
-                "/v1/trunks",
-                json={
-                    "name": "Carrier",
-                    "livekit_trunk_id": "ST_e2e",
-                    "caller_ids": [CALLER_ID],
-                    "cps": 50,
-                },
-                headers=auth,
-            )
-        )
-        campaign = _ok(
-            await http.post(
-                "/v1/campaigns",
-                json={
-                    "name": "Appointments",
-                    "agent_id": agent["id"],
-                    "trunk_id": trunk["id"],
-                    "caller_id": CALLER_ID,
-                    "timezone": daytime_zone(),
-                    "window": {"start": "10:00", "end": "14:00"},
-                    "pacing": {"mode": "progressive", "ring_timeout_s": 15},
-                    "abandon_message": ABANDON_MESSAGE,
-                },
-                headers=auth,
-            )
-        )
-        for name in CALLEES:
-            # One import each: each is due from its import, so they are leased in this order.
-            row = {"phone": PHONES[name], "variables": {"name": name}}
-            imported = _ok(
-                await http.post(
-                    f"/v1/campaigns/{campaign['id']}/contacts/import", json=[row], headers=auth
-                )
-            )
-            assert imported["inserted"] == 1, imported
-        _ok(await http.post(f"/v1/campaigns/{campaign['id']}/start", headers=auth))
-        stats = _ok(await http.get(f"/v1/campaigns/{campaign['id']}/stats", headers=auth))
-        assert stats["last_hour"]["dials"] == 0
-    return Seeded(str(campaign["id"]), auth)
+    return seed_campaign(
+        api_url,
+        agent={
+            "name": "Reminders",
+            "greeting": "Hello, this is Acme calling about your appointment.",
+            "provider": "scripted",
+        },
+        trunk={
+            "name": "Carrier",
+            "livekit_trunk_id": "ST_e2e",
+            "caller_ids": [CALLER_ID],
+            "cps": 50,
+        },
+        campaign={
+            "name": "Appointments",
+            "caller_id": CALLER_ID,
+            "timezone": daytime_zone(),
+            "window": {"start": "10:00", "end": "14:00"},
+            "pacing": {"mode": "progressive", "ring_timeout_s": 15},
+            "abandon_message": ABANDON_MESSAGE,
+        },
+        rows=[{"phone": PHONES[name], "variables": {"name": name}} for name in CALLEES],
+    )
 
 
 async def api_stats(api_url: str, seeded: Seeded) -> dict[str, Any]:
     """The campaign's stats as its tenant reads them."""
     async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
-        stats: dict[str, Any] = _ok(
-            await http.get(f"/v1/campaigns/{seeded.campaign_id}/stats", headers=seeded.headers)
-        )
+        answer = await http.get(f"/v1/campaigns/{seeded.campaign_id}/stats", headers=seeded.headers)
+    assert answer.status_code == 200, answer.text
+    stats: dict[str, Any] = answer.json()
     return stats
-
-
-@pytest.fixture
-async def redis(shop: Shop) -> AsyncIterator[Redis]:
-    client = connect(shop.redis_url)
-    yield client
-    await client.aclose()
 
 
 def counted(dialler: Dialler, name: str, **labels: str) -> float:
@@ -329,7 +215,8 @@ def counted(dialler: Dialler, name: str, **labels: str) -> float:
 async def test_scripted_callees_through_real_workers_and_the_api(
     shop: Shop, platform: Platform, redis: Redis
 ) -> None:
-    seeded = await seed_through_the_api(platform.api_url)
+    seeded = seed_through_the_api(platform.api_url)
+    assert (await api_stats(platform.api_url, seeded))["last_hour"]["dials"] == 0
     campaign = MongoCampaigns(shop.db).get(seeded.campaign_id)
     assert campaign is not None
     leases = MongoContactLeases(shop.db)

@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import attrs
-import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -32,21 +28,22 @@ from apps.dialler.main import build, run_loop
 from apps.dialler.settings import Settings
 from tests.api.support import daytime_zone
 from tests.integration.dialler.conftest import TRUNK, Shop
-from tests.integration.dialler.test_dialler_end_to_end import (
-    ADMIN_KEY,
+from tests.integration.dialler.roles import (
     INTERNAL_TOKEN,
-    _ok,
-    counted,
+    Platform,
+    api_server,
+    fleet_worker,
+    running,
+    seed_campaign,
 )
+from tests.integration.dialler.test_dialler_end_to_end import counted
 from voxcore_adapters.fakes import Callee
 from voxcore_adapters.mongo import MongoCallLog, MongoContactLeases
 from voxcore_adapters.mongo.call_reports import MongoCallReports
-from voxcore_adapters.redis import RedisSlotRegistry, connect
+from voxcore_adapters.redis import RedisSlotRegistry
 from voxcore_adapters.s3 import S3Connection
-from voxcore_adapters.testing.asgi_server import served, served_on_socket, url
+from voxcore_adapters.testing.asgi_server import url
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
-from voxcore_adapters.testing.process import ServerProcess
-from voxcore_adapters.testing.s3_server import s3_server
 from voxcore_domain.callevents import CallEventKind
 from voxcore_domain.model import ContactState, Disposition, SlotState
 
@@ -60,26 +57,6 @@ ANSWERS = "+442079400001"
 BUSY = "+442079400002"
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Connection]:
-    with s3_server() as connection:
-        yield connection
-
-
-@pytest.fixture
-def sockets() -> Iterator[Path]:
-    # Unix socket paths are limited to 108 bytes: a short directory under /tmp.
-    folder = Path(tempfile.mkdtemp(prefix="vox-lk-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@attrs.frozen
-class Platform:
-    api_url: str
-    worker_socket: Path
-
-
 @pytest.fixture
 async def platform(
     shop: Shop,
@@ -91,129 +68,53 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     """The API and one fleet worker with the LiveKit server (the double) and a key of its own:
     the worker's key ends rooms; the dialler's signs the join tokens."""
-    database = shop.mongo_url.rsplit("/", 1)[1]
-    bucket = f"rec-{shop.prefix}"
-    s3_env = {
-        "VOX_REDIS_URL": shop.redis_url,
-        "VOX_REDIS_PREFIX": shop.prefix,
-        "VOX_S3_URL": s3.url,
-        "VOX_S3_ACCESS_KEY": s3.access_key,
-        "VOX_S3_SECRET_KEY": s3.secret_key,
-        "VOX_S3_REGION": s3.region,
-        "VOX_S3_BUCKET": bucket,
-    }
-    api = served(
-        "api",
-        "apps.api.main:create_app",
-        {
-            **s3_env,
-            "VOX_API_ADMIN_KEY": ADMIN_KEY,
-            "VOX_API_INTERNAL_TOKEN": INTERNAL_TOKEN,
-            "VOX_MONGO_URL": dialler_mongo_url,
-            "VOX_MONGO_DATABASE": database,
-        },
-    )
+    api = api_server(shop, dialler_mongo_url, s3)
     api_url = url(api)
-    socket = sockets / f"{WORKER}.sock"
-    worker = served_on_socket(
-        f"fleet-{WORKER}",
-        "apps.fleet.main:create_app",
-        socket,
+    worker = fleet_worker(
+        WORKER,
+        sockets / f"{WORKER}.sock",
+        api_url,
+        shop,
+        s3,
+        tmp_path / "spool",
         {
-            **s3_env,
-            "VOX_FLEET_WORKER": WORKER,
-            "VOX_FLEET_HOST": WORKER,
-            "VOX_FLEET_SOCKET": str(socket),
-            "VOX_FLEET_BACKEND": "real",
-            "VOX_FLEET_API_URL": api_url,
-            "VOX_FLEET_API_TOKEN": INTERNAL_TOKEN,
-            "VOX_FLEET_SPOOL_DIR": str(tmp_path / "spool"),
-            "VOX_FLEET_HEARTBEAT_S": "0.5",
-            "VOX_FLEET_SLOT_TTL_S": "5",
-            "VOX_FLEET_REPORT_BACKOFF_S": "0.2",
             "VOX_FLEET_LIVEKIT_URL": livekit.url,
             "VOX_FLEET_LIVEKIT_API_KEY": livekit.api_key,
             "VOX_FLEET_LIVEKIT_API_SECRET": livekit.api_secret,
             "VOX_FLEET_LIVEKIT_JOIN_WAIT_S": "5",
         },
     )
-    started: list[ServerProcess] = [api, worker]
-    try:
-        await asyncio.gather(*(asyncio.to_thread(server.start) for server in started))
-        yield Platform(api_url, socket)
-    finally:
-        for server in reversed(started):
-            server.stop()
+    async with running([api, worker]):
+        yield Platform(api_url, sockets)
 
 
-async def seed(api_url: str) -> str:
+def seed(api_url: str) -> str:
     """A tenant, its agent, the double's trunk and a running campaign open now, with two
     contacts: one who answers, one busy. The campaign's id."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as http:
-        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        tenant = _ok(await http.post("/v1/tenants", json={"name": "Acme"}, headers=admin))
-        key = _ok(
-            await http.post(
-                f"/v1/tenants/{tenant['id']}/api-keys", json={"name": "lk"}, headers=admin
-            )
-        )
-        auth = {"Authorization": f"Bearer {key['token']}"}
-        agent = _ok(
-            await http.post(
-                "/v1/agents",
-                json={"name": "Reminders", "greeting": "Hello from Acme.", "provider": "scripted"},
-                headers=auth,
-            )
-        )
-        trunk = _ok(
-            await http.post(
-                "/v1/trunks",
-                json={
-                    "name": "LiveKit",
-                    "livekit_trunk_id": TRUNK,
-                    "caller_ids": ["+14155550100"],
-                    "cps": 50,
-                },
-                headers=auth,
-            )
-        )
-        campaign = _ok(
-            await http.post(
-                "/v1/campaigns",
-                json={
-                    "name": "Rooms",
-                    "agent_id": agent["id"],
-                    "trunk_id": trunk["id"],
-                    "caller_id": "+14155550100",
-                    "timezone": daytime_zone(),
-                    "window": {"start": "10:00", "end": "14:00"},
-                    "pacing": {"mode": "progressive", "ring_timeout_s": 15},
-                },
-                headers=auth,
-            )
-        )
-        for phone in (ANSWERS, BUSY):
-            rows = [{"phone": phone, "variables": {"name": "Ann"}}]
-            _ok(
-                await http.post(
-                    f"/v1/campaigns/{campaign['id']}/contacts/import", json=rows, headers=auth
-                )
-            )
-        _ok(await http.post(f"/v1/campaigns/{campaign['id']}/start", headers=auth))
-    return str(campaign["id"])
-
-
-@pytest.fixture
-async def redis(shop: Shop) -> AsyncIterator[Redis]:
-    client = connect(shop.redis_url)
-    yield client
-    await client.aclose()
+    return seed_campaign(
+        api_url,
+        agent={"name": "Reminders", "greeting": "Hello from Acme.", "provider": "scripted"},
+        trunk={
+            "name": "LiveKit",
+            "livekit_trunk_id": TRUNK,
+            "caller_ids": ["+14155550100"],
+            "cps": 50,
+        },
+        campaign={
+            "name": "Rooms",
+            "caller_id": "+14155550100",
+            "timezone": daytime_zone(),
+            "window": {"start": "10:00", "end": "14:00"},
+            "pacing": {"mode": "progressive", "ring_timeout_s": 15},
+        },
+        rows=[{"phone": phone, "variables": {"name": "Ann"}} for phone in (ANSWERS, BUSY)],
+    ).campaign_id
 
 
 async def test_an_answered_livekit_call_reaches_the_worker_as_its_room_and_ends_honestly(
     shop: Shop, livekit: LiveKitDouble, platform: Platform, redis: Redis
 ) -> None:
-    await seed(platform.api_url)
+    seed(platform.api_url)
     livekit.add_key(DIALLER_KEY, DIALLER_SECRET)
     livekit.script(ANSWERS, Callee.answering(after_s=0.3))
     livekit.script(BUSY, Callee.busy(after_s=0.2))
@@ -226,7 +127,7 @@ async def test_an_answered_livekit_call_reaches_the_worker_as_its_room_and_ends_
         livekit_url=livekit.url,
         livekit_api_key=DIALLER_KEY,
         livekit_api_secret=DIALLER_SECRET,
-        fleet_hosts={WORKER: f"unix:{platform.worker_socket}"},
+        fleet_hosts={WORKER: f"unix:{platform.sockets}/{WORKER}.sock"},
         internal_token=INTERNAL_TOKEN,
         slot_staleness_s=5.0,
     )

@@ -55,9 +55,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
+import attrs
 import httpx
 
 from apps.fleet.live_recording import LiveRecording
+from apps.fleet.memory import RELEASE_DELAY_S
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
 from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
@@ -69,6 +71,36 @@ from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice.call import CallSetup
 from voxcore_domain.voice.script import Script
+
+
+@attrs.frozen
+class Memory:
+    """One reading of a worker's memory, in MB."""
+
+    rss: float
+    """Resident: every page the worker maps, shared or not (`ps`, `top`)."""
+    pss: float
+    """Proportional: each shared page divided among the processes that map it."""
+    uss: float
+    """Unique: the pages no other process maps, given back if the worker exits."""
+    anonymous: float
+    """Not backed by a file: Python's objects, malloc's heaps, thread stacks."""
+    threads: int
+    """The worker's threads."""
+
+    @property
+    def files(self) -> float:
+        """Resident pages of mapped files (libraries' code and data)."""
+        return self.rss - self.anonymous
+
+    def per_worker(self, workers: int) -> float:
+        """Estimated share of one of `workers` alike on a host: its unique pages, and its
+        shared ones divided among them all (as its PSS is with the workers it shares with)."""
+        return self.uss + (self.rss - self.uss) / workers
+
+    def cells(self) -> str:
+        return f"{self.rss:.1f} / {self.pss:.1f} / {self.uss:.1f} MB"
+
 
 CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
 
@@ -108,6 +140,20 @@ class Worker:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS")
+
+    def memory(self) -> Memory:
+        """The worker's memory now, from `/proc/<pid>/smaps_rollup`."""
+        kib: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            kib[name] = int(value.split()[0])
+        return Memory(
+            rss=kib["Rss"] / 1024,
+            pss=kib["Pss"] / 1024,
+            uss=(kib["Private_Clean"] + kib["Private_Dirty"]) / 1024,
+            anonymous=kib["Anonymous"] / 1024,
+            threads=len(list(Path(f"/proc/{self.pid}/task").iterdir())),
+        )
 
     def stop(self) -> None:
         stop_worker(self.process, timeout_s=20.0)
@@ -233,12 +279,32 @@ async def widget_call(http: httpx.AsyncClient, n: int, token: str) -> float:
     return answered
 
 
-async def livekit_calls(worker: Worker, token: str) -> tuple[float, float]:
+@attrs.frozen
+class LiveKitRun:
+    """A LiveKit worker's memory and answer times (`livekit_worker`)."""
+
+    idle: Memory
+    unreleased: Memory
+    """Right after the calls: before the worker releases the memory they freed."""
+    after: Memory
+    """Once it has (`apps.fleet.memory`)."""
+    first: float
+    second: float
+
+
+async def livekit_calls(worker: Worker, token: str) -> tuple[float, float, Memory, Memory]:
+    """Two widget calls, then the worker's memory as the second call freed its slot (before
+    the worker releases what the call freed, `RELEASE_DELAY_S` later) and once it has."""
     transport = httpx.AsyncHTTPTransport(uds=str(worker.socket))
     async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as http:
         first = await widget_call(http, 1, token)
         second = await widget_call(http, 2, token)
-    return first, second
+        idle_seen = time.monotonic()
+        unreleased = worker.memory()
+        if time.monotonic() - idle_seen > RELEASE_DELAY_S / 2:
+            raise RuntimeError("the memory after the calls was read too late: released already")
+        await asyncio.sleep(RELEASE_DELAY_S + 1.0)
+    return first, second, unreleased, worker.memory()
 
 
 def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, str]:
@@ -251,28 +317,53 @@ def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, s
     }
 
 
-def livekit_worker(directory: Path, bytecode: Path | None = None) -> dict[str, float]:
-    """An idle worker on the real backend with a LiveKit server and key, then two widget calls
-    (see the module's docstring): RSS idle and after the calls (MB), the answer times (s).
+PRODUCTION_MALLOC = {"MALLOC_ARENA_MAX": "2"}
+"""glibc's malloc as `infra/systemd/voxcore@.service` sets it for a worker."""
 
+
+def livekit_worker(
+    directory: Path,
+    bytecode: Path | None = None,
+    malloc: dict[str, str] = PRODUCTION_MALLOC,
+    neighbours: int = 0,
+) -> LiveKitRun:
+    """An idle worker on the real backend with a LiveKit server and key, then two widget calls
+    (see the module's docstring): its memory idle, after the calls and once it has released
+    what they freed; the answer times (s).
+
+    `malloc`: the worker's glibc malloc settings (the production unit's by default).
+    `neighbours`: workers started alike before it, each through the same calls, and left
+    running while it is measured: on a host the workers share their libraries' pages, which
+    PSS and USS show.
     With `bytecode`, the worker keeps its modules' compiled bytecode in that directory
     (`PYTHONPYCACHEPREFIX`, written whatever `PYTHONDONTWRITEBYTECODE` says), and reads what an
     earlier run left there."""
-    env: dict[str, str] = {}
-    without: list[str] = []
+    env: dict[str, str] = {**malloc}
+    without: list[str] = ["MALLOC_ARENA_MAX"]
     if bytecode is not None:
-        env = {"PYTHONPYCACHEPREFIX": str(bytecode)}
-        without = ["PYTHONDONTWRITEBYTECODE"]
+        env["PYTHONPYCACHEPREFIX"] = str(bytecode)
+        without.append("PYTHONDONTWRITEBYTECODE")
     with redis_url() as redis, LiveKitDouble() as livekit:
         backend = real_backend(redis)
-        worker = Worker(directory, {**with_livekit(backend, livekit), **env}, without)
+        token = backend["VOX_FLEET_API_TOKEN"]
+        workers: list[Worker] = []
         try:
+            for n in range(neighbours + 1):
+                worker = Worker(
+                    directory / f"w{n}",
+                    {**with_livekit(backend, livekit), **env, "VOX_FLEET_WORKER": f"bench-{n}"},
+                    without,
+                )
+                workers.append(worker)
+                if n < neighbours:
+                    asyncio.run(livekit_calls(worker, token))
             time.sleep(1.0)
-            idle = worker.rss_mb()
-            first, second = asyncio.run(livekit_calls(worker, backend["VOX_FLEET_API_TOKEN"]))
-            return {"idle": idle, "after": worker.rss_mb(), "first": first, "second": second}
+            idle = worker.memory()
+            first, second, unreleased, after = asyncio.run(livekit_calls(worker, token))
+            return LiveKitRun(idle, unreleased, after, first, second)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
 
 
 def sources_compiled_at_start() -> bool:
@@ -282,7 +373,7 @@ def sources_compiled_at_start() -> bool:
     return not cached.exists()
 
 
-def precompiled(directory: Path) -> dict[str, float]:
+def precompiled(directory: Path) -> LiveKitRun:
     """`livekit_worker` when its modules' bytecode is compiled already, as `uv sync
     --compile-bytecode` installs it (`uv sync` alone leaves only sources, and a worker that may
     not write into the install compiles them at every start; the compiler's passing
@@ -349,7 +440,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             worker.stop()
         real_idle = real_backend_idle(directory / "real")
-        livekit = livekit_worker(directory / "livekit")
+        livekit = livekit_worker(directory / "livekit", neighbours=1)
+        default_malloc = livekit_worker(directory / "livekit-malloc", malloc={})
         compiled = precompiled(directory / "precompiled")
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
@@ -358,18 +450,40 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = [
         ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
         ("worker RSS idle, real backend (Redis, S3, API)", f"{real_idle:.1f} MB", "≤ 80 MB"),
-        ("worker RSS idle, real backend + LiveKit key", f"{livekit['idle']:.1f} MB", "≤ 80 MB"),
-        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit['after']:.1f} MB", ""),
+        ("worker RSS idle, real backend + LiveKit key", f"{livekit.idle.rss:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit.after.rss:.1f} MB", ""),
         (
             "  first /livekit/widget answer (imports the SDKs)",
-            f"{livekit['first'] * 1000:.0f} ms",
+            f"{livekit.first * 1000:.0f} ms",
             "",
         ),
-        ("  second /livekit/widget answer", f"{livekit['second'] * 1000:.0f} ms", ""),
-        ("the same, bytecode precompiled: idle", f"{compiled['idle']:.1f} MB", "≤ 80 MB"),
-        ("  after LiveKit room calls", f"{compiled['after']:.1f} MB", ""),
-        ("  first /livekit/widget answer", f"{compiled['first'] * 1000:.0f} ms", ""),
-        ("  second /livekit/widget answer", f"{compiled['second'] * 1000:.0f} ms", ""),
+        ("  second /livekit/widget answer", f"{livekit.second * 1000:.0f} ms", ""),
+        ("LiveKit worker, RSS / PSS / USS (2 side by side):", "", ""),
+        ("  idle", livekit.idle.cells(), ""),
+        ("  after the calls, before the release", livekit.unreleased.cells(), ""),
+        ("  after the release (gc, malloc_trim)", livekit.after.cells(), "≤ 80 MB"),
+        (
+            "    of it anonymous / files (RSS)",
+            f"{livekit.after.anonymous:.1f} / {livekit.after.files:.1f} MB",
+            "",
+        ),
+        (
+            "    threads idle / after the calls",
+            f"{livekit.idle.threads} / {livekit.after.threads}",
+            "",
+        ),
+        (
+            "    estimated share with 16 on a host",
+            f"{livekit.after.per_worker(16):.1f} MB",
+            "≤ 80 MB",
+        ),
+        ("  malloc's defaults (no MALLOC_ARENA_MAX), RSS:", "", ""),
+        ("    after the calls, before the release", f"{default_malloc.unreleased.rss:.1f} MB", ""),
+        ("    after the release", f"{default_malloc.after.rss:.1f} MB", ""),
+        ("the same, bytecode precompiled: idle", f"{compiled.idle.rss:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls", f"{compiled.after.rss:.1f} MB", ""),
+        ("  first /livekit/widget answer", f"{compiled.first * 1000:.0f} ms", ""),
+        ("  second /livekit/widget answer", f"{compiled.second * 1000:.0f} ms", ""),
         ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
         (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
         ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),
@@ -379,10 +493,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("processing per 20 ms frame", f"{per_frame * 1e6:.0f} µs", ""),
     ]
     width = max(len(row[0]) for row in rows)
+    cell = max(len(row[1]) for row in rows)
     print(f"fleet worker: {args.calls} calls over its Unix socket (Twilio stream, memory backend)")
-    print(f"{'measure':<{width}}  {'value':>10}  target")
+    print(f"{'measure':<{width}}  {'value':>{cell}}  target")
     for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>10}  {target}")
+        print(f"{name:<{width}}  {value:>{cell}}  {target}")
     if sources_compiled_at_start():
         print("(but for the precompiled one, the workers compile their sources at start here)")
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import statistics
 import tempfile
 import time
@@ -103,6 +104,9 @@ class Memory:
 
 
 CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
+
+SETTLE_S = RELEASE_DELAY_S + 0.5
+"""How long after it starts a worker is read idle: once it has released what starting freed."""
 
 
 class Worker:
@@ -218,6 +222,7 @@ async def run_calls(worker: Worker, calls: int, long_s: float) -> dict[str, obje
         httpx.AsyncClient(transport=transport, base_url="http://fleet") as http,
         aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(worker.socket))) as session,
     ):
+        await asyncio.sleep(SETTLE_S)
         idle = worker.rss_mb()
         await one_call(worker, http, session, -1, 0)  # warm-up: imports, first allocations
         latencies: list[float] = []
@@ -256,7 +261,7 @@ def real_backend_idle(directory: Path) -> float:
     with redis_url() as redis:
         worker = Worker(directory, real_backend(redis))
         try:
-            time.sleep(1.0)  # a few heartbeats: the Redis connection is open
+            time.sleep(SETTLE_S)  # a few heartbeats too: the Redis connection is open
             return worker.rss_mb()
         finally:
             worker.stop()
@@ -317,29 +322,38 @@ def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, s
     }
 
 
-PRODUCTION_MALLOC = {"MALLOC_ARENA_MAX": "2"}
-"""glibc's malloc as `infra/systemd/voxcore@.service` sets it for a worker."""
+UNIT = Path(__file__).resolve().parents[1] / "infra" / "systemd" / "voxcore@.service"
+
+
+def production_malloc() -> dict[str, str]:
+    """glibc's malloc settings (`MALLOC_*`) the worker's systemd unit gives it."""
+    settings: dict[str, str] = {}
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("Environment=MALLOC_"):
+            name, value = line.removeprefix("Environment=").split("=", 1)
+            settings[name] = value
+    return settings
 
 
 def livekit_worker(
     directory: Path,
     bytecode: Path | None = None,
-    malloc: dict[str, str] = PRODUCTION_MALLOC,
+    malloc: dict[str, str] | None = None,
     neighbours: int = 0,
 ) -> LiveKitRun:
     """An idle worker on the real backend with a LiveKit server and key, then two widget calls
     (see the module's docstring): its memory idle, after the calls and once it has released
     what they freed; the answer times (s).
 
-    `malloc`: the worker's glibc malloc settings (the production unit's by default).
+    `malloc`: the worker's glibc malloc settings (by default the systemd unit's).
     `neighbours`: workers started alike before it, each through the same calls, and left
     running while it is measured: on a host the workers share their libraries' pages, which
     PSS and USS show.
     With `bytecode`, the worker keeps its modules' compiled bytecode in that directory
     (`PYTHONPYCACHEPREFIX`, written whatever `PYTHONDONTWRITEBYTECODE` says), and reads what an
     earlier run left there."""
-    env: dict[str, str] = {**malloc}
-    without: list[str] = ["MALLOC_ARENA_MAX"]
+    env = production_malloc() if malloc is None else dict(malloc)
+    without = [name for name in os.environ if name.startswith("MALLOC_")]
     if bytecode is not None:
         env["PYTHONPYCACHEPREFIX"] = str(bytecode)
         without.append("PYTHONDONTWRITEBYTECODE")
@@ -357,7 +371,7 @@ def livekit_worker(
                 workers.append(worker)
                 if n < neighbours:
                     asyncio.run(livekit_calls(worker, token))
-            time.sleep(1.0)
+            time.sleep(SETTLE_S)
             idle = worker.memory()
             first, second, unreleased, after = asyncio.run(livekit_calls(worker, token))
             return LiveKitRun(idle, unreleased, after, first, second)

@@ -480,9 +480,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("  second /livekit/widget answer", f"{livekit.second * 1000:.0f} ms", ""),
         ("LiveKit worker, RSS / PSS / USS (2 side by side):", "", ""),
         ("  started, before the release", livekit.started.cells(), ""),
-        ("  idle, after the release (gc, malloc_trim)", livekit.idle.cells(), "≤ 80 MB"),
+        ("  idle, after the release (malloc_trim)", livekit.idle.cells(), "≤ 80 MB"),
         ("  after the calls, before the release", livekit.unreleased.cells(), ""),
-        ("  after the release (gc, malloc_trim)", livekit.after.cells(), "≤ 80 MB"),
+        ("  after the release (malloc_trim)", livekit.after.cells(), "≤ 80 MB"),
         (
             "    of it anonymous / files (RSS)",
             f"{livekit.after.anonymous:.1f} / {livekit.after.files:.1f} MB",

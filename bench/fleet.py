@@ -17,7 +17,8 @@ The caller's frames of each call are encoded before its clock starts (the simula
 not the worker's). The worker is told nothing of the calls ahead: each attach and stream is
 new to it.
 
-Resident memory (VmRSS of the worker process) is read idle after start, in each call after its
+Resident memory (VmRSS of the worker process) is read idle after start (once the worker has
+released what starting freed), in each call after its
 first audio, and `--long-s` seconds into a long call (once the worker has written all of it to
 its caller track): with the recording streamed to disk, a longer call costs no more memory.
 (After a call the memory backend's store holds the uploaded WAV in memory, so RSS is not read
@@ -33,7 +34,13 @@ RTC SDK is imported by the first room call too; its room join cannot succeed her
 speaks Twirp, not WebRTC: no LiveKit media server runs on this machine), so each call ends
 failed and frees the slot. The worker's memory after those calls, with both SDKs and the RTC
 SDK's native runtime loaded, is the nearest measurable figure to "in a LiveKit call"; the
-media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker runs twice more
+media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker's memory is read
+as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it answers, idle, after the calls
+(before the worker gives what they freed back with `malloc_trim`, `apps.fleet.memory`) and
+after that release, with a second LiveKit worker alongside that took the same calls (so the
+libraries' pages are shared as on a host; the share of one of 16 is estimated from them). The
+LiveKit workers run with the systemd unit's `MALLOC_*` settings; one more runs with malloc's
+defaults, to show what they save. The LiveKit worker runs twice more
 with its bytecode kept in a private cache: the first run compiles it, the second is measured,
 as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
 bytecode the environment has; the table's last line says when they compile their sources).

@@ -39,7 +39,7 @@ as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it answers, idle, af
 (before the worker gives what they freed back with `malloc_trim`, `apps.fleet.memory`) and
 after that release, with a second LiveKit worker alongside that took the same calls (so the
 libraries' pages are shared as on a host; the share of one of 16 is estimated from them). The
-LiveKit workers run with the systemd unit's `MALLOC_*` settings; one more runs with malloc's
+LiveKit workers run with the systemd unit's `MALLOC_*` settings; two more run with malloc's
 defaults, to show what they save. The LiveKit worker runs twice more
 with its bytecode kept in a private cache: the first run compiles it, the second is measured,
 as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
@@ -468,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             worker.stop()
         real_idle = real_backend_idle(directory / "real")
         livekit = livekit_worker(directory / "livekit", neighbours=1)
-        default_malloc = livekit_worker(directory / "livekit-malloc", malloc={})
+        default_malloc = livekit_worker(directory / "livekit-malloc", malloc={}, neighbours=1)
         compiled = precompiled(directory / "precompiled")
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
@@ -505,9 +505,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{livekit.after.per_worker(16):.1f} MB",
             "≤ 80 MB",
         ),
-        ("  malloc's defaults (no MALLOC_ARENA_MAX), RSS:", "", ""),
-        ("    after the calls, before the release", f"{default_malloc.unreleased.rss:.1f} MB", ""),
-        ("    after the release", f"{default_malloc.after.rss:.1f} MB", ""),
+        ("  malloc's defaults (no MALLOC_ARENA_MAX), 2 side by side:", "", ""),
+        ("    after the calls, before the release", default_malloc.unreleased.cells(), ""),
+        ("    after the release", default_malloc.after.cells(), ""),
         ("the same, bytecode precompiled: idle", f"{compiled.idle.rss:.1f} MB", "≤ 80 MB"),
         ("  after LiveKit room calls", f"{compiled.after.rss:.1f} MB", ""),
         ("  first /livekit/widget answer", f"{compiled.first * 1000:.0f} ms", ""),

@@ -1,9 +1,9 @@
 """Giving the memory a finished call freed back to the system.
 
 A call leaves the worker's heap fragmented: its buffers, and the first LiveKit room call's SDK
-setup, are freed into glibc's malloc arenas, which keep the pages (the main arena only gives
-back what lies at its very top; every other thread's arena keeps it). Idle between calls, the
-worker would hold them for good. `malloc_trim(0)` returns every whole free page of every arena
+setup, are freed into glibc's malloc arenas, which keep the pages (on its own glibc gives back
+only free memory at the top of a heap). Idle between calls, the worker would hold them for
+good. `malloc_trim(0)` returns every whole free page of every arena
 to the system (`docs/fleet.md`, "Memory after a LiveKit call", has the figures).
 
 Elsewhere than glibc (musl, macOS) there is no `malloc_trim`, and the release does nothing.
@@ -19,8 +19,8 @@ from typing import Protocol
 
 RELEASE_DELAY_S = 1.0
 """How long after its slot is freed a call's memory is released: by then the call's last
-references (its task, its room's handles) are gone and the next call has not begun to
-allocate; the next call is not made to wait for a trim."""
+references (its task, its room's handles) are gone. A call taken within that second may see
+the trim run on its loop (well under a millisecond here)."""
 
 
 class Trimmer(Protocol):

@@ -17,7 +17,8 @@ The caller's frames of each call are encoded before its clock starts (the simula
 not the worker's). The worker is told nothing of the calls ahead: each attach and stream is
 new to it.
 
-Resident memory (VmRSS of the worker process) is read idle after start, in each call after its
+Resident memory (VmRSS of the worker process) is read idle after start (once the worker has
+released what starting freed), in each call after its
 first audio, and `--long-s` seconds into a long call (once the worker has written all of it to
 its caller track): with the recording streamed to disk, a longer call costs no more memory.
 (After a call the memory backend's store holds the uploaded WAV in memory, so RSS is not read
@@ -33,7 +34,13 @@ RTC SDK is imported by the first room call too; its room join cannot succeed her
 speaks Twirp, not WebRTC: no LiveKit media server runs on this machine), so each call ends
 failed and frees the slot. The worker's memory after those calls, with both SDKs and the RTC
 SDK's native runtime loaded, is the nearest measurable figure to "in a LiveKit call"; the
-media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker runs twice more
+media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker's memory is read
+as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it answers, idle, after the calls
+(before the worker gives what they freed back with `malloc_trim`, `apps.fleet.memory`) and
+after that release, with a second LiveKit worker alongside that took the same calls (so the
+libraries' pages are shared as on a host; the share of one of 16 is estimated from them). The
+LiveKit workers run with the systemd unit's `MALLOC_*` settings; two more run with malloc's
+defaults, to show what they save. The LiveKit worker runs twice more
 with its bytecode kept in a private cache: the first run compiles it, the second is measured,
 as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
 bytecode the environment has; the table's last line says when they compile their sources).
@@ -48,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import statistics
 import tempfile
 import time
@@ -55,9 +63,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
+import attrs
 import httpx
 
 from apps.fleet.live_recording import LiveRecording
+from apps.fleet.memory import RELEASE_DELAY_S
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
 from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
@@ -70,7 +80,40 @@ from voxcore_adapters.voice.tones import ToneSynth
 from voxcore_domain.voice.call import CallSetup
 from voxcore_domain.voice.script import Script
 
+
+@attrs.frozen
+class Memory:
+    """One reading of a worker's memory, in MB."""
+
+    rss: float
+    """Resident: every page the worker maps, shared or not (`ps`, `top`)."""
+    pss: float
+    """Proportional: each shared page divided among the processes that map it."""
+    uss: float
+    """Unique: the pages no other process maps, given back if the worker exits."""
+    anonymous: float
+    """Not backed by a file: Python's objects, malloc's heaps, thread stacks."""
+    threads: int
+    """The worker's threads."""
+
+    @property
+    def files(self) -> float:
+        """Resident pages of mapped files (libraries' code and data)."""
+        return self.rss - self.anonymous
+
+    def per_worker(self, workers: int) -> float:
+        """Estimated share of one of `workers` alike on a host: its unique pages, and its
+        shared ones divided among them all (as its PSS is with the workers it shares with)."""
+        return self.uss + (self.rss - self.uss) / workers
+
+    def cells(self) -> str:
+        return f"{self.rss:.1f} / {self.pss:.1f} / {self.uss:.1f} MB"
+
+
 CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
+
+SETTLE_S = RELEASE_DELAY_S + 0.5
+"""How long after it starts a worker is read idle: once it has released what starting freed."""
 
 
 class Worker:
@@ -102,12 +145,27 @@ class Worker:
             time.sleep(0.05)
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         self.pid = int(children.split()[0])
+        self.healthy_at = time.monotonic()
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS")
+
+    def memory(self) -> Memory:
+        """The worker's memory now, from `/proc/<pid>/smaps_rollup`."""
+        kib: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            kib[name] = int(value.split()[0])
+        return Memory(
+            rss=kib["Rss"] / 1024,
+            pss=kib["Pss"] / 1024,
+            uss=(kib["Private_Clean"] + kib["Private_Dirty"]) / 1024,
+            anonymous=kib["Anonymous"] / 1024,
+            threads=len(list(Path(f"/proc/{self.pid}/task").iterdir())),
+        )
 
     def stop(self) -> None:
         stop_worker(self.process, timeout_s=20.0)
@@ -172,6 +230,7 @@ async def run_calls(worker: Worker, calls: int, long_s: float) -> dict[str, obje
         httpx.AsyncClient(transport=transport, base_url="http://fleet") as http,
         aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(worker.socket))) as session,
     ):
+        await asyncio.sleep(SETTLE_S)
         idle = worker.rss_mb()
         await one_call(worker, http, session, -1, 0)  # warm-up: imports, first allocations
         latencies: list[float] = []
@@ -210,7 +269,7 @@ def real_backend_idle(directory: Path) -> float:
     with redis_url() as redis:
         worker = Worker(directory, real_backend(redis))
         try:
-            time.sleep(1.0)  # a few heartbeats: the Redis connection is open
+            time.sleep(SETTLE_S)  # a few heartbeats too: the Redis connection is open
             return worker.rss_mb()
         finally:
             worker.stop()
@@ -233,12 +292,34 @@ async def widget_call(http: httpx.AsyncClient, n: int, token: str) -> float:
     return answered
 
 
-async def livekit_calls(worker: Worker, token: str) -> tuple[float, float]:
+@attrs.frozen
+class LiveKitRun:
+    """A LiveKit worker's memory and answer times (`livekit_worker`)."""
+
+    started: Memory
+    """As soon as it answers: before it releases what starting freed."""
+    idle: Memory
+    unreleased: Memory
+    """Right after the calls: before the worker releases the memory they freed."""
+    after: Memory
+    """Once it has (`apps.fleet.memory`)."""
+    first: float
+    second: float
+
+
+async def livekit_calls(worker: Worker, token: str) -> tuple[float, float, Memory, Memory]:
+    """Two widget calls, then the worker's memory as the second call freed its slot (before
+    the worker releases what the call freed, `RELEASE_DELAY_S` later) and once it has."""
     transport = httpx.AsyncHTTPTransport(uds=str(worker.socket))
     async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as http:
         first = await widget_call(http, 1, token)
         second = await widget_call(http, 2, token)
-    return first, second
+        idle_seen = time.monotonic()
+        unreleased = worker.memory()
+        if time.monotonic() - idle_seen > RELEASE_DELAY_S / 2:
+            raise RuntimeError("the memory after the calls was read too late: released already")
+        await asyncio.sleep(RELEASE_DELAY_S + 1.0)
+    return first, second, unreleased, worker.memory()
 
 
 def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, str]:
@@ -251,28 +332,65 @@ def with_livekit(backend: dict[str, str], livekit: LiveKitDouble) -> dict[str, s
     }
 
 
-def livekit_worker(directory: Path, bytecode: Path | None = None) -> dict[str, float]:
-    """An idle worker on the real backend with a LiveKit server and key, then two widget calls
-    (see the module's docstring): RSS idle and after the calls (MB), the answer times (s).
+UNIT = Path(__file__).resolve().parents[1] / "infra" / "systemd" / "voxcore@.service"
 
+
+def production_malloc() -> dict[str, str]:
+    """glibc's malloc settings (`MALLOC_*`) the worker's systemd unit gives it."""
+    settings: dict[str, str] = {}
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("Environment=MALLOC_"):
+            name, value = line.removeprefix("Environment=").split("=", 1)
+            settings[name] = value
+    return settings
+
+
+def livekit_worker(
+    directory: Path,
+    bytecode: Path | None = None,
+    malloc: dict[str, str] | None = None,
+    neighbours: int = 0,
+) -> LiveKitRun:
+    """An idle worker on the real backend with a LiveKit server and key, then two widget calls
+    (see the module's docstring): its memory idle, after the calls and once it has released
+    what they freed; the answer times (s).
+
+    `malloc`: the worker's glibc malloc settings (by default the systemd unit's).
+    `neighbours`: workers started alike before it, each through the same calls, and left
+    running while it is measured: on a host the workers share their libraries' pages, which
+    PSS and USS show.
     With `bytecode`, the worker keeps its modules' compiled bytecode in that directory
     (`PYTHONPYCACHEPREFIX`, written whatever `PYTHONDONTWRITEBYTECODE` says), and reads what an
     earlier run left there."""
-    env: dict[str, str] = {}
-    without: list[str] = []
+    env = production_malloc() if malloc is None else dict(malloc)
+    without = [name for name in os.environ if name.startswith("MALLOC_")]
     if bytecode is not None:
-        env = {"PYTHONPYCACHEPREFIX": str(bytecode)}
-        without = ["PYTHONDONTWRITEBYTECODE"]
+        env["PYTHONPYCACHEPREFIX"] = str(bytecode)
+        without.append("PYTHONDONTWRITEBYTECODE")
     with redis_url() as redis, LiveKitDouble() as livekit:
         backend = real_backend(redis)
-        worker = Worker(directory, {**with_livekit(backend, livekit), **env}, without)
+        token = backend["VOX_FLEET_API_TOKEN"]
+        workers: list[Worker] = []
         try:
-            time.sleep(1.0)
-            idle = worker.rss_mb()
-            first, second = asyncio.run(livekit_calls(worker, backend["VOX_FLEET_API_TOKEN"]))
-            return {"idle": idle, "after": worker.rss_mb(), "first": first, "second": second}
+            for n in range(neighbours + 1):
+                worker = Worker(
+                    directory / f"w{n}",
+                    {**with_livekit(backend, livekit), **env, "VOX_FLEET_WORKER": f"bench-{n}"},
+                    without,
+                )
+                started = worker.memory()
+                if time.monotonic() - worker.healthy_at > RELEASE_DELAY_S / 2:
+                    raise RuntimeError("the started worker was read too late: released already")
+                workers.append(worker)
+                if n < neighbours:
+                    asyncio.run(livekit_calls(worker, token))
+            time.sleep(SETTLE_S)
+            idle = worker.memory()
+            first, second, unreleased, after = asyncio.run(livekit_calls(worker, token))
+            return LiveKitRun(started, idle, unreleased, after, first, second)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
 
 
 def sources_compiled_at_start() -> bool:
@@ -282,7 +400,7 @@ def sources_compiled_at_start() -> bool:
     return not cached.exists()
 
 
-def precompiled(directory: Path) -> dict[str, float]:
+def precompiled(directory: Path) -> LiveKitRun:
     """`livekit_worker` when its modules' bytecode is compiled already, as `uv sync
     --compile-bytecode` installs it (`uv sync` alone leaves only sources, and a worker that may
     not write into the install compiles them at every start; the compiler's passing
@@ -349,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             worker.stop()
         real_idle = real_backend_idle(directory / "real")
-        livekit = livekit_worker(directory / "livekit")
+        livekit = livekit_worker(directory / "livekit", neighbours=1)
+        default_malloc = livekit_worker(directory / "livekit-malloc", malloc={}, neighbours=1)
         compiled = precompiled(directory / "precompiled")
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
@@ -358,18 +477,41 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = [
         ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
         ("worker RSS idle, real backend (Redis, S3, API)", f"{real_idle:.1f} MB", "≤ 80 MB"),
-        ("worker RSS idle, real backend + LiveKit key", f"{livekit['idle']:.1f} MB", "≤ 80 MB"),
-        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit['after']:.1f} MB", ""),
+        ("worker RSS idle, real backend + LiveKit key", f"{livekit.idle.rss:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit.after.rss:.1f} MB", ""),
         (
             "  first /livekit/widget answer (imports the SDKs)",
-            f"{livekit['first'] * 1000:.0f} ms",
+            f"{livekit.first * 1000:.0f} ms",
             "",
         ),
-        ("  second /livekit/widget answer", f"{livekit['second'] * 1000:.0f} ms", ""),
-        ("the same, bytecode precompiled: idle", f"{compiled['idle']:.1f} MB", "≤ 80 MB"),
-        ("  after LiveKit room calls", f"{compiled['after']:.1f} MB", ""),
-        ("  first /livekit/widget answer", f"{compiled['first'] * 1000:.0f} ms", ""),
-        ("  second /livekit/widget answer", f"{compiled['second'] * 1000:.0f} ms", ""),
+        ("  second /livekit/widget answer", f"{livekit.second * 1000:.0f} ms", ""),
+        ("LiveKit worker, RSS / PSS / USS (2 side by side):", "", ""),
+        ("  started, before the release", livekit.started.cells(), ""),
+        ("  idle, after the release (malloc_trim)", livekit.idle.cells(), "≤ 80 MB"),
+        ("  after the calls, before the release", livekit.unreleased.cells(), ""),
+        ("  after the release (malloc_trim)", livekit.after.cells(), "≤ 80 MB"),
+        (
+            "    of it anonymous / files (RSS)",
+            f"{livekit.after.anonymous:.1f} / {livekit.after.files:.1f} MB",
+            "",
+        ),
+        (
+            "    threads idle / after the calls",
+            f"{livekit.idle.threads} / {livekit.after.threads}",
+            "",
+        ),
+        (
+            "    estimated share with 16 on a host",
+            f"{livekit.after.per_worker(16):.1f} MB",
+            "≤ 80 MB",
+        ),
+        ("  malloc's defaults (no MALLOC_ARENA_MAX), 2 side by side:", "", ""),
+        ("    after the calls, before the release", default_malloc.unreleased.cells(), ""),
+        ("    after the release", default_malloc.after.cells(), ""),
+        ("the same, bytecode precompiled: idle", f"{compiled.idle.rss:.1f} MB", "≤ 80 MB"),
+        ("  after LiveKit room calls", f"{compiled.after.rss:.1f} MB", ""),
+        ("  first /livekit/widget answer", f"{compiled.first * 1000:.0f} ms", ""),
+        ("  second /livekit/widget answer", f"{compiled.second * 1000:.0f} ms", ""),
         ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
         (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
         ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),
@@ -379,10 +521,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("processing per 20 ms frame", f"{per_frame * 1e6:.0f} µs", ""),
     ]
     width = max(len(row[0]) for row in rows)
+    cell = max(len(row[1]) for row in rows)
     print(f"fleet worker: {args.calls} calls over its Unix socket (Twilio stream, memory backend)")
-    print(f"{'measure':<{width}}  {'value':>10}  target")
+    print(f"{'measure':<{width}}  {'value':>{cell}}  target")
     for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>10}  {target}")
+        print(f"{name:<{width}}  {value:>{cell}}  {target}")
     if sources_compiled_at_start():
         print("(but for the precompiled one, the workers compile their sources at start here)")
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from apps.fleet.memory import release_soon
 from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Backend, Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
@@ -63,6 +64,9 @@ class Deps:
     """Where agents' runtime configs come from; None: every call runs on `pipeline`."""
     pipeline_for: Callable[[AgentConfig], CallPipeline] = attrs.field(factory=Pipelines)
     """The pipeline a call runs on, from its agent's runtime config (its `provider`)."""
+    release_memory: Callable[[], object] = release_soon
+    """Run once the worker has started and whenever a call frees the slot: the memory that
+    starting or the call freed goes back to the system (`apps.fleet.memory`)."""
 
 
 class NoApi:

@@ -62,7 +62,7 @@ def create_app(
     settings = settings or Settings.from_env()
     deps = deps or build_deps(settings)
     fleet_metrics = FleetMetrics()
-    guard = SlotGuard(settings.host, settings.worker, deps.clock)
+    guard = SlotGuard(settings.host, settings.worker, deps.clock, deps.release_memory)
     archive = RecordingArchive(
         deps.recordings,
         Path(settings.spool),
@@ -120,6 +120,8 @@ def create_app(
                 "VOX_FLEET_API_TOKEN is not set: /attach and /livekit/* take calls from anyone"
             )
         log.info("worker %s on %s ready at %s", settings.worker, settings.host, settings.socket)
+        # Importing and compiling the worker's modules left freed memory behind.
+        deps.release_memory()
         try:
             yield
         finally:

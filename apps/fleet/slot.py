@@ -27,8 +27,13 @@ class SlotGuard:
     the other gets the domain's `InvalidTransition` (the routes answer 429).
     """
 
-    def __init__(self, host: str, worker: str, clock: Clock) -> None:
+    def __init__(
+        self, host: str, worker: str, clock: Clock, on_free: Callable[[], object] = lambda: None
+    ) -> None:
+        """`on_free` runs each time a call gives the slot up (the worker releases the memory
+        the call freed)."""
         self._clock = clock
+        self._on_free = on_free
         self._slot = Slot(host, worker, SlotState.IDLE, clock.now())
         self._changed = asyncio.Event()
         self._free = asyncio.Event()
@@ -56,6 +61,7 @@ class SlotGuard:
         self._slot = slots.free(self._slot, self._clock.now())
         self._free.set()
         self._changed.set()
+        self._on_free()
 
     def drain(self) -> None:
         """Take no new call from now on; the call in progress runs to its end."""

@@ -12,6 +12,7 @@ from litestar.testing import TestClient, WebSocketTestSession
 
 from apps.fleet.deps import Deps, UtcClock, default_pipeline
 from apps.fleet.main import create_app
+from apps.fleet.memory import release_soon
 from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Settings
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
@@ -47,6 +48,7 @@ def worker_app(
     reports: ReportSender | None = None,
     configs: AgentConfigs | None = None,
     pipeline_for: Pipelines | None = None,
+    release_memory: Callable[[], object] = release_soon,
 ) -> Litestar:
     clock = UtcClock()
     deps = Deps(
@@ -57,6 +59,7 @@ def worker_app(
         reports=reports or InMemoryReportSender(),
         configs=configs,
         pipeline_for=pipeline_for or Pipelines(),
+        release_memory=release_memory,
     )
     return create_app(settings, deps, stop=stop)
 

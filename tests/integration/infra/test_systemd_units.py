@@ -53,6 +53,8 @@ def test_a_worker_unit_matches_the_socket_nginx_expects_and_outlasts_the_longest
     worker = unit("voxcore@.service")
     assert "VOX_FLEET_WORKER=%i" in worker["Environment"]
     assert "VOX_FLEET_SOCKET=/tmp/voxcore_%i.sock" in worker["Environment"]
+    # Two malloc arenas (bench-fleet measures what they save after a LiveKit call).
+    assert "MALLOC_ARENA_MAX=2" in worker["Environment"]
     # Granian binds the socket the worker reports and nginx's default upstream lists.
     assert FleetSettings(worker="3", backend=Backend.MEMORY).socket == "/tmp/voxcore_3.sock"
     (start,) = worker["ExecStart"]

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
 import aiohttp
 from google.protobuf.duration_pb2 import Duration
@@ -111,7 +110,8 @@ def _duration(seconds: float) -> Duration:
 
 
 class LiveKitClient:
-    """`CallControl` over a LiveKit server; use as `async with`, or call `aclose()`.
+    """The work behind `LiveKitTelephony` (which owns it: create it there, close it with
+    `aclose()`).
 
     Failures that are not the callee's raise `TelephonyError`: `TrunkThrottled` to back off a
     trunk, `TelephonyRefused` for credentials, grants or configuration an operator must fix.
@@ -147,17 +147,6 @@ class LiveKitClient:
         api, self._api = self._api, None
         if api is not None:
             await api.aclose()
-
-    async def __aenter__(self) -> LiveKitClient:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- dialling -------------------------------------------------------------------------------
 

@@ -489,7 +489,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("  started, before the release", livekit.started.cells(), ""),
         ("  idle, after the release (malloc_trim)", livekit.idle.cells(), "≤ 80 MB"),
         ("  after the calls, before the release", livekit.unreleased.cells(), ""),
-        ("  after the release (malloc_trim)", livekit.after.cells(), "≤ 80 MB"),
+        (
+            "  after the release (malloc_trim)",
+            livekit.after.cells(),
+            f"RSS ≤ 80 MB: {'met' if livekit.after.rss <= 80 else 'not met'}",
+        ),
         (
             "    of it anonymous / files (RSS)",
             f"{livekit.after.anonymous:.1f} / {livekit.after.files:.1f} MB",

@@ -37,7 +37,7 @@ from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import DialRequest, TelephonyError, TransferResult
 from voxcore_domain.validators import E164
-from voxcore_domain.voice.call import CallSetup
+from voxcore_domain.voice.call import CallSetup, never_connected
 
 if TYPE_CHECKING:
     from voxcore_adapters.livekit.telephony import LiveKitTelephony
@@ -285,11 +285,8 @@ class LiveKitCalls:
         self, call: CallSetup, room: str, error: BaseException, *, answered: bool = False
     ) -> None:
         """Free the slot of a call whose setup broke and end its room. The failure is the
-        call's outcome (counted, logged); one nobody expected is logged with its traceback.
-
-        A person who answered and never got the agent was abandoned, the regulators' way
-        (answered, not connected within 2 s): the call counts as abandoned and the number is
-        kept from redials as after any abandon, not retried in minutes as a failure would be."""
+        call's outcome (`never_connected`: abandoned if someone `answered`), counted and
+        logged; one nobody expected is logged with its traceback."""
         if isinstance(error, RoomJoinFailed | TelephonyError):
             reason = str(error)
         elif not isinstance(error, Exception):
@@ -299,9 +296,7 @@ class LiveKitCalls:
             reason = f"its setup failed: {type(error).__name__}"
         # The room first: once the slot shows idle, nothing of the call is left behind.
         await self._end_room(call, room)
-        self._runner.abandon(
-            call, Disposition.ABANDONED if answered else Disposition.FAILED, reason
-        )
+        self._runner.abandon(call, never_connected(answered), reason)
 
     async def _end_room(self, call: CallSetup, room: str) -> None:
         if self._telephony is None:

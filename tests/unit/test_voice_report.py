@@ -11,7 +11,7 @@ from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import CallOrigin, Disposition
 from voxcore_domain.voice import report
 from voxcore_domain.voice.agent_config import AgentConfig
-from voxcore_domain.voice.call import CallOutcome, CallSetup, Step, StepKind
+from voxcore_domain.voice.call import CallOutcome, CallSetup, Step, StepKind, never_connected
 from voxcore_domain.voice.report import ReportKind, WorkerReport
 from voxcore_domain.voice.script import Script
 
@@ -125,3 +125,8 @@ def test_only_a_dialout_or_a_widget_call_is_stand_alone() -> None:
         CallSetup("c1", "t1", "k1", "a1", origin="campaign")
     assert refused.value.field == "origin"
     assert CallSetup("c1", "t1", "k1", "a1", origin="widget").origin is CallOrigin.WIDGET
+
+
+def test_a_call_its_agent_never_reached_is_abandoned_only_if_someone_answered() -> None:
+    assert never_connected(answered=True) is Disposition.ABANDONED
+    assert never_connected(answered=False) is Disposition.FAILED

@@ -159,3 +159,11 @@ class CallOutcome:
     @classmethod
     def failed(cls, reason: str, steps: tuple[Step, ...] = ()) -> CallOutcome:
         return cls(Disposition.FAILED, reason, steps=steps)
+
+
+def never_connected(answered: bool) -> Disposition:
+    """How a call ends whose agent never reached it (its setup failed). A person who answered
+    and never got the agent was abandoned, the regulators' way (answered, not connected within
+    2 s): counted in the abandon rate, the number kept from redials as after any abandon. With
+    nobody waiting on a phone (a widget caller joins later) it is a failure."""
+    return Disposition.ABANDONED if answered else Disposition.FAILED

@@ -1104,14 +1104,31 @@ class Dialler:
         stats.dial_resolved(True, ring_s, now.timestamp())
         self.metrics.dials.labels("answered").inc()
         call.answered = True
+        call.attempt = attrs.evolve(call.attempt, answered_at=result.answered_at)
+        # The callee hears silence from the answer on: the worker is sought at once and the
+        # answer written beside it, so a slow store never eats into the abandon budget.
+        answer_written = asyncio.ensure_future(self._write_answer(call, now))
+        try:
+            host = await self._find_worker(call, variables)
+        except BaseException:
+            await answer_written
+            raise
+        if host is None:
+            await self._abandon(call, self._clock.now(), answer_written)
+            return
+        attached_at = self._clock.now()
+        # The contact goes answered, then attached: the attach is written after the answer.
+        await answer_written
+        await self._attached(call, host, attached_at)
+
+    async def _write_answer(self, call: Call, now: datetime) -> None:
         await self._write(
             call, "answer", lambda: self._leases.advance(call.lease, ContactState.ANSWERED, now)
         )
-        call.attempt = attrs.evolve(call.attempt, answered_at=result.answered_at)
         await self._record(call)
-        await self._attach(call, variables)
 
-    async def _attach(self, call: Call, variables: Mapping[str, str]) -> None:
+    async def _find_worker(self, call: Call, variables: Mapping[str, str]) -> str | None:
+        """The fleet host that took the call within the attach budget, or None."""
         campaign = call.campaign
         request = AttachRequest(
             call_id=call.id,
@@ -1122,20 +1139,18 @@ class Dialler:
             room=call.room,
             variables=variables,
         )
-        host: str | None = None
         try:
-            # The budget runs from the answer: the callee is listening to silence.
             async with asyncio.timeout(self._attach_budget_s):
                 result = await self._fleet.attach(request, self._capacity.attach_order())
-            host = result.host if result.accepted else None
         except TimeoutError:
             log.warning("call %s: no worker within %.1f s", call.id, self._attach_budget_s)
+            return None
         except AttachRefused as refused:
             log.error("call %s: %s", call.id, refused)
-        now = self._clock.now()
-        if host is None:
-            await self._abandon(call, now)
-            return
+            return None
+        return result.host if result.accepted else None
+
+    async def _attached(self, call: Call, host: str, now: datetime) -> None:
         call.attached_at = now
         await self._write(
             call, "attach", lambda: self._leases.advance(call.lease, ContactState.ATTACHED, now)
@@ -1144,17 +1159,19 @@ class Dialler:
         await self._record(call)
         self.metrics.dials.labels("attached").inc()
 
-    async def _abandon(self, call: Call, now: datetime) -> None:
+    async def _abandon(self, call: Call, now: datetime, answer_written: Awaitable[None]) -> None:
         """No worker in time: say the campaign's abandon message, end the call and count it;
         the retry policy keeps the number from being dialled again for at least 72 hours
-        (`RetryPolicy.abandoned_after`)."""
+        (`RetryPolicy.abandoned_after`). The callee is let go without waiting for the answer's
+        writes; the outcome is written after them."""
         self.metrics.dials.labels("abandoned").inc()
         try:
             await self._say_abandon_message(call)
             await self._telephony.hang_up(call.id, call.room)
         finally:
-            # Recorded even if the hang-up failed: the callee was abandoned either way.
+            # Counted even if the hang-up failed: the callee was abandoned either way.
             self.stats(call.campaign).call_ended(Disposition.ABANDONED, None, now.timestamp())
+            await answer_written
             await self._finish(call, Disposition.ABANDONED, now)
 
     async def _say_abandon_message(self, call: Call) -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import attrs
+import pytest
 
 from apps.dialler.loop import Dialler
+from apps.dialler.stores import StoreCalls
 from tests.dialler.conftest import World, make_campaign
-from voxcore_adapters.fakes import Callee
-from voxcore_domain.model import ContactState, Disposition, SlotState
+from voxcore_adapters.fakes import Callee, InMemoryContactLeases
+from voxcore_domain.model import ContactState, Disposition, Lease, SlotState
 
 
 async def tick(dialler: Dialler, world: World) -> None:
@@ -301,3 +307,56 @@ async def test_a_paused_leader_dials_nothing_once_a_standby_took_over(world: Wor
     assert {a.lease_token for a in attempts} == {
         c.lease.token for c in world.leases.contacts() if c.lease
     }
+
+
+class HeldAnswers(InMemoryContactLeases):
+    """A contact store whose writes of an answer hang (off the loop, as a slow Mongo's do)
+    until `go` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(rng=random.Random(7))
+        self.go = threading.Event()
+
+    def advance(self, lease: Lease, state: ContactState, now: datetime) -> None:
+        if state is ContactState.ANSWERED and not self.go.wait(timeout=30):
+            raise TimeoutError("the test never let the answer's write through")
+        super().advance(lease, state, now)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("refuse", [False, True], ids=["attached", "abandoned"])
+async def test_a_slow_store_does_not_hold_the_callee_in_silence(world: World, refuse: bool) -> None:
+    """The abandon budget runs from the answer: the worker is sought (or the callee told and
+    let go) while the answer is still being written, and the contact's states land in order."""
+    world.leases = HeldAnswers()
+    world.add_contacts(1)
+    await world.add_workers(1)
+    world.fleet.refuse = refuse
+    dialler = world.dialler("d1", stores=StoreCalls(offload=True))
+
+    await dialler.tick(world.clock.now())
+    if refuse:
+        await until(lambda: len(world.telephony.hung_up) == 1)
+    else:
+        await until(lambda: len(world.fleet.requests) == 1)
+    (contact,) = world.leases.contacts()
+    assert contact.state is ContactState.DIALING
+
+    world.leases.go.set()
+    await dialler.wait_idle()
+    assert dialler.failures == []
+    (contact,) = world.leases.contacts()
+    if refuse:
+        assert contact.last_disposition is Disposition.ABANDONED
+        assert contact.lease is None
+    else:
+        assert contact.state is ContactState.ATTACHED
+    (attempt,) = world.call_log.for_contact(contact.id)
+    assert attempt.answered_at is not None
+    assert (attempt.disposition is Disposition.ABANDONED) is refuse
+    assert (attempt.attached_at is not None) is not refuse

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 from google.protobuf.duration_pb2 import Duration
@@ -47,6 +47,7 @@ from livekit.api import (
     TransferSIPParticipantRequest,
 )
 
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.livekit import outcomes
 from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE, LiveKitTelephony
 from voxcore_adapters.livekit.tokens import widget_token
@@ -85,11 +86,6 @@ _TRANSFER_REASONS = {
 }
 
 
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def _sip_status(error: ServerError) -> int | None:
     raw = error.metadata.get("sip_status_code")
     if raw is None:
@@ -115,7 +111,7 @@ class LiveKitClient:
 
     def __init__(self, front: LiveKitTelephony) -> None:
         self._settings = front.settings
-        self._clock: Clock = front.clock or _UtcClock()
+        self._clock: Clock = front.clock or UtcClock()
         self._session = front.session
         self._api: LiveKitAPI | None = None
 

@@ -28,11 +28,12 @@ from apps.api.contact_import import (
     tally,
 )
 from apps.api.deps import Deps
-from apps.api.errors import ErrorBody, responses
+from apps.api.errors import responses
 from apps.api.params import CallerArg, DepsArg, PathId, SettingsArg
 from apps.api.raw_bodies import raw_body
 from apps.api.scope import own_campaign
 from apps.api.wire import Out
+from voxcore_adapters.http_errors import ErrorBody
 from voxcore_domain.model import Campaign, Contact, ContactState, Disposition
 from voxcore_domain.ports import MAX_PAGE, ImportReport
 

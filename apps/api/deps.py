@@ -7,7 +7,7 @@ import random
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import anyio.to_thread
@@ -19,6 +19,7 @@ from pymongo.database import Database
 from redis.asyncio import Redis
 
 from apps.api.settings import Backend, Settings
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.agents import InMemoryAgents
 from voxcore_adapters.fakes.api_keys import InMemoryApiKeys
 from voxcore_adapters.fakes.call_log import InMemoryCallLog
@@ -88,13 +89,6 @@ from voxcore_domain.ports import (
 
 HealthCheck = Callable[[], Awaitable[object]]
 """Returns when its dependency answers, raises when it does not."""
-
-
-class UtcClock:
-    """The system's clock, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @attrs.frozen

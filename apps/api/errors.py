@@ -1,10 +1,8 @@
 """Every error the API answers with, mapped once from the domain's, Litestar's and the stores'.
 
-Each body is `{"error", "message"}` plus `"field"` when one input was at fault:
+Each body is `ErrorBody`, as the fleet workers answer (`voxcore_adapters.http_errors`: schema
+errors are 400 and values the domain refuses 422, both naming the field). Besides those:
 
-- a request that does not match the schema (wrong type, missing or unknown field, bad query
-  parameter, malformed JSON) is 400 with Litestar's own check turned into that shape;
-- a value the domain refuses (`ValidationError`, e.g. a number that is not E.164) is 422;
 - a lifecycle move the domain forbids (`InvalidTransition`) is 409 with the reason, and so is
   an edit that lost a race with another edit of the same object (`Conflict`);
 - an object that does not exist, or belongs to another tenant, is 404: the same answer either
@@ -15,14 +13,11 @@ Each body is `{"error", "message"}` plus `"field"` when one input was at fault:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
@@ -30,22 +25,13 @@ from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from voxcore_domain.errors import InvalidTransition, ValidationError
+from voxcore_adapters.http_errors import ErrorBody, error_response, exception_handlers
+from voxcore_domain.errors import InvalidTransition
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_S = 5
 """What a 503 tells the client to wait: about how long a replica set takes to elect."""
-
-
-class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
-    """What went wrong."""
-
-    error: str
-    """A stable code: `bad_request`, `validation`, `not_found`, `invalid_transition`, …"""
-    message: str
-    field: str | None = None
-    """The input at fault, dotted for nested fields (`window.end`), when there is one."""
 
 
 class Conflict(Exception):
@@ -115,58 +101,6 @@ def responses(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def error_response(
-    status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
-) -> Response[ErrorBody]:
-    return Response(body, status_code=status, headers=dict(headers or {}))
-
-
-# Litestar names the body `data` when an object as a whole is wrong; the field is in the message.
-_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
-
-
-def _schema_field(detail: Mapping[str, Any]) -> str:
-    key = str(detail.get("key") or "")
-    named = _FIELD_IN_MESSAGE.search(str(detail.get("message", "")))
-    if named is None:
-        return key or "body"
-    return named.group(1) if key in ("", "data") else f"{key}.{named.group(1)}"
-
-
-def _public_name(request: Request[Any, Any, Any], field: str) -> str:
-    """The name a client sent `field` under: a parameter aliased in its handler (`state` for
-    `in_state`) is reported by its alias."""
-    parameter = request.route_handler.parsed_fn_signature.parameters.get(field)
-    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
-    return alias if isinstance(alias, str) and alias else field
-
-
-def _schema_error(
-    request: Request[Any, Any, Any], error: ValidationException
-) -> Response[ErrorBody]:
-    details = error.extra if isinstance(error.extra, list) else []
-    if details and isinstance(details[0], Mapping):
-        first = details[0]
-        field = _public_name(request, _schema_field(first))
-        body = ErrorBody("bad_request", str(first.get("message", error.detail)), field)
-    else:
-        # Malformed JSON and the like: the body as a whole is at fault.
-        body = ErrorBody("bad_request", error.detail, "body")
-    return error_response(400, body)
-
-
-def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
-    code = _CODES.get(error.status_code, HTTPStatus(error.status_code).phrase.lower())
-    # Litestar's other 400s are about the body as a whole: malformed JSON, a bad length.
-    field = "body" if error.status_code == 400 else None
-    body = ErrorBody(code, error.detail, field)
-    return error_response(error.status_code, body, error.headers)
-
-
-def _validation_error(_: Request[Any, Any, Any], error: ValidationError) -> Response[ErrorBody]:
-    return error_response(422, ErrorBody("validation", error.message, error.field))
-
-
 def _invalid_transition(_: Request[Any, Any, Any], error: InvalidTransition) -> Response[ErrorBody]:
     return error_response(409, ErrorBody("invalid_transition", str(error), "state"))
 
@@ -197,9 +131,7 @@ def _unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    ValidationException: _schema_error,
-    HTTPException: _http_error,
-    ValidationError: _validation_error,
+    **exception_handlers(_CODES),
     InvalidTransition: _invalid_transition,
     NotFound: _not_found,
     Conflict: _conflict,

@@ -20,10 +20,11 @@ from litestar import Request, Response, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
 
-from apps.api.errors import UNAVAILABLE_RETRY_S, ErrorBody, responses
+from apps.api.errors import UNAVAILABLE_RETRY_S, responses
 from apps.api.inbound_calls import Outcome, handle_webhook
 from apps.api.params import DepsArg, SettingsArg
 from apps.api.raw_bodies import raw_body
+from voxcore_adapters.http_errors import ErrorBody
 from voxcore_adapters.livekit.tokens import WebhookRejected, WebhookVerifier
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,7 @@ from apps.dialler.loop import Dialler
 from apps.dialler.settings import Settings
 from apps.dialler.stores import StoreCalls
 from voxcore_adapters import mongo, redis
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fleet.http import AttachMedia, CarrierStream, HttpFleetClient, internal_auth
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
 from voxcore_adapters.livekit.room_media import LiveKitRoomMedia
@@ -40,11 +41,6 @@ from voxcore_adapters.sim.settings import SimSettings
 from voxcore_domain.ports import SlotRegistry
 
 log = logging.getLogger(__name__)
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @attrs.frozen
@@ -93,7 +89,7 @@ def build(settings: Settings) -> Wired:
         telephony=telephony,
         fleet=fleet,
         call_log=mongo.MongoCallLog(db),
-        clock=_UtcClock(),
+        clock=UtcClock(),
         owner=settings.owner,
         shard=settings.shard,
         leader_ttl=settings.leader_ttl,

@@ -79,6 +79,19 @@ class AttachedRoom(msgspec.Struct, frozen=True):
     """How long the agent waits for the caller in the room before the call fails."""
 
 
+def _call(body: AttachBody) -> CallSetup:
+    return checked(
+        CallSetup(
+            body.call_id,
+            body.tenant_id,
+            body.campaign_id,
+            body.agent_id,
+            body.lease_token,
+            body.variables,
+        )
+    )
+
+
 @post(
     "/attach",
     status_code=202,
@@ -90,16 +103,7 @@ async def attach(
     data: JSONBody[AttachBody], runner: RunnerArg, rooms: RoomsArg, settings: SettingsArg
 ) -> Attached | AttachedRoom:
     if isinstance(data.media, LiveKitMedia):
-        call = checked(
-            CallSetup(
-                data.call_id,
-                data.tenant_id,
-                data.campaign_id,
-                data.agent_id,
-                data.lease_token,
-                data.variables,
-            )
-        )
+        call = _call(data)
         media = data.media
         room = rooms.attach(call, media.room, media.token, media.caller_identity)
         return AttachedRoom(
@@ -114,16 +118,7 @@ async def attach(
         raise ValidationError(
             "media.carrier", f"{data.media.carrier!r} is not one of {', '.join(sorted(CODECS))}"
         )
-    call = checked(
-        CallSetup(
-            data.call_id,
-            data.tenant_id,
-            data.campaign_id,
-            data.agent_id,
-            data.lease_token,
-            data.variables,
-        )
-    )
+    call = _call(data)
     runner.attach(call, data.media.carrier)
     return Attached(
         call_id=call.call_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -13,6 +12,7 @@ import attrs
 from apps.fleet.memory import release_soon
 from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Backend, Settings
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
@@ -35,13 +35,6 @@ from voxcore_domain.voice.script import Script
 
 if TYPE_CHECKING:
     from voxcore_adapters.livekit.telephony import LiveKitTelephony
-
-
-class UtcClock:
-    """The system's clock, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @attrs.frozen

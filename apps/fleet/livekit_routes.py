@@ -76,21 +76,14 @@ class WidgetJoin(msgspec.Struct, frozen=True):
     """How long the agent waits for the browser to join before the call fails."""
 
 
-def _call(
-    origin: CallOrigin,
-    call_id: str | None,
-    tenant_id: str,
-    campaign_id: str | None,
-    agent_id: str,
-    variables: dict[str, str],
-) -> CallSetup:
+def _call(origin: CallOrigin, body: DialoutBody | WidgetBody) -> CallSetup:
     return checked(
         CallSetup(
-            call_id=new_call_id() if call_id is None else call_id,
-            tenant_id=tenant_id,
-            campaign_id=NO_CAMPAIGN if campaign_id is None else campaign_id,
-            agent_id=agent_id,
-            variables=variables,
+            call_id=new_call_id() if body.call_id is None else body.call_id,
+            tenant_id=body.tenant_id,
+            campaign_id=NO_CAMPAIGN if body.campaign_id is None else body.campaign_id,
+            agent_id=body.agent_id,
+            variables=body.variables,
             origin=origin,
         )
     )
@@ -106,14 +99,7 @@ def _call(
 async def livekit_dialout(
     data: JSONBody[DialoutBody], rooms: RoomsArg, settings: SettingsArg
 ) -> Dialling:
-    call = _call(
-        CallOrigin.DIALOUT,
-        data.call_id,
-        data.tenant_id,
-        data.campaign_id,
-        data.agent_id,
-        data.variables,
-    )
+    call = _call(CallOrigin.DIALOUT, data)
     room = await rooms.dial_out(DialOut(call, data.phone, data.trunk_id, data.caller_id or ""))
     return Dialling(
         call_id=call.call_id,
@@ -135,14 +121,7 @@ async def livekit_dialout(
 async def livekit_widget(
     data: JSONBody[WidgetBody], rooms: RoomsArg, settings: SettingsArg
 ) -> WidgetJoin:
-    call = _call(
-        CallOrigin.WIDGET,
-        data.call_id,
-        data.tenant_id,
-        data.campaign_id,
-        data.agent_id,
-        data.variables,
-    )
+    call = _call(CallOrigin.WIDGET, data)
     session = await rooms.widget(call)
     return WidgetJoin(
         call_id=session.call_id,

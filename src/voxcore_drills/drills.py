@@ -94,14 +94,25 @@ class Drills:
     def _placed(self, campaign_id: str) -> list[CallAttempt]:
         return [a for a in self._attempts(campaign_id) if a.not_placed is None]
 
-    def _went_down(self, down: str, fine: str, failures: int) -> bool:
-        """The failing trunk's campaign has had `failures` dials and the healthy trunk's
-        campaign has dialled after the last of them."""
-        failed = self._placed(down)
+    def _breaker(
+        self, down: str, fine: str, started: datetime
+    ) -> tuple[list[CallAttempt], list[str]]:
+        """The failing trunk's campaign's dials in order, and what its breaker has not shown
+        (empty when it held): `failures` dials, then only the ones already in flight, then the
+        healthy trunk's campaign dialling after the last of them."""
+        # The dialler's breaker as it runs: no policy is configured, so the default one.
+        failures = BreakerPolicy().failures
+        failed = sorted(self._placed(down), key=lambda a: a.dialed_at)
+        checks: list[str] = []
         if len(failed) < failures:
-            return False
-        last = max(a.dialed_at for a in failed)
-        return any(a.dialed_at > last for a in self._placed(fine))
+            checks.append(f"only {len(failed)} dials on the failing trunk")
+        # Down: once `failures` dials have failed, only the dials already in flight follow.
+        if len(failed) > failures + self.platform.workers:
+            checks.append(f"{len(failed)} dials on the failing trunk: never marked down")
+        last_down = failed[-1].dialed_at if failed else started
+        if not any(a.dialed_at > last_down for a in self._placed(fine)):
+            checks.append("no dial on the healthy trunk after the failing one was marked down")
+        return failed, checks
 
     def _on_workers(self, campaign_id: str) -> list[CallAttempt]:
         return [
@@ -453,14 +464,15 @@ class Drills:
         slow = self._campaign("trunk-throttled", contacts=self.contacts, trunk=throttled)
         down = self._campaign("trunk-down", contacts=self.contacts, trunk=failing)
         started = datetime.now(UTC)
-        # The dialler's breaker as it runs: no policy is configured, so the default one.
-        failures = BreakerPolicy().failures
         # At least the window; on a loaded machine the diallers tick slower, so on until the
-        # failing trunk has been marked down and the healthy one dialled since (or 3 windows).
+        # breaker has done all it must (or 3 windows).
         window_s = self.carrier_window_s
         time.sleep(window_s)
         deadline = time.monotonic() + 2 * window_s
-        while time.monotonic() < deadline and not self._went_down(down, fine, failures):
+        while True:
+            failed, breaker_checks = self._breaker(down, fine, started)
+            if not breaker_checks or time.monotonic() >= deadline:
+                break
             time.sleep(0.5)
         elapsed_s = (datetime.now(UTC) - started).total_seconds()
         checks: list[str] = []
@@ -473,17 +485,9 @@ class Drills:
             checks.append(f"{len(throttles)} throttled dials in {elapsed_s:.0f} s: no back-off")
         if placed_slow:
             checks.append(f"{len(placed_slow)} dials went out on the throttled trunk")
-        failed = sorted(self._placed(down), key=lambda a: a.dialed_at)
-        if len(failed) < failures:
-            checks.append(f"only {len(failed)} dials on the failing trunk")
-        # Down: once `failures` dials have failed, only the dials already in flight follow.
-        if len(failed) > failures + p.workers:
-            checks.append(f"{len(failed)} dials on the failing trunk: never marked down")
+        checks.extend(breaker_checks)
         last_down = failed[-1].dialed_at if failed else started
         fine_done = [a for a in self._placed(fine) if a.disposition is not None]
-        fine_after = [a for a in self._placed(fine) if a.dialed_at > last_down]
-        if not fine_after:
-            checks.append("no dial on the healthy trunk after the failing one was marked down")
         marked_down = (last_down - started).total_seconds()
         audits = [self._finish(campaign, checks) for campaign in (fine, slow, down)]
         merged = Audit(

@@ -10,11 +10,12 @@ from litestar import Litestar
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient, WebSocketTestSession
 
-from apps.fleet.deps import Deps, UtcClock, default_pipeline
+from apps.fleet.deps import Deps, default_pipeline
 from apps.fleet.main import create_app
 from apps.fleet.memory import release_soon
 from apps.fleet.pipelines import Pipelines
 from apps.fleet.settings import Settings
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry

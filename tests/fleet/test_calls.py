@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from apps.fleet.calls import CallRunner
-from apps.fleet.deps import UtcClock
 from apps.fleet.metrics import FleetMetrics
 from apps.fleet.recordings import RecordingArchive
 from apps.fleet.slot import SlotGuard
 from voxcore_adapters.carriers.frames import Encoding, Start
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.media_fakes import InMemoryRecordingStore
 from voxcore_domain.model import Disposition, SlotState
 from voxcore_domain.ports import CallLeg

@@ -10,12 +10,12 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from apps.fleet.deps import UtcClock
 from apps.fleet.drain import Drain
 from apps.fleet.settings import Settings
 from apps.fleet.slot import SlotGuard, report_slot
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, worker_app
 from tests.fleet.test_attach import body
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry
 from voxcore_adapters.testing.carrier import TwilioCarrier
 from voxcore_domain.model import Slot

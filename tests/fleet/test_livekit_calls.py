@@ -19,10 +19,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from livekit import rtc
 
-from apps.fleet.deps import Deps, UtcClock, default_pipeline
+from apps.fleet.deps import Deps, default_pipeline
 from apps.fleet.main import create_app
 from apps.fleet.settings import Settings
 from tests.integration.livekit.test_room_leg import RecordedOutput
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.fleet_api import InMemoryReportSender
 from voxcore_adapters.fakes.media_fakes import Callee, InMemoryRecordingStore
 from voxcore_adapters.fakes.redis_fakes import InMemorySlotRegistry

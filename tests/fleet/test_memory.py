@@ -12,10 +12,11 @@ import pytest
 from litestar.testing import TestClient
 
 from apps.fleet import memory
-from apps.fleet.deps import Deps, UtcClock
+from apps.fleet.deps import Deps
 from apps.fleet.settings import Settings
 from apps.fleet.slot import SlotGuard
 from tests.fleet.support import PARAMETERS, CarrierOnSocket, wait_idle, worker_app
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.testing.carrier import TwilioCarrier
 
 

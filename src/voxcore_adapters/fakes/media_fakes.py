@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import attrs
 
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.livekit import outcomes
 from voxcore_adapters.s3 import layout
 from voxcore_domain.errors import ValidationError
@@ -30,12 +31,6 @@ from voxcore_domain.ports import (
     TransferResult,
     TrunkThrottled,
 )
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
 
 # -- recordings -----------------------------------------------------------------------------
 
@@ -57,7 +52,7 @@ class InMemoryRecordingStore:
 
     def __init__(self, bucket: str = "recordings", clock: Clock | None = None) -> None:
         self._bucket = layout.check_bucket(bucket)
-        self._clock: Clock = clock or _UtcClock()
+        self._clock: Clock = clock or UtcClock()
         self._objects: dict[str, _Stored] = {}
 
     @property
@@ -220,7 +215,7 @@ class FakeTelephony:
         throttle_backoff_s: float = 1.0,
     ) -> None:
         self._trunks = None if trunks is None else frozenset(trunks)
-        self._clock: Clock = clock or _UtcClock()
+        self._clock: Clock = clock or UtcClock()
         self._time_scale = time_scale
         self._backoff = throttle_backoff_s
         self._script: dict[str, Callee] = {}

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 from google.protobuf.duration_pb2 import Duration
@@ -47,9 +47,9 @@ from livekit.api import (
     TransferSIPParticipantRequest,
 )
 
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.livekit import outcomes
-from voxcore_adapters.livekit.settings import LiveKitSettings
-from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE
+from voxcore_adapters.livekit.telephony import CALL_ID_ATTRIBUTE, LiveKitTelephony
 from voxcore_adapters.livekit.tokens import widget_token
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import (
@@ -86,11 +86,6 @@ _TRANSFER_REASONS = {
 }
 
 
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def _sip_status(error: ServerError) -> int | None:
     raw = error.metadata.get("sip_status_code")
     if raw is None:
@@ -110,23 +105,14 @@ def _duration(seconds: float) -> Duration:
 
 
 class LiveKitClient:
-    """The work behind `LiveKitTelephony` (which owns it: create it there, close it with
-    `aclose()`).
+    """The work behind `front`, the `LiveKitTelephony` that owns it (it creates it at its first
+    request and closes it with `aclose()`): each of the front's methods is done by the one of
+    the same name here, documented there."""
 
-    Failures that are not the callee's raise `TelephonyError`: `TrunkThrottled` to back off a
-    trunk, `TelephonyRefused` for credentials, grants or configuration an operator must fix.
-    """
-
-    def __init__(
-        self,
-        settings: LiveKitSettings,
-        *,
-        clock: Clock | None = None,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
-        self._settings = settings
-        self._clock: Clock = clock or _UtcClock()
-        self._session = session
+    def __init__(self, front: LiveKitTelephony) -> None:
+        self._settings = front.settings
+        self._clock: Clock = front.clock or UtcClock()
+        self._session = front.session
         self._api: LiveKitAPI | None = None
 
     def _client(self) -> LiveKitAPI:
@@ -151,7 +137,6 @@ class LiveKitClient:
     # -- dialling -------------------------------------------------------------------------------
 
     async def place_call(self, request: DialRequest) -> DialResult:
-        """Dial and wait until answered or failed (at most the ring time plus a margin)."""
         outcomes.check_dial(request)
         api = self._client()
         await self._create_room(api, request)
@@ -189,8 +174,6 @@ class LiveKitClient:
         await self._room(api, request.room, request.call_id)
 
     async def create_room(self, room: str, call_id: str) -> None:
-        """Create the call's room ahead of the call (a widget's, or a dial's to answer with it
-        at once); an existing room is kept. `TelephonyError` if LiveKit refuses or is down."""
         outcomes.check_text("room", room)
         outcomes.check_text("call_id", call_id, 128)
         await self._room(self._client(), room, call_id)
@@ -275,7 +258,6 @@ class LiveKitClient:
             log.warning("dial %s: could not delete room: %r", request.call_id, exc)
 
     async def open_rooms(self, prefix: str) -> list[str]:
-        """Names of the server's rooms starting with `prefix` (`CallRooms`)."""
         try:
             response = await self._client().room.list_rooms(ListRoomsRequest())
         except ServerError as error:
@@ -287,7 +269,6 @@ class LiveKitClient:
     # -- in-call controls -------------------------------------------------------------------------
 
     async def hang_up(self, call_id: str, room: str) -> None:
-        """End the call by deleting its room; a room that is already gone is fine."""
         outcomes.check_text("call_id", call_id, 128)
         outcomes.check_text("room", room)
         try:
@@ -304,7 +285,6 @@ class LiveKitClient:
     async def transfer(
         self, call_id: str, room: str, to: str, ring_timeout_s: float = 30.0
     ) -> TransferResult:
-        """SIP REFER the call's phone leg to `to`; waits until the target answers or fails."""
         outcomes.check_text("call_id", call_id, 128)
         outcomes.check_text("room", room)
         target = outcomes.transfer_target(to)
@@ -351,7 +331,6 @@ class LiveKitClient:
     def widget_token(
         self, room: str, identity: str, *, name: str = "", ttl: timedelta = timedelta(minutes=15)
     ) -> str:
-        """A browser's token to join `room` (see `voxcore_adapters.livekit.widget_token`)."""
         return widget_token(
             self._settings.api_key, self._settings.api_secret, room, identity, name=name, ttl=ttl
         )

@@ -40,16 +40,18 @@ class LiveKitTelephony:
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._session = session
+        self.settings = settings
+        self.clock = clock
+        """Times a dial's answer; the system clock when None."""
+        self.session = session
+        """The HTTP session to LiveKit's API; one of the client's own when None."""
         self._loaded: LiveKitClient | None = None
 
     def _client(self) -> LiveKitClient:
         if self._loaded is None:
             from voxcore_adapters.livekit.client import LiveKitClient
 
-            self._loaded = LiveKitClient(self._settings, clock=self._clock, session=self._session)
+            self._loaded = LiveKitClient(self)
         return self._loaded
 
     async def aclose(self) -> None:

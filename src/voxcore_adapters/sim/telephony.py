@@ -25,11 +25,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from enum import StrEnum
 
 import attrs
 
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes.media_fakes import Callee
 from voxcore_adapters.livekit import outcomes
 from voxcore_adapters.sim.media import CalleeMedia
@@ -90,11 +90,6 @@ class HeardAudio:
         return self.frames == self.sent
 
 
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 class SimTelephony:
     """`CallControl` over simulated callees; `aclose()` ends every call still up."""
 
@@ -116,7 +111,7 @@ class SimTelephony:
         self._rng = random.Random(seed)
         self._media = media
         self._trunks = None if trunks is None else frozenset(trunks)
-        self._clock: Clock = clock or _UtcClock()
+        self._clock: Clock = clock or UtcClock()
         self._backoff = throttle_backoff_s
         self._faults = dict(trunk_faults or {})
         self._script: dict[str, Callee] = {}

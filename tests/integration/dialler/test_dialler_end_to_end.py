@@ -53,6 +53,7 @@ from tests.integration.dialler.roles import (
     running,
     seed_campaign,
 )
+from voxcore_adapters.clock import UtcClock
 from voxcore_adapters.fakes import Callee
 from voxcore_adapters.fleet.http import HttpFleetClient, internal_auth
 from voxcore_adapters.mongo import MongoCallLog, MongoCampaigns, MongoContactLeases
@@ -116,11 +117,6 @@ two workers, for five seconds at least; `talks-2` and `talks-3` answer while bot
 are abandoned. The throttled callee comes last, so the trunk's back-off delays nobody else."""
 ANSWERING = ("machine", "talks-1", "talks-2", "talks-3")
 PHONES = {name: f"+44207940{i:04d}" for i, name in enumerate(CALLEES)}
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class CountedCarrier:
@@ -252,7 +248,7 @@ async def test_scripted_callees_through_real_workers_and_the_api(
         telephony=carrier,
         fleet=HttpFleetClient(hosts, http, "twilio"),
         call_log=log,
-        clock=_UtcClock(),
+        clock=UtcClock(),
         owner="e2e",
         tick_s=TICK_S,
         attach_budget_s=2.0,

@@ -48,7 +48,8 @@ async def main():
         backend="memory", spool_dir=spool, host="fleet-test", worker="7",
         livekit_url=url, livekit_api_key=key, livekit_api_secret=secret,
     )
-    async with AsyncTestClient(create_app(settings, build_deps(settings), stop=lambda: None)) as client:
+    app = create_app(settings, build_deps(settings), stop=lambda: None)
+    async with AsyncTestClient(app) as client:
         health = await client.get("/health")
         idle = [name for name in DEFERRED if name in sys.modules]
         answer = await client.post(path, json=json.loads(body))

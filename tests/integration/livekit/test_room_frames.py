@@ -4,6 +4,7 @@ the pipe cuts the bytes, and bytes that are not a message are refused with `Fram
 from __future__ import annotations
 
 import asyncio
+import itertools
 import struct
 
 import pytest
@@ -62,7 +63,7 @@ async def read_all(chunks: list[bytes]) -> list[Message]:
 
 def cut(stream: bytes, points: list[int]) -> list[bytes]:
     edges = sorted({0, len(stream), *(p % (len(stream) + 1) for p in points)})
-    return [stream[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [stream[a:b] for a, b in itertools.pairwise(edges)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.livekit.test_room_leg import RecordedOutput, frame
+from voxcore_adapters.livekit.room_child import ROOM_PROCESS
 from voxcore_adapters.livekit.room_frames import (
     Clear,
     Join,
@@ -27,7 +28,6 @@ from voxcore_adapters.livekit.room_frames import (
     read_message,
 )
 from voxcore_adapters.livekit.room_leg import RoomJoinFailed, RoomLeg
-from voxcore_adapters.livekit.room_child import ROOM_PROCESS
 from voxcore_adapters.livekit.room_process import serve
 from voxcore_adapters.livekit.tokens import agent_token
 from voxcore_adapters.testing.livekit_double import LiveKitDouble

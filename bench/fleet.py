@@ -29,21 +29,24 @@ A third worker runs on the real backend with a LiveKit server and key (the LiveK
 double, `voxcore_adapters.testing.livekit_double`): its idle memory, then two `/livekit/widget`
 calls one after the other. LiveKit's client (`livekit-api`, aiohttp, protobuf) is imported at
 the first LiveKit request, so the first call's answer (room created, browser token made) is
-timed against the second's: the difference is what the deferred import costs that call. The
-RTC SDK is imported by the first room call too; its room join cannot succeed here (the double
-speaks Twirp, not WebRTC: no LiveKit media server runs on this machine), so each call ends
-failed and frees the slot. The worker's memory after those calls, with both SDKs and the RTC
-SDK's native runtime loaded, is the nearest measurable figure to "in a LiveKit call"; the
-media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker's memory is read
-as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it answers, idle, after the calls
-(before the worker gives what they freed back with `malloc_trim`, `apps.fleet.memory`) and
-after that release, with a second LiveKit worker alongside that took the same calls (so the
-libraries' pages are shared as on a host; the share of one of 16 is estimated from them). The
-LiveKit workers run with the systemd unit's `MALLOC_*` settings; two more run with malloc's
-defaults, to show what they save. The LiveKit worker runs twice more
-with its bytecode kept in a private cache: the first run compiles it, the second is measured,
-as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
-bytecode the environment has; the table's last line says when they compile their sources).
+timed against the second's: the difference is what the deferred import costs that call. Each
+room call's media runs in a room process of its own (the RTC SDK is never imported by the
+worker); its room join cannot succeed here (the double speaks Twirp, not WebRTC: no LiveKit
+media server runs on this machine), so each call ends failed and frees the slot, its room
+process gone. The room process itself is measured apart: five started as a worker starts them
+(`join_in_child`), with the room double (`voxcore_adapters.testing.room_double`) in place of
+the WebRTC join, timed from start to in the room, the last one's memory read once the agent has
+spoken a second in it; the media of a real room (WebRTC, audio buffers) is not in it. The
+LiveKit worker's memory is read as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it
+answers, idle, after the calls (before the worker gives what they freed back with
+`malloc_trim`, `apps.fleet.memory`) and after that release, with a second LiveKit worker
+alongside that took the same calls (so the libraries' pages are shared as on a host; the share
+of one of 16 is estimated from them). The LiveKit workers run with the systemd unit's
+`MALLOC_*` settings; two more run with malloc's defaults, to show what they save. The LiveKit
+worker runs twice more with its bytecode kept in a private cache: the first run compiles it,
+the second is measured, as a worker installed with `uv sync --compile-bytecode` starts (the
+other workers use whatever bytecode the environment has; the table's last line says when they
+compile their sources).
 
 Frame processing is measured in-process on the same pieces a worker runs per frame: Twilio
 frame decode (JSON, base64, μ-law), the recorded leg (spooled to disk), the scripted agent's

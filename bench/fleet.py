@@ -29,21 +29,24 @@ A third worker runs on the real backend with a LiveKit server and key (the LiveK
 double, `voxcore_adapters.testing.livekit_double`): its idle memory, then two `/livekit/widget`
 calls one after the other. LiveKit's client (`livekit-api`, aiohttp, protobuf) is imported at
 the first LiveKit request, so the first call's answer (room created, browser token made) is
-timed against the second's: the difference is what the deferred import costs that call. The
-RTC SDK is imported by the first room call too; its room join cannot succeed here (the double
-speaks Twirp, not WebRTC: no LiveKit media server runs on this machine), so each call ends
-failed and frees the slot. The worker's memory after those calls, with both SDKs and the RTC
-SDK's native runtime loaded, is the nearest measurable figure to "in a LiveKit call"; the
-media of a real room (WebRTC, audio buffers) is not in it. The LiveKit worker's memory is read
-as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it answers, idle, after the calls
-(before the worker gives what they freed back with `malloc_trim`, `apps.fleet.memory`) and
-after that release, with a second LiveKit worker alongside that took the same calls (so the
-libraries' pages are shared as on a host; the share of one of 16 is estimated from them). The
-LiveKit workers run with the systemd unit's `MALLOC_*` settings; two more run with malloc's
-defaults, to show what they save. The LiveKit worker runs twice more
-with its bytecode kept in a private cache: the first run compiles it, the second is measured,
-as a worker installed with `uv sync --compile-bytecode` starts (the other workers use whatever
-bytecode the environment has; the table's last line says when they compile their sources).
+timed against the second's: the difference is what the deferred import costs that call. Each
+room call's media runs in a room process of its own (the RTC SDK is never imported by the
+worker); its room join cannot succeed here (the double speaks Twirp, not WebRTC: no LiveKit
+media server runs on this machine), so each call ends failed and frees the slot, its room
+process gone. The room process itself is measured apart: five started as a worker starts them
+(`join_in_child`), with the room double (`voxcore_adapters.testing.room_double`) in place of
+the WebRTC join, timed from start to in the room, the last one's memory read once the agent has
+spoken a second in it; the media of a real room (WebRTC, audio buffers) is not in it. The
+LiveKit worker's memory is read as RSS, PSS and USS (`/proc/<pid>/smaps_rollup`) as soon as it
+answers, idle, after the calls (before the worker gives what they freed back with
+`malloc_trim`, `apps.fleet.memory`) and after that release, with a second LiveKit worker
+alongside that took the same calls (so the libraries' pages are shared as on a host; the share
+of one of 16 is estimated from them). The LiveKit workers run with the systemd unit's
+`MALLOC_*` settings; two more run with malloc's defaults, to show what they save. The LiveKit
+worker runs twice more with its bytecode kept in a private cache: the first run compiles it,
+the second is measured, as a worker installed with `uv sync --compile-bytecode` starts (the
+other workers use whatever bytecode the environment has; the table's last line says when they
+compile their sources).
 
 Frame processing is measured in-process on the same pieces a worker runs per frame: Twilio
 frame decode (JSON, base64, μ-law), the recorded leg (spooled to disk), the scripted agent's
@@ -70,6 +73,8 @@ from apps.fleet.live_recording import LiveRecording
 from apps.fleet.memory import RELEASE_DELAY_S
 from voxcore_adapters.carriers import CODECS
 from voxcore_adapters.carriers.leg import StreamLeg, open_stream
+from voxcore_adapters.livekit.room_child import join_in_child
+from voxcore_adapters.testing import room_double
 from voxcore_adapters.testing.asgi_server import healthy_on, spawn_worker, stop_worker
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_adapters.testing.livekit_double import LiveKitDouble
@@ -77,7 +82,7 @@ from voxcore_adapters.testing.redis_server import redis_url
 from voxcore_adapters.voice.recorded import RecordedLeg
 from voxcore_adapters.voice.scripted import ScriptedAgent
 from voxcore_adapters.voice.tones import ToneSynth
-from voxcore_domain.voice.call import CallSetup
+from voxcore_domain.voice.call import CallSetup, Played
 from voxcore_domain.voice.script import Script
 
 
@@ -108,6 +113,21 @@ class Memory:
 
     def cells(self) -> str:
         return f"{self.rss:.1f} / {self.pss:.1f} / {self.uss:.1f} MB"
+
+
+def memory_of(pid: int) -> Memory:
+    """Process `pid`'s memory now, from `/proc/<pid>/smaps_rollup`."""
+    kib: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        kib[name] = int(value.split()[0])
+    return Memory(
+        rss=kib["Rss"] / 1024,
+        pss=kib["Pss"] / 1024,
+        uss=(kib["Private_Clean"] + kib["Private_Dirty"]) / 1024,
+        anonymous=kib["Anonymous"] / 1024,
+        threads=len(list(Path(f"/proc/{pid}/task").iterdir())),
+    )
 
 
 CALL = {"tenant_id": "bench-t", "campaign_id": "bench-k", "agent_id": "bench-a"}
@@ -154,18 +174,8 @@ class Worker:
         raise RuntimeError("no VmRSS")
 
     def memory(self) -> Memory:
-        """The worker's memory now, from `/proc/<pid>/smaps_rollup`."""
-        kib: dict[str, int] = {}
-        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines()[1:]:
-            name, value = line.split(":", 1)
-            kib[name] = int(value.split()[0])
-        return Memory(
-            rss=kib["Rss"] / 1024,
-            pss=kib["Pss"] / 1024,
-            uss=(kib["Private_Clean"] + kib["Private_Dirty"]) / 1024,
-            anonymous=kib["Anonymous"] / 1024,
-            threads=len(list(Path(f"/proc/{self.pid}/task").iterdir())),
-        )
+        """The worker's memory now."""
+        return memory_of(self.pid)
 
     def stop(self) -> None:
         stop_worker(self.process, timeout_s=20.0)
@@ -410,6 +420,49 @@ def precompiled(directory: Path) -> LiveKitRun:
     return livekit_worker(directory / "measure", directory / "pycache")
 
 
+@attrs.frozen
+class RoomProcessRun:
+    """A room process's start and memory (`room_process`)."""
+
+    ready: list[float]
+    """Seconds from starting each child to its `Joined`."""
+    memory: Memory
+    """The last child's, in its call."""
+
+
+async def room_process(calls: int) -> RoomProcessRun:
+    """`calls` room calls' media processes, one after the other, as a worker starts them
+    (`join_in_child`), the WebRTC join replaced by the room double (no LiveKit server here):
+    the time each takes to be in the room (the interpreter, the RTC SDK's import, the relay),
+    and the last one's memory once the agent has spoken a second in it."""
+    seam = {
+        "VOX_ROOM_PROCESS_TEST_JOIN": "voxcore_adapters.testing.room_double:join",
+        room_double.SCENARIO: "holds:600",
+    }
+    saved = {name: os.environ.get(name) for name in seam}
+    os.environ.update(seam)
+    try:
+        ready: list[float] = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            leg = await join_in_child("wss://bench", "bench", caller="sip-bench", caller_wait_s=5)
+            ready.append(time.perf_counter() - started)
+            try:
+                await leg.play(voice(1000), "spoken")
+                while not isinstance(await leg.receive(), Played):
+                    pass
+                memory = memory_of(leg.pid)
+            finally:
+                await leg.close()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return RoomProcessRun(ready, memory)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -470,6 +523,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         livekit = livekit_worker(directory / "livekit", neighbours=1)
         default_malloc = livekit_worker(directory / "livekit-malloc", malloc={}, neighbours=1)
         compiled = precompiled(directory / "precompiled")
+        child = asyncio.run(room_process(5))
         synth = asyncio.run(synth_time(20))
         per_frame = asyncio.run(frame_time(args.frames, directory / "frames"))
     latencies: list[float] = measured["latencies"]  # type: ignore[assignment]
@@ -478,7 +532,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("worker RSS idle (after start)", f"{measured['idle']:.1f} MB", "≤ 80 MB"),
         ("worker RSS idle, real backend (Redis, S3, API)", f"{real_idle:.1f} MB", "≤ 80 MB"),
         ("worker RSS idle, real backend + LiveKit key", f"{livekit.idle.rss:.1f} MB", "≤ 80 MB"),
-        ("  after LiveKit room calls (SDKs loaded, no media)", f"{livekit.after.rss:.1f} MB", ""),
+        (
+            "  after LiveKit room calls (media in a room process)",
+            f"{livekit.after.rss:.1f} MB",
+            "≤ 80 MB",
+        ),
         (
             "  first /livekit/widget answer (imports the SDKs)",
             f"{livekit.first * 1000:.0f} ms",
@@ -516,6 +574,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("  after LiveKit room calls", f"{compiled.after.rss:.1f} MB", ""),
         ("  first /livekit/widget answer", f"{compiled.first * 1000:.0f} ms", ""),
         ("  second /livekit/widget answer", f"{compiled.second * 1000:.0f} ms", ""),
+        ("room process (one per room call; room double, no WebRTC):", "", ""),
+        (
+            "  start → in the room, median / max of 5",
+            f"{statistics.median(child.ready) * 1000:.0f} / {max(child.ready) * 1000:.0f} ms",
+            "",
+        ),
+        ("  in its call, RSS / PSS / USS", child.memory.cells(), ""),
         ("worker RSS in a call (max over calls)", f"{measured['in_call']:.1f} MB", ""),
         (f"worker RSS {args.long_s:g} s into a call", f"{measured['late_in_long']:.1f} MB", ""),
         ("attach → first audio p50", f"{p50 * 1000:.1f} ms", ""),

@@ -11,14 +11,15 @@ The API hears of every room call through the same report outbox as a carrier str
 (spooled, retried): `attached` when the slot is claimed, `ended` with its disposition, whether
 the call talked or never connected (busy, no answer, a room that could not be joined).
 
-A real LiveKit server cannot run on the test machine: the tests run everything up to the media
-against the Twirp double (rooms, dials, transfers, tokens) and join rooms through a stand-in for
-`join_room` (see `voxcore_adapters.livekit.room_leg`).
+The room's media runs in a room process of the call's own (`join_room`,
+`voxcore_adapters.livekit.room_child`): the worker never loads the RTC SDK. A real LiveKit
+server cannot run on the test machine: the tests run everything up to the media against the
+Twirp double (rooms, dials, transfers, tokens) and join rooms through a stand-in for
+`join_room`, or through the real room process with a room double in place of WebRTC.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -30,7 +31,7 @@ import attrs
 from apps.fleet.calls import CallRunner
 from apps.fleet.errors import LiveKitNotConfigured
 from apps.fleet.settings import Settings
-from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed, load_rtc
+from voxcore_adapters.livekit.joining import RoomJoiner, RoomJoinFailed
 from voxcore_adapters.livekit.outcomes import agent_identity, check_text, sip_identity
 from voxcore_adapters.livekit.settings import LiveKitSettings
 from voxcore_domain.errors import ValidationError
@@ -129,15 +130,6 @@ class LiveKitCalls:
         self._join = join
         self._settings = settings
         self._wall_clock = wall_clock
-        self._rtc: asyncio.Future[None] | None = None
-
-    def _load_rtc(self) -> asyncio.Future[None]:
-        """The RTC SDK's import, begun by the first room call in a thread (a second or so of
-        numpy and the SDK's native library) so that it runs while the call is being set up;
-        later calls find it done."""
-        if self._rtc is None:
-            self._rtc = asyncio.ensure_future(asyncio.to_thread(load_rtc))
-        return self._rtc
 
     def _server(self) -> tuple[LiveKitTelephony, LiveKitSettings]:
         livekit = self._settings.livekit
@@ -164,7 +156,6 @@ class LiveKitCalls:
             room=room,
         )
         self._runner.claim(call, "livekit_dialout")
-        self._load_rtc()
         await self._create_room(telephony, call, room)
         self._runner.spawn(self._dial_and_run(telephony, call, request))
         return room
@@ -176,7 +167,6 @@ class LiveKitCalls:
         room = room_name(call.call_id)
         identity = widget_identity(call.call_id)
         self._runner.claim(call, "livekit_widget")
-        self._load_rtc()
         await self._create_room(telephony, call, room)
         token = telephony.widget_token(room, identity)
         self._runner.spawn(
@@ -205,7 +195,6 @@ class LiveKitCalls:
         else:
             check_room_token(token, room, self._wall_clock())
         self._runner.claim(call, "attach")
-        self._load_rtc()
         self._runner.spawn(
             self._join_and_run(
                 call, room, token, sip_identity(call.call_id) if caller is None else caller
@@ -261,7 +250,6 @@ class LiveKitCalls:
 
         phone = caller == sip_identity(call.call_id)
         try:
-            await self._load_rtc()
             leg = await self._join(
                 url,
                 token,

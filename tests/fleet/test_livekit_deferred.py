@@ -1,11 +1,12 @@
 """A worker configured for LiveKit loads LiveKit's client libraries with its first LiveKit call,
-not at start (its idle memory, `make bench-fleet`), and that first call still works.
+not at start (its idle memory, `make bench-fleet`), and that first call still works; the RTC
+SDK (and numpy under it) it never loads: the room's media runs in a room process of its own.
 
 Each case runs a worker app in a fresh interpreter (this one has imported everything already),
 built the way `create_app` builds it from settings, against the LiveKit Twirp double running
-here. No LiveKit media server can run on this machine, so the worker's room join is a stand-in
-that fails as a missing server's does: the call ends and frees the slot, after its Twirp
-requests (room, dial, token) went to the double.
+here. No LiveKit media server can run on this machine: the worker's real room process tries to
+join the room and fails, as it would against a server without WebRTC, so the call ends and
+frees the slot, after its Twirp requests (room, dial, token) went to the double.
 """
 
 from __future__ import annotations
@@ -26,24 +27,20 @@ from voxcore_adapters.testing.livekit_double import LiveKitDouble
 
 REPO = Path(__file__).resolve().parents[2]
 TRUNK = "ST_vox"
-DEFERRED = ("livekit.api", "livekit.protocol", "google.protobuf", "aiohttp", "livekit.rtc")
+DEFERRED = ("livekit.api", "livekit.protocol", "google.protobuf", "aiohttp")
 """What a LiveKit call needs and an idle worker does without."""
+NEVER = ("livekit.rtc", "numpy")
+"""What only the room process loads."""
 
 PROGRAM = f"""
 import asyncio, json, sys
-import attrs
 from litestar.testing import AsyncTestClient
 from apps.fleet.deps import build_deps
 from apps.fleet.main import create_app
 from apps.fleet.settings import Settings
-from voxcore_adapters.livekit.joining import RoomJoinFailed
 
-DEFERRED = {DEFERRED!r}
+DEFERRED = {DEFERRED!r} + {NEVER!r}
 url, key, secret, spool, path, body = sys.argv[1:]
-
-
-async def no_media_server(*args, **kwargs):
-    raise RoomJoinFailed("no LiveKit media server in this test")
 
 
 async def main():
@@ -51,12 +48,12 @@ async def main():
         backend="memory", spool_dir=spool, host="fleet-test", worker="7",
         livekit_url=url, livekit_api_key=key, livekit_api_secret=secret,
     )
-    deps = attrs.evolve(build_deps(settings), join_room=no_media_server)
-    async with AsyncTestClient(create_app(settings, deps, stop=lambda: None)) as client:
+    app = create_app(settings, build_deps(settings), stop=lambda: None)
+    async with AsyncTestClient(app) as client:
         health = await client.get("/health")
         idle = [name for name in DEFERRED if name in sys.modules]
         answer = await client.post(path, json=json.loads(body))
-        for _ in range(500):
+        for _ in range(3000):
             slot = (await client.get("/health")).json()["slot"]
             if slot["state"] == "idle":
                 break
@@ -132,6 +129,9 @@ def test_the_first_dialout_loads_the_livekit_client_and_places_the_call(
     assert seen["slot"] == "idle"
     assert 'vox_fleet_calls_total{disposition="abandoned"} 1.0' in seen["ended"]
     assert set(seen["after"]) == set(DEFERRED)
+    assert [name for name in NEVER if name in seen["after"]] == []
+    # The room process tried the room with the agent's token before giving up.
+    assert {j.claims["video"]["room"] for j in double.joins if j.claims} == {"call-call-1"}
 
 
 def test_the_first_widget_call_loads_the_livekit_client_and_hands_out_a_working_token(
@@ -151,3 +151,4 @@ def test_the_first_widget_call_loads_the_livekit_client_and_hands_out_a_working_
     assert seen["slot"] == "idle"
     assert 'vox_fleet_calls_total{disposition="failed"} 1.0' in seen["ended"]
     assert set(seen["after"]) == set(DEFERRED)
+    assert [name for name in NEVER if name in seen["after"]] == []

@@ -10,6 +10,10 @@ from voxcore_domain.model import Disposition
 from voxcore_domain.ports import DialRequest
 from voxcore_domain.validators import E164
 
+SIP_CALL_STATUS = "sip.callStatus"
+"""Participant attribute LiveKit sets on a phone leg: dialing, ringing, automation, active or
+hangup. `participant_joined` fires at ringing, so this, not the event, says a call was answered."""
+
 BUSY = frozenset({486, 600})
 """Busy Here, Busy Everywhere."""
 NO_ANSWER = frozenset({408, 480, 487})

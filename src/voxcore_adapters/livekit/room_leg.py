@@ -29,15 +29,17 @@ import array
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Protocol
 
 from livekit import rtc
 from livekit.rtc.participant import PublishTrackError
 
+from voxcore_adapters.livekit.joining import EndCall as EndCall
 from voxcore_adapters.livekit.joining import RoomJoiner as RoomJoiner
 from voxcore_adapters.livekit.joining import RoomJoinFailed as RoomJoinFailed
-from voxcore_adapters.livekit.tokens import SIP_CALL_STATUS
+from voxcore_adapters.livekit.joining import Transfer as Transfer
+from voxcore_adapters.livekit.outcomes import SIP_CALL_STATUS
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.ports import TransferResult
 from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, Framer
@@ -122,11 +124,6 @@ class RoomOutput(Protocol):
     async def leave(self) -> None:
         """Leave the room (idempotent)."""
         ...
-
-
-EndCall = Callable[[], Awaitable[None]]
-"""Ends the call for everyone (deletes the room): leaving alone would keep the phone leg up."""
-Transfer = Callable[[str], Awaitable[TransferResult]]
 
 
 class RoomLeg:

@@ -6,8 +6,9 @@ callee answers, hands the call to a fleet worker (`POST /attach`). The token is 
 the dialler's LiveKit key, by the same `agent_token` the worker uses for the rooms it sets up
 itself: identity `agent-<call id>`, `roomJoin` on that one room, publish the microphone,
 subscribe, no data and no admin rights. The worker checks that the token grants that room and
-has not expired (422 `media.token` otherwise), joins the room with the RTC SDK
-(`voxcore_adapters.livekit.room_leg.join_room`) and talks to `sip-<call id>`.
+has not expired (422 `media.token` otherwise), joins the room with the RTC SDK in a room
+process of the call's own (`voxcore_adapters.livekit.joining.join_room`) and talks to
+`sip-<call id>`.
 
 **Not tested here:** the worker's WebRTC join of the room, which needs a LiveKit server (none
 can run on the test machine). The tests check the body on the wire against the worker's own

@@ -14,13 +14,11 @@ from livekit.api import AccessToken, TokenVerifier, VideoGrants, WebhookReceiver
 from livekit.protocol.models import ParticipantInfo
 from livekit.protocol.webhook import WebhookEvent
 
+from voxcore_adapters.livekit.outcomes import SIP_CALL_STATUS as SIP_CALL_STATUS
 from voxcore_adapters.livekit.outcomes import check_text
 from voxcore_domain.errors import DomainError, ValidationError
 
 MAX_WIDGET_TTL = timedelta(hours=24)
-SIP_CALL_STATUS = "sip.callStatus"
-"""Participant attribute LiveKit sets on a phone leg: dialing, ringing, automation, active or
-hangup. `participant_joined` fires at ringing, so this, not the event, says a call was answered."""
 
 
 class WebhookRejected(DomainError):

@@ -259,8 +259,10 @@ class _AnswerCurve:
 
 
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
+    # Keyed by this module's class: the bench and the tests run the compiled module and its
+    # source side by side on the same snapshots, and neither can use the other's curve.
     return delay.memo(
-        ("answer curve", ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
+        (_AnswerCurve, ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
     )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -266,17 +265,14 @@ def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _Answ
     )
 
 
-def _by_second(talk: Durations) -> Sequence[float]:
-    """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
-    Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
-    stay in the processor's cache, and reading them was most of a tick's time."""
-    return talk.memo("by second", _pack_survival, talk)
+def _by_second(talk: Durations) -> tuple[float, ...]:
+    """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop."""
+    return talk.memo("by second", _survival_by_second, talk)
 
 
-def _pack_survival(talk: Durations) -> array[float]:
-    survival = array("d", talk.survival)
-    survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
-    return survival
+def _survival_by_second(talk: Durations) -> tuple[float, ...]:
+    # survival_seconds(0) is 1: nothing has ended before it began.
+    return (1.0, *talk.survival[1:])
 
 
 def _freeing(
@@ -355,21 +351,27 @@ def _balance_3(
     of (answers - frees) at each: the same terms added in the same order, so the same results
     to the last bit.
 
-    A tick pays this once per campaign, so it is one pass over plain locals: the calls and the
-    dials are grouped by `dict.fromkeys` (each its own second or tenth, the usual case) or a
-    `Counter`, both in first-seen order like the loops above, and every checkpoint's sums are
-    added in the same pass."""
+    A tick pays this once per campaign: one pass over the calls and one over the dials, each
+    checkpoint's sums in local variables (C doubles in the compiled module)."""
     survival = _by_second(talk)
     first, inside = curve.first, len(survival) - curve.reach
     h0, h1, h2 = horizons = curve.horizons
-    # math.trunc(e) is int(e) in half the time.
-    calls: dict[int, int] = dict.fromkeys(map(math.trunc, busy_elapsed), 1)
-    if len(calls) < len(busy_elapsed):
-        calls = Counter(map(math.trunc, busy_elapsed))
+    # The calls grouped by whole seconds lasted, the dials by tenths of a second rung, in
+    # first-seen order (as `Counter` groups them in the plain formulas).
+    calls: dict[int, int] = {}
+    for elapsed in busy_elapsed:
+        second = int(elapsed)
+        calls[second] = calls.get(second, 0) + 1
+    dials: dict[int, int] = {}
+    for rung in ringing_elapsed:
+        tenths = round(rung * 10)
+        dials[tenths] = dials.get(tenths, 0) + 1
+
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
     for second, count in calls.items():
-        if first <= second < inside and (alive := survival[second]) > 1e-12:
+        alive = survival[second] if first <= second < inside else -1.0
+        if alive > 1e-12:
             p0 = 1.0 - survival[second + h0] / alive
             p1 = 1.0 - survival[second + h1] / alive
             p2 = 1.0 - survival[second + h2] / alive
@@ -384,17 +386,11 @@ def _balance_3(
         share = count * p2
         f2 += share
         g2 += share * (1.0 - p2)
-    # round(r * 10), the product spelt 10.0 * r: the same float, without a Python-level loop.
-    dials: dict[int, int] = dict.fromkeys(map(round, map(_TEN.__mul__, ringing_elapsed)), 1)
-    if len(dials) < len(ringing_elapsed):
-        dials = Counter(map(round, map(_TEN.__mul__, ringing_elapsed)))
+
     a0 = a1 = a2 = float(waiting)
     b0 = b1 = b2 = 0.0
-    known = curve.known
     for tenths, count in dials.items():
-        answered = known.get(tenths)
-        if answered is None:
-            answered = known[tenths] = curve._ringing(tenths)
+        answered = curve.ringing(tenths)
         now = answered[0]
         still = 1.0 - q * now
         if still <= 1e-12:  # certainly answered already: nothing more will come of it

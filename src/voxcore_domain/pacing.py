@@ -20,7 +20,6 @@ is corrected by the measured abandon rate.
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 

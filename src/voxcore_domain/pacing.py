@@ -264,22 +264,12 @@ def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _Answ
     )
 
 
-def _by_second(talk: Durations) -> tuple[float, ...]:
-    """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop."""
-    return talk.memo("by second", _survival_by_second, talk)
-
-
-def _survival_by_second(talk: Durations) -> tuple[float, ...]:
-    # survival_seconds(0) is 1: nothing has ended before it began.
-    return (1.0, *talk.survival[1:])
-
-
 def _freeing(
     talk: Durations, horizons: tuple[int, ...], busy_elapsed: Sequence[float], free: int
 ) -> tuple[list[float], list[float]]:
     """Mean and variance of the slots free by each horizon: `free` now, and each call in
     progress that ends by then, from how long it has lasted (grouped by whole seconds)."""
-    survival = _by_second(talk)
+    survival = talk.survival
     first, inside = max(0, -min(horizons)), len(survival) - max(horizons)
     counts: dict[int, int] = {}
     for second in map(int, busy_elapsed):
@@ -287,7 +277,8 @@ def _freeing(
     rows = []
     for second, count in counts.items():
         if first <= second < inside:
-            rows.append((second, count, survival[second]))
+            # survival_seconds(0) is 1: nothing has ended before it began.
+            rows.append((second, count, survival[second] if second else 1.0))
         else:  # past the grid (or before it): its chances from the exponential tail
             rows.append((second, count, -1.0))
     means, variances = [], []
@@ -352,7 +343,7 @@ def _balance_3(
 
     A tick pays this once per campaign: one pass over the calls and one over the dials, each
     checkpoint's sums in local variables (C doubles in the compiled module)."""
-    survival = _by_second(talk)
+    survival = talk.survival
     first, inside = curve.first, len(survival) - curve.reach
     h0, h1, h2 = horizons = curve.horizons
     # The calls grouped by whole seconds lasted, the dials by tenths of a second rung, in
@@ -369,7 +360,8 @@ def _balance_3(
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
     for second, count in calls.items():
-        alive = survival[second] if first <= second < inside else -1.0
+        # survival_seconds(0) is 1: nothing has ended before it began.
+        alive = (survival[second] if second else 1.0) if first <= second < inside else -1.0
         if alive > 1e-12:
             p0 = 1.0 - survival[second + h0] / alive
             p1 = 1.0 - survival[second + h1] / alive

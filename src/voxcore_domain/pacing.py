@@ -20,7 +20,7 @@ is corrected by the measured abandon rate.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -149,7 +149,6 @@ class Vicidial:
 # -- predictive ----------------------------------------------------------------------------------
 
 _SQRT2 = math.sqrt(2.0)
-_TEN = 10.0
 
 
 class _AnswerCurve:
@@ -159,9 +158,10 @@ class _AnswerCurve:
     rung."""
 
     __slots__ = (
-        "_delay",
+        "_grid",
         "_offsets",
         "_ring",
+        "_tail_mean",
         "_within",
         "first",
         "horizons",
@@ -172,9 +172,9 @@ class _AnswerCurve:
     )
 
     def __init__(self, delay: Durations, ring_timeout_s: float, points: int) -> None:
-        self._delay = delay
+        self._grid, self._tail_mean = delay.survival, delay.tail_mean
         self._ring = ring_timeout_s
-        self._within = max(delay.cdf(ring_timeout_s), 1e-9)
+        self._within = max(_cdf(self._grid, self._tail_mean, ring_timeout_s), 1e-9)
         self.known: dict[int, tuple[float, ...]] = {}
         """`ringing`'s answers so far, by tenths: read directly in pacing's inner loop."""
         self.times = self._answer_times(points)
@@ -183,7 +183,7 @@ class _AnswerCurve:
         self.horizons = tuple(round(t + GRACE_S) for t in self.times)
         """Whole seconds by which a busy slot must free to take an answer at each checkpoint:
         the answer time plus the grace an answered call may wait."""
-        self.new_dial = tuple(self._answered_by(self.times))
+        self.new_dial = tuple(self._answered_by(t) for t in self.times)
         """P(a new dial, if it is answered, is answered by each checkpoint)."""
         self._offsets = (0.0, *self.times)
         self.first = max(0, -min(self.horizons))
@@ -191,69 +191,50 @@ class _AnswerCurve:
         self.reach = max(self.horizons)
         """How far past a call's age the horizons reach."""
 
-    def _answered_by(self, ts: Sequence[float]) -> list[float]:
-        """P(answered within t | answered before the ring timeout), for each t."""
-        ring, within = self._ring, self._within
-        return [min(1.0, c / within) for c in self._delay.cdfs([min(t, ring) for t in ts])]
+    def _answered_by(self, t: float) -> float:
+        """P(answered within t | answered before the ring timeout)."""
+        share = _cdf(self._grid, self._tail_mean, min(t, self._ring)) / self._within
+        return share if share < 1.0 else 1.0
 
     def ringing(self, rung_tenths: int) -> tuple[float, ...]:
         """For a dial that has rung this many tenths of a second: the share of answers in by
         now, then by each checkpoint from now."""
         found = self.known.get(rung_tenths)
         if found is None:
-            found = self.known[rung_tenths] = self._ringing(rung_tenths)
+            rung = rung_tenths / 10.0
+            found = self.known[rung_tenths] = tuple(
+                self._answered_by(rung + offset) for offset in self._offsets
+            )
         return found
-
-    def _ringing(self, rung_tenths: int) -> tuple[float, ...]:
-        # Asked for most dials of a tick: each rings at a tenth its snapshot has not seen yet
-        # (the snapshot is a minute old at most), so this is `_answered_by` with `Durations.cdfs`
-        # spelt out over plain locals, the same arithmetic to the last bit.
-        delay = self._delay
-        grid, tail_mean = delay.survival, delay.tail_mean
-        inner = len(grid) - 1
-        ring, within = self._ring, self._within
-        rung = rung_tenths / 10.0
-        row = []
-        for offset in self._offsets:
-            t = rung + offset
-            if ring < t:
-                t = ring
-            if t <= 0.0:
-                share = 0.0
-            else:
-                i = int(t)
-                if i < inner:
-                    frac = t - i
-                    share = 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
-                else:
-                    share = 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
-            share /= within
-            row.append(share if share < 1.0 else 1.0)
-        return tuple(row)
 
     def _answer_times(self, points: int) -> tuple[float, ...]:
         # Each checkpoint is the first quarter second by which the answered share reaches its
-        # level (or the ring timeout): one pass over the quarter seconds.
-        ring = self._ring
-        within = self._answered_by([ring])[0]
-        quarters = self._quarter_seconds()
-        t, share = next(quarters)
+        # level (or the ring timeout): one walk over the quarter seconds.
+        ring, grid, tail_mean = self._ring, self._grid, self._tail_mean
+        within = self._answered_by(ring)
+        t = 0.0
         quantiles: list[float] = []
         for k in range(points):
-            while t < ring and share / within < (k + 0.5) / points:
-                t, share = next(quarters)
+            level = (k + 0.5) / points
+            while t < ring and _cdf(grid, tail_mean, t) / within < level:
+                t += 0.25
             quantiles.append(min(t, ring))
         return tuple(quantiles)
 
-    def _quarter_seconds(self) -> Iterator[tuple[float, float]]:
-        """(t, cdf(t)) for t = 0, 0.25, 0.5, ... without end, worked out 32 at a time."""
-        t = 0.0
-        while True:
-            ts = []
-            for _ in range(32):
-                ts.append(t)
-                t += 0.25
-            yield from zip(ts, self._delay.cdfs(ts), strict=True)
+
+def _cdf(grid: tuple[float, ...], tail_mean: float, t: float) -> float:
+    """`Durations(grid, tail_mean).cdf(t)`, the same arithmetic to the last bit, spelt out here:
+    asked for every quarter second of a new snapshot's answer delays and for most dials of a
+    tick (each rings at a tenth its snapshot has not seen yet), it runs as compiled code with
+    the module."""
+    if t <= 0.0:
+        return 0.0
+    inner = len(grid) - 1
+    i = int(t)
+    if i < inner:
+        frac = t - i
+        return 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
+    return 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
 
 
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:

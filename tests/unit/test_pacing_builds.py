@@ -23,7 +23,12 @@ def build_script() -> ModuleType:
 
 
 def test_the_module_imported_is_compiled_exactly_when_a_current_build_is_there() -> None:
-    assert is_compiled(voxcore_domain.pacing) == build_script().is_current()
+    compiled = is_compiled(voxcore_domain.pacing)
+    assert compiled == build_script().is_current(), (
+        "the compiled voxcore_domain.pacing is older than its source: run scripts/bootstrap.sh"
+        if compiled
+        else "a current build is there, yet the source was imported"
+    )
 
 
 def test_the_pure_build_runs_the_source() -> None:

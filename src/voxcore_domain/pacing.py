@@ -176,7 +176,7 @@ class _AnswerCurve:
         self._ring = ring_timeout_s
         self._within = max(_cdf(self._grid, self._tail_mean, ring_timeout_s), 1e-9)
         self.known: dict[int, tuple[float, ...]] = {}
-        """`ringing`'s answers so far, by tenths: read directly in pacing's inner loop."""
+        """`ringing`'s answers so far, by tenths rung."""
         self.times = self._answer_times(points)
         """Seconds after dialling by which a share u of eventually-answered dials is answered,
         for u at the midpoints of `points` equal slices: a quadrature over the answer time."""

@@ -17,6 +17,7 @@ and any difference removes it and builds again. A build that fails leaves no com
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import sys
@@ -95,14 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print("voxcore_domain.pacing: no compiled module built from this source", file=sys.stderr)
         return 1
-    remove()
-    print("build_native: compiling voxcore_domain.pacing with mypyc…", file=sys.stderr)
-    try:
-        build()
-    except (Exception, SystemExit):
+    BUILD.mkdir(parents=True, exist_ok=True)
+    # Two `make` runs at once bootstrap at once: one builds, the other waits and finds it done.
+    with (BUILD / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_current():
+            return 0
+        # Removed, not overwritten: a process that loaded the old extension keeps its copy.
         remove()
-        raise
-    STAMP.write_text(fingerprint() + "\n")
+        print("build_native: compiling voxcore_domain.pacing with mypyc…", file=sys.stderr)
+        try:
+            build()
+        except (Exception, SystemExit):
+            remove()
+            raise
+        STAMP.write_text(fingerprint() + "\n")
     return 0
 
 

@@ -36,6 +36,7 @@ notebook:
 
 clean:
 	rm -rf .venv .tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -f src/voxcore_domain/*.so src/voxcore_domain/pacing.native.txt
 
 bench-api:
 	$(RUN) python -m bench.api

@@ -7,7 +7,9 @@ Three tables:
 
 1. **Planning** (`plan_tick` alone, the domain part): `--campaigns` running campaigns over
    `--slots` slots, 100 trunks and 20 tenants, each campaign holding calls and dials in flight,
-   for predictive and progressive pacing. Pure Python, one core.
+   for predictive and progressive pacing, on one core. The predictive pacer as every role runs
+   it (compiled by mypyc when built: `scripts/build_native.py`), its source interpreted, and the
+   plain formulas it must equal.
 2. **Whole tick**: the dialler's `tick()` on real servers: campaigns, contacts, tenants and the
    call log in a Mongo-wire server (SecantusDB, started here; `VOX_TEST_MONGO_URL` for a real
    `mongod`), `--slots` worker slots, the leader lock, the pause switch and the trunk channel
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import inspect
 import random
 import statistics
@@ -41,7 +44,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import httpx
@@ -49,7 +52,9 @@ import pymongo
 from pymongo.database import Database
 from redis.asyncio import Redis
 
+import voxcore_domain.pacing
 from apps.dialler.loop import Dialler
+from bench.pacing_builds import is_compiled, pure
 from bench.plain_pacing import plain_pacer_for
 from voxcore_adapters import mongo, redis
 from voxcore_adapters.fakes import Callee, FakeTelephony
@@ -69,6 +74,7 @@ from voxcore_domain.model import (
     CampaignState,
     Contact,
     Disposition,
+    PacingKind,
     PacingMode,
     PacingSettings,
     Slot,
@@ -194,14 +200,26 @@ def planning_rounds(
     machine's other work falls on each alike."""
     variants: dict[str, tuple[str, Callable[[PacingMode], Pacer]]] = {
         "predictive": ("predictive", pacer_for),
-        "predictive, plain": ("predictive", plain_pacer_for),
-        "progressive": ("progressive", pacer_for),
     }
+    if is_compiled(voxcore_domain.pacing):
+        variants["predictive, pure"] = ("predictive", _pure_pacer_for)
+    variants["predictive, plain"] = ("predictive", plain_pacer_for)
+    variants["progressive"] = ("progressive", pacer_for)
     runs: dict[str, list[Planning]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, (mode, strategies) in variants.items():
             runs[name].append(planning(campaigns, slots, ticks, mode, strategies))
     return runs
+
+
+@functools.cache
+def _pure_predictive() -> Pacer:
+    return cast(Pacer, pure().Predictive())
+
+
+def _pure_pacer_for(mode: PacingMode) -> Pacer:
+    """`pacer_for`, with the pure-Python source's predictive pacer."""
+    return _pure_predictive() if mode.kind is PacingKind.PREDICTIVE else pacer_for(mode)
 
 
 def _call(rng: random.Random, now: float, mean_s: float) -> tuple[float, float]:
@@ -536,6 +554,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "planning" not in skip:
         print(f"1. plan_tick: {args.campaigns} campaigns, {args.slots} slots, {TRUNKS} trunks,"
               f" {TENANTS} tenants; {args.ticks} ticks")  # fmt: skip
+        if is_compiled(voxcore_domain.pacing):
+            print("voxcore_domain.pacing compiled by mypyc (scripts/build_native.py);"
+                  " `predictive, pure`: its source, interpreted")  # fmt: skip
+        else:
+            print("voxcore_domain.pacing as pure Python: no compiled module"
+                  " (scripts/build_native.py did not run or failed)")  # fmt: skip
         runs = planning_rounds(args.campaigns, args.slots, args.ticks, args.rounds)
         print(f"{'pacing':>18}  {'median ms':>8}  {'p95 ms':>8}  {'max ms':>8}  {'cpu ms':>8}"
               f"  {'cold ms':>8}")  # fmt: skip
@@ -545,12 +569,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             cold = statistics.median(run.cold for run in rows)
             print(f"{name:>18}  {ms(wall)}  {1000 * statistics.median(cpu):>8.1f}"
                   f"  {1000 * cold:>8.1f}")  # fmt: skip
-        for clock in ("wall", "cpu"):
-            ratio = statistics.median(
-                statistics.median(getattr(ours, clock)) / statistics.median(getattr(plain, clock))
-                for ours, plain in zip(runs["predictive"], runs["predictive, plain"], strict=True)
-            )
-            print(f"predictive / plain ({clock}, median of {args.rounds} rounds): {ratio:.2f}")
+        for name in ("predictive", "predictive, pure"):
+            if name not in runs:
+                continue
+            for clock in ("wall", "cpu"):
+                ratio = statistics.median(
+                    statistics.median(getattr(ours, clock))
+                    / statistics.median(getattr(plain, clock))
+                    for ours, plain in zip(runs[name], runs["predictive, plain"], strict=True)
+                )
+                print(f"{name} / plain ({clock}, median of {args.rounds} rounds): {ratio:.2f}")
         print("plain: the predictive pacer as first written (bench/plain_pacing.py), the same")
         print("decisions to the last bit; cpu ms: this thread's processor time, median; cold: the")
         print("first tick, every snapshot new (the dialler renews them each minute)")

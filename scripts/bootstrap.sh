@@ -19,4 +19,9 @@ else
 fi
 
 "$uv" sync --locked --quiet
+# The predictive pacer compiled with mypyc (scripts/build_native.py; seconds, and only when its
+# source changed). Without it the same source runs as pure Python: the same decisions, slower.
+if ! "$uv" run --locked --no-sync python scripts/build_native.py >&2; then
+    echo "bootstrap: voxcore_domain.pacing could not be compiled; it runs as pure Python" >&2
+fi
 echo "$uv"

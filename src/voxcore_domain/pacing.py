@@ -20,9 +20,7 @@ is corrected by the measured abandon rate.
 from __future__ import annotations
 
 import math
-from array import array
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -151,7 +149,6 @@ class Vicidial:
 # -- predictive ----------------------------------------------------------------------------------
 
 _SQRT2 = math.sqrt(2.0)
-_TEN = 10.0
 
 
 class _AnswerCurve:
@@ -161,9 +158,10 @@ class _AnswerCurve:
     rung."""
 
     __slots__ = (
-        "_delay",
+        "_grid",
         "_offsets",
         "_ring",
+        "_tail_mean",
         "_within",
         "first",
         "horizons",
@@ -174,18 +172,18 @@ class _AnswerCurve:
     )
 
     def __init__(self, delay: Durations, ring_timeout_s: float, points: int) -> None:
-        self._delay = delay
+        self._grid, self._tail_mean = delay.survival, delay.tail_mean
         self._ring = ring_timeout_s
-        self._within = max(delay.cdf(ring_timeout_s), 1e-9)
+        self._within = max(_cdf(self._grid, self._tail_mean, ring_timeout_s), 1e-9)
         self.known: dict[int, tuple[float, ...]] = {}
-        """`ringing`'s answers so far, by tenths: read directly in pacing's inner loop."""
+        """`ringing`'s answers so far, by tenths rung."""
         self.times = self._answer_times(points)
         """Seconds after dialling by which a share u of eventually-answered dials is answered,
         for u at the midpoints of `points` equal slices: a quadrature over the answer time."""
         self.horizons = tuple(round(t + GRACE_S) for t in self.times)
         """Whole seconds by which a busy slot must free to take an answer at each checkpoint:
         the answer time plus the grace an answered call may wait."""
-        self.new_dial = tuple(self._answered_by(self.times))
+        self.new_dial = tuple(self._answered_by(t) for t in self.times)
         """P(a new dial, if it is answered, is answered by each checkpoint)."""
         self._offsets = (0.0, *self.times)
         self.first = max(0, -min(self.horizons))
@@ -193,88 +191,58 @@ class _AnswerCurve:
         self.reach = max(self.horizons)
         """How far past a call's age the horizons reach."""
 
-    def _answered_by(self, ts: Sequence[float]) -> list[float]:
-        """P(answered within t | answered before the ring timeout), for each t."""
-        ring, within = self._ring, self._within
-        return [min(1.0, c / within) for c in self._delay.cdfs([min(t, ring) for t in ts])]
+    def _answered_by(self, t: float) -> float:
+        """P(answered within t | answered before the ring timeout)."""
+        share = _cdf(self._grid, self._tail_mean, min(t, self._ring)) / self._within
+        return share if share < 1.0 else 1.0
 
     def ringing(self, rung_tenths: int) -> tuple[float, ...]:
         """For a dial that has rung this many tenths of a second: the share of answers in by
         now, then by each checkpoint from now."""
         found = self.known.get(rung_tenths)
         if found is None:
-            found = self.known[rung_tenths] = self._ringing(rung_tenths)
+            rung = rung_tenths / 10.0
+            found = self.known[rung_tenths] = tuple(
+                self._answered_by(rung + offset) for offset in self._offsets
+            )
         return found
-
-    def _ringing(self, rung_tenths: int) -> tuple[float, ...]:
-        # Asked for most dials of a tick: each rings at a tenth its snapshot has not seen yet
-        # (the snapshot is a minute old at most), so this is `_answered_by` with `Durations.cdfs`
-        # spelt out over plain locals, the same arithmetic to the last bit.
-        delay = self._delay
-        grid, tail_mean = delay.survival, delay.tail_mean
-        inner = len(grid) - 1
-        ring, within = self._ring, self._within
-        rung = rung_tenths / 10.0
-        row = []
-        for offset in self._offsets:
-            t = rung + offset
-            if ring < t:
-                t = ring
-            if t <= 0.0:
-                share = 0.0
-            else:
-                i = int(t)
-                if i < inner:
-                    frac = t - i
-                    share = 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
-                else:
-                    share = 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
-            share /= within
-            row.append(share if share < 1.0 else 1.0)
-        return tuple(row)
 
     def _answer_times(self, points: int) -> tuple[float, ...]:
         # Each checkpoint is the first quarter second by which the answered share reaches its
-        # level (or the ring timeout): one pass over the quarter seconds.
-        ring = self._ring
-        within = self._answered_by([ring])[0]
-        quarters = self._quarter_seconds()
-        t, share = next(quarters)
+        # level (or the ring timeout): one walk over the quarter seconds.
+        ring, grid, tail_mean = self._ring, self._grid, self._tail_mean
+        within = self._answered_by(ring)
+        t = 0.0
         quantiles: list[float] = []
         for k in range(points):
-            while t < ring and share / within < (k + 0.5) / points:
-                t, share = next(quarters)
+            level = (k + 0.5) / points
+            while t < ring and _cdf(grid, tail_mean, t) / within < level:
+                t += 0.25
             quantiles.append(min(t, ring))
         return tuple(quantiles)
 
-    def _quarter_seconds(self) -> Iterator[tuple[float, float]]:
-        """(t, cdf(t)) for t = 0, 0.25, 0.5, ... without end, worked out 32 at a time."""
-        t = 0.0
-        while True:
-            ts = []
-            for _ in range(32):
-                ts.append(t)
-                t += 0.25
-            yield from zip(ts, self._delay.cdfs(ts), strict=True)
+
+def _cdf(grid: tuple[float, ...], tail_mean: float, t: float) -> float:
+    """`Durations(grid, tail_mean).cdf(t)`, the same arithmetic to the last bit, spelt out here:
+    asked for every quarter second of a new snapshot's answer delays and for most dials of a
+    tick (each rings at a tenth its snapshot has not seen yet), it runs as compiled code with
+    the module."""
+    if t <= 0.0:
+        return 0.0
+    inner = len(grid) - 1
+    i = int(t)
+    if i < inner:
+        frac = t - i
+        return 1.0 - (grid[i] * (1.0 - frac) + grid[i + 1] * frac)
+    return 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
 
 
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
+    # Keyed by this module's class: the bench and the tests run the compiled module and its
+    # source side by side on the same snapshots, and neither can use the other's curve.
     return delay.memo(
-        ("answer curve", ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
+        (_AnswerCurve, ring_timeout_s, points), _AnswerCurve, delay, ring_timeout_s, points
     )
-
-
-def _by_second(talk: Durations) -> Sequence[float]:
-    """`survival_seconds(s)` for every s on the grid, as a plain index in pacing's inner loop.
-    Packed in an array: a thousand campaigns' grids of floats scattered over the heap do not
-    stay in the processor's cache, and reading them was most of a tick's time."""
-    return talk.memo("by second", _pack_survival, talk)
-
-
-def _pack_survival(talk: Durations) -> array[float]:
-    survival = array("d", talk.survival)
-    survival[0] = 1.0  # survival_seconds(0): nothing has ended before it began
-    return survival
 
 
 def _freeing(
@@ -282,7 +250,7 @@ def _freeing(
 ) -> tuple[list[float], list[float]]:
     """Mean and variance of the slots free by each horizon: `free` now, and each call in
     progress that ends by then, from how long it has lasted (grouped by whole seconds)."""
-    survival = _by_second(talk)
+    survival = talk.survival
     first, inside = max(0, -min(horizons)), len(survival) - max(horizons)
     counts: dict[int, int] = {}
     for second in map(int, busy_elapsed):
@@ -290,7 +258,8 @@ def _freeing(
     rows = []
     for second, count in counts.items():
         if first <= second < inside:
-            rows.append((second, count, survival[second]))
+            # survival_seconds(0) is 1: nothing has ended before it began.
+            rows.append((second, count, survival[second] if second else 1.0))
         else:  # past the grid (or before it): its chances from the exponential tail
             rows.append((second, count, -1.0))
     means, variances = [], []
@@ -353,21 +322,28 @@ def _balance_3(
     of (answers - frees) at each: the same terms added in the same order, so the same results
     to the last bit.
 
-    A tick pays this once per campaign, so it is one pass over plain locals: the calls and the
-    dials are grouped by `dict.fromkeys` (each its own second or tenth, the usual case) or a
-    `Counter`, both in first-seen order like the loops above, and every checkpoint's sums are
-    added in the same pass."""
-    survival = _by_second(talk)
+    A tick pays this once per campaign: one pass over the calls and one over the dials, each
+    checkpoint's sums in local variables (C doubles in the compiled module)."""
+    survival = talk.survival
     first, inside = curve.first, len(survival) - curve.reach
     h0, h1, h2 = horizons = curve.horizons
-    # math.trunc(e) is int(e) in half the time.
-    calls: dict[int, int] = dict.fromkeys(map(math.trunc, busy_elapsed), 1)
-    if len(calls) < len(busy_elapsed):
-        calls = Counter(map(math.trunc, busy_elapsed))
+    # The calls grouped by whole seconds lasted, the dials by tenths of a second rung, in
+    # first-seen order (as `Counter` groups them in the plain formulas).
+    calls: dict[int, int] = {}
+    for elapsed in busy_elapsed:
+        second = int(elapsed)
+        calls[second] = calls.get(second, 0) + 1
+    dials: dict[int, int] = {}
+    for rung in ringing_elapsed:
+        tenths = round(rung * 10)
+        dials[tenths] = dials.get(tenths, 0) + 1
+
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
     for second, count in calls.items():
-        if first <= second < inside and (alive := survival[second]) > 1e-12:
+        # survival_seconds(0) is 1: nothing has ended before it began.
+        alive = (survival[second] if second else 1.0) if first <= second < inside else -1.0
+        if alive > 1e-12:
             p0 = 1.0 - survival[second + h0] / alive
             p1 = 1.0 - survival[second + h1] / alive
             p2 = 1.0 - survival[second + h2] / alive
@@ -382,17 +358,11 @@ def _balance_3(
         share = count * p2
         f2 += share
         g2 += share * (1.0 - p2)
-    # round(r * 10), the product spelt 10.0 * r: the same float, without a Python-level loop.
-    dials: dict[int, int] = dict.fromkeys(map(round, map(_TEN.__mul__, ringing_elapsed)), 1)
-    if len(dials) < len(ringing_elapsed):
-        dials = Counter(map(round, map(_TEN.__mul__, ringing_elapsed)))
+
     a0 = a1 = a2 = float(waiting)
     b0 = b1 = b2 = 0.0
-    known = curve.known
     for tenths, count in dials.items():
-        answered = known.get(tenths)
-        if answered is None:
-            answered = known[tenths] = curve._ringing(tenths)
+        answered = curve.ringing(tenths)
         now = answered[0]
         still = 1.0 - q * now
         if still <= 1e-12:  # certainly answered already: nothing more will come of it

@@ -1,22 +1,17 @@
 from __future__ import annotations
 
 import random
+from types import ModuleType
 
 import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.pacing_builds import builds
 from voxcore_domain.estimators import CampaignSnapshot, CampaignStats
 from voxcore_domain.model import Disposition, PacingMode
-from voxcore_domain.pacing import (
-    PacerMemory,
-    PacingInput,
-    Predictive,
-    Ratio,
-    Vicidial,
-    pacer_for,
-)
+from voxcore_domain.pacing import PacerMemory, PacingInput
 
 T0 = 1_767_600_000.0
 MODES = ["preview", "progressive", "ratio:2.5", "vicidial", "predictive"]
@@ -59,8 +54,14 @@ def situation(
     )
 
 
-def dials(mode: str, s: PacingInput) -> int:
-    return pacer_for(PacingMode.parse(mode)).decide(s, PacerMemory()).dials
+@pytest.fixture(scope="module", params=sorted(builds()))
+def build(request: pytest.FixtureRequest) -> ModuleType:
+    """Each build of `voxcore_domain.pacing`: compiled (when built) and its pure-Python source."""
+    return builds()[request.param]
+
+
+def dials(build: ModuleType, mode: str, s: PacingInput) -> int:
+    return int(build.pacer_for(PacingMode.parse(mode)).decide(s, PacerMemory()).dials)
 
 
 elapsed = st.floats(0, 3600, allow_nan=False)
@@ -70,47 +71,49 @@ ring = st.floats(0, 25, allow_nan=False)
 @pytest.mark.parametrize("mode", MODES)
 @given(busy=st.lists(elapsed, max_size=30), ringing=st.lists(ring, max_size=30))
 @settings(max_examples=40, deadline=None)
-def test_no_dials_without_slots(mode: str, busy: list[float], ringing: list[float]) -> None:
-    assert dials(mode, situation(slots=0, busy=tuple(busy), ringing=tuple(ringing))) == 0
+def test_no_dials_without_slots(
+    build: ModuleType, mode: str, busy: list[float], ringing: list[float]
+) -> None:
+    assert dials(build, mode, situation(slots=0, busy=tuple(busy), ringing=tuple(ringing))) == 0
 
 
 @pytest.mark.parametrize("mode", ["progressive", "ratio:2.5", "predictive"])
 @given(slots=st.integers(0, 50), ringing=st.lists(ring, max_size=30), waiting=st.integers(0, 5))
 @settings(max_examples=40, deadline=None)
 def test_no_dials_when_every_slot_is_taken_and_none_will_free(
-    mode: str, slots: int, ringing: list[float], waiting: int
+    build: ModuleType, mode: str, slots: int, ringing: list[float], waiting: int
 ) -> None:
     # Every slot is held by a call waiting to attach: nothing in progress can end, so there is
     # no forecast of a free slot either.
     s = situation(slots=slots, ringing=tuple(ringing), waiting=slots + waiting)
-    assert dials(mode, s) == 0
+    assert dials(build, mode, s) == 0
 
 
-def test_preview_never_dials() -> None:
-    assert dials("preview", situation()) == 0
+def test_preview_never_dials(build: ModuleType) -> None:
+    assert dials(build, "preview", situation()) == 0
 
 
-def test_progressive_keeps_one_dial_per_free_slot() -> None:
+def test_progressive_keeps_one_dial_per_free_slot(build: ModuleType) -> None:
     s = situation(slots=10, busy=(30.0,) * 4, ringing=(3.0, 4.0))
-    assert dials("progressive", s) == 4
-    assert Ratio(2.0).decide(s, PacerMemory()).dials == 10
+    assert dials(build, "progressive", s) == 4
+    assert build.Ratio(2.0).decide(s, PacerMemory()).dials == 10
 
 
-def test_predictive_overdials_an_idle_fleet_by_about_the_answer_rate() -> None:
-    n = dials("predictive", situation(slots=100))
+def test_predictive_overdials_an_idle_fleet_by_about_the_answer_rate(build: ModuleType) -> None:
+    n = dials(build, "predictive", situation(slots=100))
     # 100 free slots, 25 % answer: about 100 / 0.25, far more than progressive's 100, and only
     # a little past it, as the last dials' risk of finding no slot is still small.
     assert 300 <= n <= 460
 
 
-def test_predictive_is_cautious_at_cold_start() -> None:
-    cold = dials("predictive", situation(slots=100, stats=COLD))
-    warm = dials("predictive", situation(slots=100))
+def test_predictive_is_cautious_at_cold_start(build: ModuleType) -> None:
+    cold = dials(build, "predictive", situation(slots=100, stats=COLD))
+    warm = dials(build, "predictive", situation(slots=100))
     assert cold < warm
     assert cold <= 160
 
 
-def test_predictive_counts_calls_about_to_end() -> None:
+def test_predictive_counts_calls_about_to_end(build: ModuleType) -> None:
     young = situation(slots=100, busy=(1.0,) * 100)
     # Fixed-length scripted calls of about 60 s: calls at 58 s are about to free their slots.
     fixed = CampaignStats(prior_talk_s=60.0)
@@ -120,8 +123,8 @@ def test_predictive_counts_calls_about_to_end() -> None:
     snapshot = fixed.snapshot(T0)
     young = situation(slots=100, busy=(1.0,) * 100, stats=snapshot)
     old = situation(slots=100, busy=(58.0,) * 100, stats=snapshot)
-    assert dials("predictive", young) == 0
-    assert dials("predictive", old) > 100
+    assert dials(build, "predictive", young) == 0
+    assert dials(build, "predictive", old) > 100
 
 
 @given(
@@ -132,40 +135,44 @@ def test_predictive_counts_calls_about_to_end() -> None:
 )
 @settings(max_examples=60, deadline=None)
 def test_predictive_dials_fewer_the_more_are_ringing(
-    busy: list[float], ringing: list[float], extra: list[float], slots: int
+    build: ModuleType, busy: list[float], ringing: list[float], extra: list[float], slots: int
 ) -> None:
     base = situation(slots=slots, busy=tuple(busy[:slots]), ringing=tuple(ringing))
     more = attrs.evolve(base, ringing_elapsed=(*ringing, *extra))
-    assert dials("predictive", more) <= dials("predictive", base)
+    assert dials(build, "predictive", more) <= dials(build, "predictive", base)
 
 
 @given(busy=st.lists(elapsed, max_size=60), slots=st.integers(1, 60), more=st.integers(1, 20))
 @settings(max_examples=60, deadline=None)
-def test_predictive_dials_more_with_more_slots(busy: list[float], slots: int, more: int) -> None:
+def test_predictive_dials_more_with_more_slots(
+    build: ModuleType, busy: list[float], slots: int, more: int
+) -> None:
     held = tuple(busy[:slots])
-    assert dials("predictive", situation(slots=slots + more, busy=held)) >= dials(
-        "predictive", situation(slots=slots, busy=held)
+    assert dials(build, "predictive", situation(slots=slots + more, busy=held)) >= dials(
+        build, "predictive", situation(slots=slots, busy=held)
     )
 
 
 @given(busy=st.lists(elapsed, max_size=60), ringing=st.lists(ring, max_size=60))
 @settings(max_examples=60, deadline=None)
 def test_predictive_last_dial_stays_within_its_allowance(
-    busy: list[float], ringing: list[float]
+    build: ModuleType, busy: list[float], ringing: list[float]
 ) -> None:
     s = situation(slots=60, busy=tuple(busy), ringing=tuple(ringing))
-    decision = Predictive().decide(s, PacerMemory())
+    decision = build.Predictive().decide(s, PacerMemory())
     if decision.dials:
         assert decision.risk <= decision.allowance
 
 
-def test_predictive_allowance_starts_below_target_and_shrinks_for_small_fleets() -> None:
-    pacer = Predictive()
+def test_predictive_allowance_starts_below_target_and_shrinks_for_small_fleets(
+    build: ModuleType,
+) -> None:
+    pacer = build.Predictive()
     quiet = attrs.evolve(WARM.abandon, last_hour_answers=0)
 
     def allowance(slots: int, connects_per_hour: float) -> float:
         stats = attrs.evolve(WARM, abandon=quiet, connects_per_hour=connects_per_hour)
-        return pacer.allowance(situation(slots=slots, stats=stats), PacerMemory())[0]
+        return float(pacer.allowance(situation(slots=slots, stats=stats), PacerMemory())[0])
 
     big = allowance(1000, 30_000)
     small = allowance(5, 150)
@@ -178,25 +185,29 @@ def test_predictive_allowance_starts_below_target_and_shrinks_for_small_fleets()
     assert small < big
 
 
-def test_predictive_backs_off_when_measured_abandons_run_high() -> None:
+def test_predictive_backs_off_when_measured_abandons_run_high(build: ModuleType) -> None:
     rates = attrs.evolve(WARM.abandon, last_hour=0.08, last_hour_answers=500)
     hot = situation(slots=100, stats=attrs.evolve(WARM, abandon=rates))
     memory = PacerMemory()
     for _ in range(100):
-        memory = Predictive().decide(hot, memory).memory
+        memory = build.Predictive().decide(hot, memory).memory
     assert memory.correction < 1.0
-    assert Predictive().decide(hot, memory).dials < dials("predictive", situation(slots=100))
+    assert build.Predictive().decide(hot, memory).dials < dials(
+        build, "predictive", situation(slots=100)
+    )
 
 
-def test_predictive_nearly_stops_spending_when_the_day_is_at_its_limit() -> None:
+def test_predictive_nearly_stops_spending_when_the_day_is_at_its_limit(build: ModuleType) -> None:
     rates = attrs.evolve(WARM.abandon, today=0.029, today_answers=2000)
     s = situation(slots=100, stats=attrs.evolve(WARM, abandon=rates))
-    allowance, _ = Predictive().allowance(s, PacerMemory())
+    allowance, _ = build.Predictive().allowance(s, PacerMemory())
     assert allowance <= 0.25 * 0.8 * 0.03
 
 
-def test_vicidial_raises_its_level_while_agents_sit_ready_and_drops_it_on_abandons() -> None:
-    pacer = Vicidial()
+def test_vicidial_raises_its_level_while_agents_sit_ready_and_drops_it_on_abandons(
+    build: ModuleType,
+) -> None:
+    pacer = build.Vicidial()
     memory = PacerMemory()
     idle = situation(slots=10)
     for i in range(5):

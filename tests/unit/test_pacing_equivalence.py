@@ -4,7 +4,8 @@
 the bench's baseline): the pacer in `voxcore_domain.pacing` was rewritten for speed (answers
 kept per snapshot, one pass per campaign over plain locals), and every decision — the dials, the
 memory, the allowance and the risk, to the last bit — must be the same for any situation, on
-cold caches and on caches warmed by earlier ticks.
+cold caches and on caches warmed by earlier ticks. Every test runs on each build of the module
+(`bench.pacing_builds`): compiled by mypyc when it is built, and its pure-Python source.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import functools
 import math
 import random
 from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
 
+import attrs
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bench.pacing_builds import builds
 from bench.plain_pacing import (
     answer_times,
     answered_by,
@@ -25,19 +31,21 @@ from bench.plain_pacing import (
     reference_freeing,
 )
 from voxcore_domain.estimators import AbandonRates, AnswerRateView, CampaignSnapshot, Durations
-from voxcore_domain.pacing import (
-    GRACE_S,
-    PacerMemory,
-    PacingDecision,
-    PacingInput,
-    Predictive,
-    _answer_curve,
-    _answering,
-    _balance_3,
-    _freeing,
-)
+from voxcore_domain.pacing import GRACE_S, PacerMemory, PacingDecision, PacingInput
 
 T0 = 1_767_600_000.0
+
+
+@pytest.fixture(scope="module", params=sorted(builds()))
+def build(request: pytest.FixtureRequest) -> ModuleType:
+    """Each build of `voxcore_domain.pacing`: compiled (when built) and its pure-Python source."""
+    return builds()[request.param]
+
+
+def comparable(decision: PacingDecision | str) -> object:
+    """A decision as its fields (the builds' `PacingDecision` classes differ), or the error."""
+    return decision if isinstance(decision, str) else attrs.astuple(decision)
+
 
 # -- inputs ------------------------------------------------------------------------------------
 
@@ -85,12 +93,13 @@ def times_from(pool: Sequence[float]) -> st.SearchStrategy[list[float]]:
 busy_pool = st.lists(st.floats(0.0, 1200.0), min_size=1, max_size=40)
 ring_pool = st.lists(st.floats(0.0, 60.0), min_size=1, max_size=30)
 
-pacers = st.builds(
-    Predictive,
-    checkpoints=st.integers(1, 6),
-    answer_rate_z=st.sampled_from([0.0, 1.0, 2.0]),
-    min_answer_rate=st.sampled_from([0.0, 0.02, 0.5]),
-    max_dials_per_tick=st.sampled_from([1, 7, 1000, 100_000]),
+pacer_settings = st.fixed_dictionaries(
+    {
+        "checkpoints": st.integers(1, 6),
+        "answer_rate_z": st.sampled_from([0.0, 1.0, 2.0]),
+        "min_answer_rate": st.sampled_from([0.0, 0.02, 0.5]),
+        "max_dials_per_tick": st.sampled_from([1, 7, 1000, 100_000]),
+    }
 )
 memories = st.builds(
     PacerMemory,
@@ -119,16 +128,21 @@ def situations(draw: st.DrawFn, stats: CampaignSnapshot) -> PacingInput:
 # -- the comparison ----------------------------------------------------------------------------
 
 
-@given(data=st.data(), stats=snapshots(), pacer=pacers, memory=memories)
+@given(data=st.data(), stats=snapshots(), pacer_kwargs=pacer_settings, memory=memories)
 @settings(max_examples=400, deadline=None)
 def test_decisions_match_the_reference_to_the_last_bit(
-    data: st.DataObject, stats: CampaignSnapshot, pacer: Predictive, memory: PacerMemory
+    build: ModuleType,
+    data: st.DataObject,
+    stats: CampaignSnapshot,
+    pacer_kwargs: dict[str, Any],
+    memory: PacerMemory,
 ) -> None:
+    pacer = build.Predictive(**pacer_kwargs)
     # Several ticks on one snapshot: the later ones run on what the earlier ones cached.
     for _ in range(4):
         situation = data.draw(situations(stats))
-        assert outcome(pacer.decide, situation, memory) == outcome(
-            functools.partial(reference_decide, pacer), situation, memory
+        assert comparable(outcome(pacer.decide, situation, memory)) == comparable(
+            outcome(functools.partial(reference_decide, pacer), situation, memory)
         )
 
 
@@ -159,6 +173,7 @@ def outcome(
 )
 @settings(max_examples=300, deadline=None)
 def test_the_sums_match_the_reference_to_the_last_bit(
+    build: ModuleType,
     talk: Durations,
     delay: Durations,
     busy: list[float],
@@ -172,23 +187,23 @@ def test_the_sums_match_the_reference_to_the_last_bit(
     bit of a variance seldom shows in a decision."""
     assume(delay.cdf(ring_timeout) > 0.0)  # else both divide by zero (see `outcome`)
     times = answer_times(delay, ring_timeout, checkpoints)
-    curve = _answer_curve(delay, ring_timeout, checkpoints)
+    curve = build._answer_curve(delay, ring_timeout, checkpoints)
     assert curve.times == times
     assert curve.horizons == tuple(round(t + GRACE_S) for t in times)
     assert curve.new_dial == tuple(answered_by(delay, ring_timeout, t) for t in times)
-    assert _freeing(talk, curve.horizons, busy, free) == reference_freeing(
+    assert build._freeing(talk, curve.horizons, busy, free) == reference_freeing(
         talk, curve.horizons, busy, free
     )
     for _ in range(2):  # cold, then from what the first pass kept
-        assert _answering(curve, q, ringing, free) == reference_answering(
+        assert build._answering(curve, q, ringing, free) == reference_answering(
             delay, ring_timeout, times, q, ringing, free
         )
 
 
-def test_decisions_match_the_reference_over_a_running_campaign() -> None:
+def test_decisions_match_the_reference_over_a_running_campaign(build: ModuleType) -> None:
     """Calls and dials ageing tick by tick, as in the dialler, on realistic snapshots."""
     rng = random.Random(7)
-    pacer = Predictive()
+    pacer = build.Predictive()
     for campaign in range(40):
         stats = CampaignSnapshot(
             answer_rate=AnswerRateView(rng.uniform(0.05, 0.6), rng.uniform(0.0, 0.1), 500.0),
@@ -218,7 +233,7 @@ def test_decisions_match_the_reference_over_a_running_campaign() -> None:
             )
             new = pacer.decide(situation, new_memory)
             old = reference_decide(pacer, situation, old_memory)
-            assert new == old, (campaign, tick)
+            assert comparable(new) == comparable(old), (campaign, tick)
             new_memory, old_memory = new.memory, old.memory
             dials += [0.0] * new.dials
 
@@ -236,6 +251,7 @@ def test_decisions_match_the_reference_over_a_running_campaign() -> None:
 )
 @settings(max_examples=300, deadline=None)
 def test_the_three_checkpoint_pass_matches_the_reference(
+    build: ModuleType,
     talk: Durations,
     delay: Durations,
     seconds: list[int],
@@ -253,11 +269,11 @@ def test_the_three_checkpoint_pass_matches_the_reference(
     assume(delay.cdf(ring_timeout) > 0.0)
     busy = [second + fraction for second, fraction in zip(seconds, fractions, strict=False)]
     times = answer_times(delay, ring_timeout, 3)
-    curve = _answer_curve(delay, ring_timeout, 3)
+    curve = build._answer_curve(delay, ring_timeout, 3)
     free_mean, free_var = reference_freeing(talk, curve.horizons, busy, free)
     ans_mean, ans_var = reference_answering(delay, ring_timeout, times, q, ringing, waiting)
     expected = []
     for k in range(3):
         expected += [ans_mean[k] - free_mean[k], ans_var[k] + free_var[k]]
     for _ in range(2):  # cold, then from what the first pass kept
-        assert list(_balance_3(curve, talk, q, busy, ringing, free, waiting)) == expected
+        assert list(build._balance_3(curve, talk, q, busy, ringing, free, waiting)) == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -169,6 +170,11 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Everything alive now (modules, the wiring, the adapters) lives as long as the process:
+        # frozen, a full collection during a tick no longer walks it (100-250 ms pauses were
+        # seen at a tick's p95 and max). Garbage is collected first so none is kept forever.
+        gc.collect()
+        gc.freeze()
         task = asyncio.get_running_loop().create_task(
             run_loop(dialler, settings.loop_interval_s, lambda: datetime.now(UTC))
         )
@@ -182,6 +188,9 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
             await dialler.close()
             for close in wired.closers:
                 await close()
+            # Back to the collector: in a process that builds more than one app (the tests),
+            # what this one wired must be freeable once it has stopped.
+            gc.unfreeze()
 
     @get("/health", sync_to_thread=False)
     def health() -> dict[str, object]:

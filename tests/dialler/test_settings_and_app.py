@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import jwt
 import pytest
@@ -95,6 +96,28 @@ async def test_health_and_metrics_while_the_loop_runs(world: World) -> None:
     assert dialler.failures == []
     # Stopping the app let every dial finish and gave the lock back.
     assert not dialler.leader
+
+
+async def test_what_start_up_wired_is_frozen_out_of_the_collector_while_the_app_runs(
+    world: World,
+) -> None:
+    dialler = world.dialler("d1")
+    app = create_app(Settings(owner="d1", loop_interval_s=0.01), Wired(dialler))
+
+    def collected() -> bool:
+        """The dialler is in a generation the collector walks."""
+        return any(obj is dialler for gen in range(3) for obj in gc.get_objects(gen))
+
+    assert gc.get_freeze_count() == 0
+    assert collected()
+
+    async with AsyncTestClient(app):
+        # The dialler, built before start-up, is among the objects frozen.
+        assert gc.get_freeze_count() > 0
+        assert not collected()
+
+    assert gc.get_freeze_count() == 0
+    assert collected()
 
 
 def test_livekit_calls_reach_workers_as_rooms_and_simulated_ones_as_streams() -> None:

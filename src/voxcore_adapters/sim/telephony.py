@@ -20,7 +20,6 @@ frame, and what the callee heard is kept in `heard`, as the platform's hang-ups 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -65,6 +64,12 @@ class TrunkFault(StrEnum):
             return Callee.rejecting(503, "CPS limit exceeded")
         return Callee.rejecting(503, "Service Unavailable")
 
+
+HUNG_UP = "hung up by the platform"
+"""How `ended` records a call the platform hung up."""
+
+STREAM_STOP_S = 1.0
+"""How long `hang_up` waits for the callee's stream task to stop."""
 
 SPEAK_CHUNK_FRAMES = 5
 """Audio spoken to a callee goes out 100 ms at a time, paced on the clock (as `CalleeMedia`)."""
@@ -204,8 +209,8 @@ class SimTelephony:
     def _stream_done(self, call_id: str, task: asyncio.Task[str]) -> None:
         self._streams.pop(call_id, None)
         self._live.pop(call_id, None)
-        if task.cancelled():
-            self.ended[call_id] = "hung up by the platform"
+        if task.cancelled() or self.ended.get(call_id) == HUNG_UP:
+            self.ended[call_id] = HUNG_UP
             return
         error = task.exception()
         if error is not None:
@@ -224,9 +229,12 @@ class SimTelephony:
         self.hung_up.append(call_id)
         stream = self._streams.pop(call_id, None)
         if stream is not None:
+            # The hang-up is how this call ended, however its stream task winds down: a task
+            # busy in a Redis round trip has been seen to finish its wait instead of stopping
+            # (why is not known), and the platform's hang-up must not wait on the simulator.
+            self.ended[call_id] = HUNG_UP
             stream.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stream
+            await asyncio.wait([stream], timeout=STREAM_STOP_S)
 
     async def speak(self, call_id: str, room: str, pcm: bytes) -> HeardAudio:
         """Say `pcm` (8 kHz mono, 16-bit) to the callee of the answered call in `room`, in real

@@ -29,7 +29,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from voxcore_adapters.livekit.joining import EndCall, RoomJoinFailed, Transfer
+from voxcore_adapters.livekit.joining import CallerControls, EndCall, RoomJoinFailed, Transfer
 from voxcore_adapters.livekit.room_frames import (
     Clear,
     FrameError,
@@ -42,8 +42,7 @@ from voxcore_adapters.livekit.room_frames import (
     encode,
     read_message,
 )
-from voxcore_domain.ports import TransferResult
-from voxcore_domain.voice.call import Audio, Digit, Hangup, LegEvent, Played
+from voxcore_domain.voice.call import Audio, Digit, Hangup, Played
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ async def end_process(
     return await process.wait()
 
 
-class ChildRoomLeg:
+class ChildRoomLeg(CallerControls):
     """`CallLeg` (transferring) for a caller in a room joined by a room process."""
 
     def __init__(
@@ -109,17 +108,11 @@ class ChildRoomLeg:
     ) -> None:
         assert process.stdin is not None
         assert process.stdout is not None
+        super().__init__(end_call=end_call, transfer=transfer)
         self._process = process
         self._stdin = process.stdin
         self._caller = caller
-        self._end_call = end_call
-        self._transfer = transfer
         self._grace = (leave_grace_s, term_grace_s)
-        self._events: asyncio.Queue[LegEvent] = asyncio.Queue()
-        self._ended: str | None = None
-        self._hung_up = False
-        self._transferred = False
-        self._room_ended = False
         self._leaving: asyncio.Task[int] | None = None
         self._listener = asyncio.get_running_loop().create_task(self._listen(process.stdout))
 
@@ -132,20 +125,7 @@ class ChildRoomLeg:
         """The room process's."""
         return self._process.pid
 
-    @property
-    def ended(self) -> bool:
-        return self._ended is not None
-
-    @property
-    def can_transfer(self) -> bool:
-        return self._transfer is not None
-
     # -- CallLeg ----------------------------------------------------------------------------------
-
-    async def receive(self) -> LegEvent:
-        if self._ended is not None and self._events.empty():
-            return Hangup(self._ended)
-        return await self._events.get()
 
     async def play(self, pcm: bytes, mark: str) -> None:
         if self._ended is None:
@@ -154,29 +134,6 @@ class ChildRoomLeg:
     async def clear(self) -> None:
         if self._ended is None:
             await self._send(Clear())
-
-    async def hang_up(self) -> None:
-        if self._hung_up:
-            return
-        self._hung_up = True
-        self._end("the agent hung up")
-        await self._leave()
-        await self._end_room()
-
-    async def transfer(self, to: str) -> TransferResult:
-        """Hand the caller to `to`; the caller leaves the room when it completes."""
-        if self._transfer is None:
-            raise RoomJoinFailed("this room's caller cannot be transferred")
-        result = await self._transfer(to)
-        if result.completed:
-            self._transferred = True
-            self._end("the caller was transferred")
-        return result
-
-    async def close(self) -> None:
-        """Leave the room and end the room process, whatever state the call is in."""
-        self._end("the call is over")
-        await self._leave()
 
     # -- the room process -------------------------------------------------------------------------
 
@@ -216,6 +173,7 @@ class ChildRoomLeg:
         await self._end_room()
 
     async def _leave(self) -> None:
+        """The room process leaves the room and ends (`end_process`)."""
         if self._leaving is None:
             self._leaving = asyncio.get_running_loop().create_task(
                 end_process(self._process, *self._grace)
@@ -223,19 +181,6 @@ class ChildRoomLeg:
         await self._leaving
         if self._listener is not asyncio.current_task():
             await self._listener
-
-    async def _end_room(self) -> None:
-        """End the call for everyone, once. After a transfer the phone leg has left for its
-        new party, and a browser has no phone leg to end (as `RoomLeg.hang_up`)."""
-        if self._end_call is None or self._transferred or self._room_ended:
-            return
-        self._room_ended = True
-        await self._end_call()
-
-    def _end(self, reason: str) -> None:
-        if self._ended is None:
-            self._ended = reason
-            self._events.put_nowait(Hangup(reason))
 
 
 async def join_in_child(

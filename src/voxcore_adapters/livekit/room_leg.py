@@ -35,15 +35,15 @@ from typing import Protocol
 from livekit import rtc
 from livekit.rtc.participant import PublishTrackError
 
+from voxcore_adapters.livekit.joining import CallerControls
 from voxcore_adapters.livekit.joining import EndCall as EndCall
 from voxcore_adapters.livekit.joining import RoomJoiner as RoomJoiner
 from voxcore_adapters.livekit.joining import RoomJoinFailed as RoomJoinFailed
 from voxcore_adapters.livekit.joining import Transfer as Transfer
 from voxcore_adapters.livekit.outcomes import SIP_CALL_STATUS
 from voxcore_domain.errors import ValidationError
-from voxcore_domain.ports import TransferResult
 from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, Framer
-from voxcore_domain.voice.call import Audio, Digit, Hangup, LegEvent, Played
+from voxcore_domain.voice.call import Audio, Digit, Played
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class RoomOutput(Protocol):
         ...
 
 
-class RoomLeg:
+class RoomLeg(CallerControls):
     """`CallLeg` for one caller in a LiveKit room.
 
     `caller` is the caller's participant identity; None takes the first participant who joins.
@@ -142,31 +142,18 @@ class RoomLeg:
         end_call: EndCall | None = None,
         transfer: Transfer | None = None,
     ) -> None:
+        super().__init__(end_call=end_call, transfer=transfer)
         self._output = output
         self._caller = caller
-        self._end_call = end_call
-        self._transfer = transfer
         self._audio = TelephoneAudio()
-        self._events: asyncio.Queue[LegEvent] = asyncio.Queue()
-        self._ended: str | None = None
         self._present = asyncio.Event()
         self._outbound: deque[tuple[bytes, str]] = deque()
         self._speaker: asyncio.Task[None] | None = None
-        self._hung_up = False
         self._left = False
-        self._transferred = False
 
     @property
     def caller(self) -> str | None:
         return self._caller
-
-    @property
-    def ended(self) -> bool:
-        return self._ended is not None
-
-    @property
-    def can_transfer(self) -> bool:
-        return self._transfer is not None
 
     # -- what the room reports ------------------------------------------------------------------
 
@@ -223,16 +210,10 @@ class RoomLeg:
 
     def _end(self, reason: str) -> None:
         if self._ended is None:
-            self._ended = reason
             self._stop_speaking()
-            self._events.put_nowait(Hangup(reason))
+        super()._end(reason)
 
     # -- CallLeg ----------------------------------------------------------------------------------
-
-    async def receive(self) -> LegEvent:
-        if self._ended is not None and self._events.empty():
-            return Hangup(self._ended)
-        return await self._events.get()
 
     async def play(self, pcm: bytes, mark: str) -> None:
         if self._ended is not None:
@@ -245,32 +226,6 @@ class RoomLeg:
         # Cleared prompts' marks are never reported: the conversation ignores them anyway.
         self._stop_speaking()
         self._output.clear()
-
-    async def hang_up(self) -> None:
-        if self._hung_up:
-            return
-        self._hung_up = True
-        self._end("the agent hung up")
-        await self._leave()
-        # After a transfer the phone leg has left for its new party: ending the room would not
-        # touch it, and a browser has no phone leg to end.
-        if self._end_call is not None and not self._transferred:
-            await self._end_call()
-
-    async def transfer(self, to: str) -> TransferResult:
-        """Hand the caller to `to`; the caller leaves the room when it completes."""
-        if self._transfer is None:
-            raise RoomJoinFailed("this room's caller cannot be transferred")
-        result = await self._transfer(to)
-        if result.completed:
-            self._transferred = True
-            self._end("the caller was transferred")
-        return result
-
-    async def close(self) -> None:
-        """Stop speaking and leave the room, whatever state the call is in."""
-        self._end("the call is over")
-        await self._leave()
 
     async def _leave(self) -> None:
         if not self._left:

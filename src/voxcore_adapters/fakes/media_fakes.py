@@ -29,7 +29,6 @@ from voxcore_domain.ports import (
     TelephonyError,
     TelephonyRefused,
     TransferResult,
-    TrunkThrottled,
 )
 
 # -- recordings -----------------------------------------------------------------------------
@@ -247,18 +246,12 @@ class FakeTelephony:
             result = DialResult(request.call_id, None, Disposition.NO_ANSWER)
         else:
             await self._wait(callee.after_s)
-            status = callee.sip_status
-            if outcomes.is_trunk_limit(status, callee.reason):
-                raise TrunkThrottled(
-                    request.trunk_id,
-                    f"carrier refused the dial: {status} {callee.reason}",
-                    retry_after_s=self._backoff,
-                    sip_status=status,
-                    code="failed_precondition",
-                )
-            if status in outcomes.TRUNK_AUTH:
-                raise TelephonyRefused(f"trunk {request.trunk_id}: carrier asks for credentials")
-            result = DialResult(request.call_id, None, outcomes.disposition_for_sip(status), status)
+            outcome = outcomes.dial_refused(
+                request, callee.sip_status, callee.reason, retry_after_s=self._backoff
+            )
+            if isinstance(outcome, TelephonyError):
+                raise outcome
+            result = outcome
         self.placed.append(PlacedCall(request, result))
         return result
 

@@ -197,24 +197,19 @@ class LiveKitClient:
         self, api: LiveKitAPI, request: DialRequest, error: ServerError
     ) -> DialResult:
         sip = _sip_status(error)
-        reason = error.metadata.get("sip_status", "")
         if sip is not None:
-            if outcomes.is_trunk_limit(sip, reason):
-                raise TrunkThrottled(
-                    request.trunk_id,
-                    f"carrier refused the dial: {sip} {reason}",
-                    retry_after_s=self._settings.throttle_backoff_s,
-                    sip_status=sip,
-                    code=error.code,
-                ) from error
-            if sip in outcomes.TRUNK_AUTH:
-                raise TelephonyRefused(
-                    f"trunk {request.trunk_id}: carrier asks for credentials ({sip} {reason})",
-                    code=error.code,
-                ) from error
-            disposition = outcomes.disposition_for_sip(sip)
+            outcome = outcomes.dial_refused(
+                request,
+                sip,
+                error.metadata.get("sip_status", ""),
+                retry_after_s=self._settings.throttle_backoff_s,
+                code=error.code,
+            )
+            if isinstance(outcome, TelephonyError):
+                raise outcome from error
+            result = outcome
         elif error.code in _RING_TIMEOUT:
-            disposition = Disposition.NO_ANSWER
+            result = DialResult(request.call_id, None, Disposition.NO_ANSWER)
         elif error.code == ServerErrorCode.RESOURCE_EXHAUSTED:
             raise TrunkThrottled(
                 request.trunk_id,
@@ -232,11 +227,11 @@ class LiveKitClient:
             "dial %s on trunk %s: %s (SIP %s, %s)",
             request.call_id,
             request.trunk_id,
-            disposition.value,
+            result.disposition,
             sip,
             error.code,
         )
-        return DialResult(request.call_id, None, disposition, sip)
+        return result
 
     @staticmethod
     def _not_the_callee(error: ServerError, doing: str) -> TelephonyError:

@@ -1,13 +1,22 @@
-"""What a SIP final response means for a dial, shared by the LiveKit adapter and the fake
-telephony so both turn a carrier's answer into the same `DialResult`. Pure: no I/O."""
+"""What a SIP final response means for a dial, shared by the LiveKit adapter, the fake
+telephony and the simulated carrier so all three turn a carrier's answer into the same
+`DialResult`, or the same error (`dial_refused`). Pure: no I/O, and no `livekit-api` (a worker
+loads that at its first LiveKit request)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Disposition
-from voxcore_domain.ports import DialRequest
+from voxcore_domain.ports import (
+    DialRequest,
+    DialResult,
+    TelephonyError,
+    TelephonyRefused,
+    TrunkThrottled,
+)
 from voxcore_domain.validators import E164
 
 SIP_CALL_STATUS = "sip.callStatus"
@@ -33,6 +42,45 @@ _TRUNK_LIMIT = re.compile(
     r"cps limit exceeded|concurrent call limit exceeded|calls per second", re.IGNORECASE
 )
 
+SIP_TWIRP_CODE: Mapping[int, str] = {
+    400: "invalid_argument",
+    401: "permission_denied",
+    402: "permission_denied",
+    403: "permission_denied",
+    404: "not_found",
+    405: "invalid_argument",
+    406: "invalid_argument",
+    407: "unauthenticated",
+    408: "deadline_exceeded",
+    409: "failed_precondition",
+    410: "not_found",
+    480: "resource_exhausted",
+    481: "not_found",
+    482: "failed_precondition",
+    483: "failed_precondition",
+    484: "invalid_argument",
+    485: "invalid_argument",
+    486: "resource_exhausted",
+    487: "aborted",
+    488: "invalid_argument",
+    491: "aborted",
+    500: "failed_precondition",
+    501: "failed_precondition",
+    502: "failed_precondition",
+    503: "failed_precondition",
+    504: "deadline_exceeded",
+    505: "invalid_argument",
+    513: "invalid_argument",
+    600: "resource_exhausted",
+    603: "permission_denied",
+    604: "not_found",
+    606: "invalid_argument",
+    607: "permission_denied",
+    608: "permission_denied",
+}
+"""The Twirp code of LiveKit's answer to a dial that ended with each SIP final response
+(`livekit/protocol` `SIPStatus.GRPCStatus`); `twirp_code_for_sip` adds its fallbacks."""
+
 SIP_IDENTITY_PREFIX = "sip-"
 AGENT_IDENTITY_PREFIX = "agent-"
 MAX_RING_TIMEOUT_S = 600.0
@@ -42,6 +90,48 @@ MAX_ROOM_NAME = 256
 def is_trunk_limit(sip_status: int, reason: str) -> bool:
     """A 5xx whose reason says the trunk is over its rate or concurrency cap."""
     return 500 <= sip_status < 600 and bool(_TRUNK_LIMIT.search(reason))
+
+
+def twirp_code_for_sip(sip_status: int) -> str:
+    """The Twirp code LiveKit answers a dial that ended with `sip_status` with (`livekit/protocol`
+    `SIPStatus.GRPCStatus`, including its fallbacks by class)."""
+    if sip_status in SIP_TWIRP_CODE:
+        return SIP_TWIRP_CODE[sip_status]
+    if 500 <= sip_status < 600:
+        return "failed_precondition"
+    if 300 <= sip_status < 700:
+        return "invalid_argument"
+    return "unknown"
+
+
+def dial_refused(
+    request: DialRequest,
+    sip_status: int,
+    reason: str,
+    *,
+    retry_after_s: float,
+    code: str | None = None,
+) -> DialResult | TelephonyError:
+    """What a dial the carrier ended with the final response `sip_status` `reason` comes to:
+    `TrunkThrottled` (to back off for `retry_after_s`) when the trunk is over its cap,
+    `TelephonyRefused` when the carrier asks for the trunk's credentials, else the failed
+    dial's `DialResult`. An error is returned for the caller to raise. `code` is the Twirp code
+    LiveKit answered with; without one (the fakes) it is the code LiveKit would have given."""
+    code = twirp_code_for_sip(sip_status) if code is None else code
+    if is_trunk_limit(sip_status, reason):
+        return TrunkThrottled(
+            request.trunk_id,
+            f"carrier refused the dial: {sip_status} {reason}",
+            retry_after_s=retry_after_s,
+            sip_status=sip_status,
+            code=code,
+        )
+    if sip_status in TRUNK_AUTH:
+        return TelephonyRefused(
+            f"trunk {request.trunk_id}: carrier asks for credentials ({sip_status} {reason})",
+            code=code,
+        )
+    return DialResult(request.call_id, None, disposition_for_sip(sip_status), sip_status)
 
 
 def disposition_for_sip(sip_status: int) -> Disposition:

@@ -40,7 +40,6 @@ from voxcore_domain.ports import (
     TelephonyError,
     TelephonyRefused,
     TransferResult,
-    TrunkThrottled,
 )
 from voxcore_domain.simulation.callees import Answerer, CalleeModel, DrawnCallee
 from voxcore_domain.voice.audio import FRAME_BYTES, FRAME_MS
@@ -182,21 +181,12 @@ class SimTelephony:
             await asyncio.sleep(request.ring_timeout_s)
             return DialResult(request.call_id, None, Disposition.NO_ANSWER)
         await asyncio.sleep(callee.after_s)
-        status = callee.sip_status
-        if outcomes.is_trunk_limit(status, callee.reason):
-            raise TrunkThrottled(
-                request.trunk_id,
-                f"carrier refused the dial: {status} {callee.reason}",
-                retry_after_s=self._backoff,
-                sip_status=status,
-                code="failed_precondition",
-            )
-        if status in outcomes.TRUNK_AUTH:
-            raise TelephonyRefused(
-                f"trunk {request.trunk_id}: carrier asks for credentials ({status})",
-                code="permission_denied",
-            )
-        return DialResult(request.call_id, None, outcomes.disposition_for_sip(status), status)
+        outcome = outcomes.dial_refused(
+            request, callee.sip_status, callee.reason, retry_after_s=self._backoff
+        )
+        if isinstance(outcome, TelephonyError):
+            raise outcome
+        return outcome
 
     def _answered(self, request: DialRequest, talk: DrawnCallee | None) -> None:
         self._live[request.call_id] = request.room

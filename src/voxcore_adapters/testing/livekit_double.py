@@ -9,7 +9,8 @@ ListRooms, `roomAdmin` for the room's own participants, `sip.call` for CreateSIP
 
 Errors have LiveKit's shape: JSON `{"code", "msg", "meta"}` with the HTTP status of the Twirp
 code. A failed dial carries the SIP status in `meta` (`sip_status_code`, `sip_status`,
-`error_details`) and a Twirp code derived from it as LiveKit's protocol library derives it;
+`error_details`) and a Twirp code derived from it as LiveKit's protocol library derives it
+(`voxcore_adapters.livekit.outcomes.twirp_code_for_sip`, which the fakes use too);
 a ring timeout is `canceled` without SIP status, or on request the older `deadline_exceeded`
 with SIP 408. A bad or missing token is 401 `unauthenticated` and a missing grant 403
 `permission_denied`, as in LiveKit's own SDK test server (`livekit/livekit` `cmd/test-server`);
@@ -66,6 +67,7 @@ from livekit.protocol.sip import (
 from livekit.protocol.webhook import WebhookEvent
 
 from voxcore_adapters.fakes.media_fakes import Callee
+from voxcore_adapters.livekit.outcomes import twirp_code_for_sip
 from voxcore_adapters.testing.lifecycle import StartStop
 from voxcore_adapters.testing.loop_thread import LoopThread
 
@@ -109,55 +111,6 @@ _GRPC_NUMBER: Mapping[str, int] = {
     "dataloss": 15,
     "unauthenticated": 16,
 }
-
-_SIP_TWIRP_CODE: Mapping[int, str] = {
-    400: "invalid_argument",
-    401: "permission_denied",
-    402: "permission_denied",
-    403: "permission_denied",
-    404: "not_found",
-    405: "invalid_argument",
-    406: "invalid_argument",
-    407: "unauthenticated",
-    408: "deadline_exceeded",
-    409: "failed_precondition",
-    410: "not_found",
-    480: "resource_exhausted",
-    481: "not_found",
-    482: "failed_precondition",
-    483: "failed_precondition",
-    484: "invalid_argument",
-    485: "invalid_argument",
-    486: "resource_exhausted",
-    487: "aborted",
-    488: "invalid_argument",
-    491: "aborted",
-    500: "failed_precondition",
-    501: "failed_precondition",
-    502: "failed_precondition",
-    503: "failed_precondition",
-    504: "deadline_exceeded",
-    505: "invalid_argument",
-    513: "invalid_argument",
-    600: "resource_exhausted",
-    603: "permission_denied",
-    604: "not_found",
-    606: "invalid_argument",
-    607: "permission_denied",
-    608: "permission_denied",
-}
-
-
-def twirp_code_for_sip(sip_status: int) -> str:
-    """The Twirp code LiveKit answers a dial that ended with `sip_status` with
-    (`livekit/protocol` `SIPStatus.GRPCStatus`, including its fallbacks by class)."""
-    if sip_status in _SIP_TWIRP_CODE:
-        return _SIP_TWIRP_CODE[sip_status]
-    if 500 <= sip_status < 600:
-        return "failed_precondition"
-    if 300 <= sip_status < 700:
-        return "invalid_argument"
-    return "unknown"
 
 
 def _rpc_status_type() -> type[Message]:

@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from tests.integration.livekit.test_telephony_contract import dial
 from voxcore_adapters.fakes.media_fakes import Callee, FakeTelephony
 from voxcore_adapters.livekit import LiveKitSettings, LiveKitTelephony
-from voxcore_adapters.livekit.outcomes import disposition_for_sip, is_trunk_limit
-from voxcore_adapters.testing.livekit_double import LiveKitDouble, twirp_code_for_sip
+from voxcore_adapters.livekit.outcomes import (
+    disposition_for_sip,
+    is_trunk_limit,
+    twirp_code_for_sip,
+)
+from voxcore_adapters.testing.livekit_double import LiveKitDouble
 from voxcore_domain.model import Disposition
 from voxcore_domain.ports import DialResult, TelephonyError
 
@@ -63,7 +67,9 @@ def test_only_a_5xx_naming_a_trunk_limit_is_a_trunk_limit() -> None:
         (499, "invalid_argument"),
     ],
 )
-def test_the_double_derives_twirp_codes_as_livekit_does(sip_status: int, code: str) -> None:
+def test_twirp_codes_are_derived_from_sip_statuses_as_livekit_does(
+    sip_status: int, code: str
+) -> None:
     assert twirp_code_for_sip(sip_status) == code
 
 
@@ -80,7 +86,7 @@ class Runner:
         try:
             result = self.loop.run_until_complete(telephony.place_call(dial(call_id)))
         except TelephonyError as error:
-            return (type(error), getattr(error, "sip_status", None))
+            return (type(error), getattr(error, "sip_status", None), error.code)
         assert isinstance(result, DialResult)
         return (result.answered_at is not None, result.disposition, result.sip_status)
 

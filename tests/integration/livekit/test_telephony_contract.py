@@ -116,6 +116,10 @@ async def test_a_trunk_over_its_cps_limit_is_throttled_not_a_failed_attempt(
     assert (throttled.value.trunk_id, throttled.value.sip_status) == (TRUNK, 503)
     assert throttled.value.retry_after_s == 2.5
     assert isinstance(throttled.value, TelephonyError)
+    assert throttled.value.code == "failed_precondition"
+    assert str(throttled.value) == (
+        f"trunk {TRUNK}: carrier refused the dial: 503 Trunk CPS limit exceeded"
+    )
 
 
 async def test_concurrent_call_limit_of_the_trunk_is_throttled_too(phone: Phone) -> None:
@@ -128,8 +132,13 @@ async def test_concurrent_call_limit_of_the_trunk_is_throttled_too(phone: Phone)
 async def test_a_carrier_asking_for_credentials_is_a_trunk_problem(phone: Phone) -> None:
     phone.script(NUMBER, Callee.rejecting(407, "Proxy Authentication Required"))
 
-    with pytest.raises(TelephonyRefused, match="credentials"):
+    with pytest.raises(TelephonyRefused) as refused:
         await phone.telephony.place_call(dial())
+
+    assert str(refused.value) == (
+        f"trunk {TRUNK}: carrier asks for credentials (407 Proxy Authentication Required)"
+    )
+    assert refused.value.code == "unauthenticated"
 
 
 async def test_an_unknown_trunk_is_refused(phone: Phone) -> None:

@@ -332,29 +332,14 @@ async def join_room(
     room.on("track_subscribed", subscribed)
     room.on("sip_dtmf_received", dtmf)
     room.on("disconnected", lambda reason: leg.disconnected(str(reason)))
+    await _connect(room, source, url, token, subscribe=True, connect_timeout_s=connect_timeout_s)
     try:
-        await room.connect(
-            signal_url(url),
-            token,
-            rtc.RoomOptions(auto_subscribe=True, connect_timeout=connect_timeout_s),
-        )
-    except rtc.ConnectError as error:
-        await source.aclose()
-        raise RoomJoinFailed(f"cannot join the LiveKit room: {error.message}") from error
-    try:
-        track = rtc.LocalAudioTrack.create_audio_track("agent-voice", source)
-        await room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        )
+        await _publish(room, source, "agent-voice")
         for participant in room.remote_participants.values():
             leg.participant_joined(participant.identity)
         await leg.wait_for_caller(caller_wait_s)
     except BaseException:
-        try:
-            await output.leave()
-        except Exception as error:
-            # The failure to join is what the caller must hear about; this one only logged.
-            log.warning("could not leave the room after a failed join: %r", error)
+        await _leave_after_failure(output, "join")
         raise
     return leg
 
@@ -366,29 +351,55 @@ async def publish_voice(url: str, token: str, *, connect_timeout_s: float = 10.0
     room = rtc.Room()
     source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS)
     output = _SourceOutput(room, source)
+    await _connect(room, source, url, token, subscribe=False, connect_timeout_s=connect_timeout_s)
+    try:
+        await _publish(room, source, "voice")
+    except BaseException:
+        await _leave_after_failure(output, "publish")
+        raise
+    return output
+
+
+async def _connect(
+    room: rtc.Room,
+    source: rtc.AudioSource,
+    url: str,
+    token: str,
+    *,
+    subscribe: bool,
+    connect_timeout_s: float,
+) -> None:
+    """Connect `room`; `RoomJoinFailed` if the server turns it away. On any failure the
+    unpublished `source` is closed."""
     try:
         await room.connect(
             signal_url(url),
             token,
-            rtc.RoomOptions(auto_subscribe=False, connect_timeout=connect_timeout_s),
+            rtc.RoomOptions(auto_subscribe=subscribe, connect_timeout=connect_timeout_s),
         )
-    except rtc.ConnectError as error:
+    except BaseException as error:
         await source.aclose()
-        raise RoomJoinFailed(f"cannot join the LiveKit room: {error.message}") from error
-    except BaseException:
-        await source.aclose()
+        if isinstance(error, rtc.ConnectError):
+            raise RoomJoinFailed(f"cannot join the LiveKit room: {error.message}") from error
         raise
+
+
+async def _publish(room: rtc.Room, source: rtc.AudioSource, name: str) -> None:
+    """Publish `source` as the connected participant's microphone; `RoomJoinFailed` if the
+    room refuses it."""
+    track = rtc.LocalAudioTrack.create_audio_track(name, source)
     try:
-        track = rtc.LocalAudioTrack.create_audio_track("voice", source)
         await room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
-    except BaseException as error:
-        try:
-            await output.leave()
-        except Exception as leaving:
-            log.warning("could not leave the room after a failed publish: %r", leaving)
-        if isinstance(error, PublishTrackError):
-            raise RoomJoinFailed(f"cannot publish audio in the LiveKit room: {error}") from error
-        raise
-    return output
+    except PublishTrackError as error:
+        raise RoomJoinFailed(f"cannot publish audio in the LiveKit room: {error}") from error
+
+
+async def _leave_after_failure(output: RoomOutput, step: str) -> None:
+    """Leave the room after a failed `step`. That failure is what the caller must hear about,
+    so a failure to leave is only logged."""
+    try:
+        await output.leave()
+    except Exception as error:
+        log.warning("could not leave the room after a failed %s: %r", step, error)

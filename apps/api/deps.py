@@ -55,6 +55,7 @@ from voxcore_adapters.mongo.leases import MongoContactLeases
 from voxcore_adapters.mongo.schema import ensure_indexes
 from voxcore_adapters.mongo.tenants import MongoTenants
 from voxcore_adapters.mongo.trunks import MongoFleetHosts, MongoTrunks
+from voxcore_adapters.redis.cancel_guard import guard
 from voxcore_adapters.redis.config_cache import RedisRuntimeConfigCache
 from voxcore_adapters.redis.dedupe import RedisEventDedupe
 from voxcore_adapters.redis.events import RedisCallEvents
@@ -203,15 +204,24 @@ def mongo_database(settings: Settings) -> Database[Document]:
     return db
 
 
-def real_deps(settings: Settings) -> Deps:
-    """Deps over MongoDB and Redis at the settings' URLs."""
-    db = mongo_database(settings)
-    redis: Redis = Redis.from_url(
+def redis_client(settings: Settings) -> Redis:
+    """The API's Redis client: every command bounded by the store timeout, on connections that
+    re-raise a cancellation redis-py's write lost (`voxcore_adapters.redis.cancel_guard`), so a
+    request's end or a health check's timeout stops its Redis call."""
+    client: Redis = Redis.from_url(
         settings.redis_url,
         decode_responses=True,
         socket_timeout=settings.store_timeout_s,
         socket_connect_timeout=settings.store_timeout_s,
     )
+    guard(client.connection_pool)
+    return client
+
+
+def real_deps(settings: Settings) -> Deps:
+    """Deps over MongoDB and Redis at the settings' URLs."""
+    db = mongo_database(settings)
+    redis = redis_client(settings)
 
     config_cache: RuntimeConfigCache = RedisRuntimeConfigCache(redis, settings.redis_prefix)
     background: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = ()

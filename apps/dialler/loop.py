@@ -35,6 +35,7 @@ from apps.dialler.sharding import ShardCampaigns
 from apps.dialler.stores import StoreCalls, WriteGate
 from apps.dialler.trunk_guard import TrunkGuard
 from voxcore_adapters.fleet.http import AttachRefused
+from voxcore_adapters.tasks import cancel_and_wait
 from voxcore_domain.callreports import keep_recorded
 from voxcore_domain.dialplan import CampaignLoad, PlanMemory, plan_tick
 from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease
@@ -491,9 +492,7 @@ class Dialler:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _keep_renewing(self) -> None:
         every = self._leader_ttl.total_seconds() / 3

@@ -9,7 +9,6 @@ one process (Granian's default of one worker; more would only stand by on the le
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +38,7 @@ from voxcore_adapters.livekit.room_media import LiveKitRoomMedia
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.sim import SimTelephony
 from voxcore_adapters.sim.settings import SimSettings
+from voxcore_adapters.tasks import cancel_and_wait
 from voxcore_domain.ports import SlotRegistry
 
 log = logging.getLogger(__name__)
@@ -182,9 +182,7 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
             await dialler.close()
             for close in wired.closers:
                 await close()

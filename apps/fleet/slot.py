@@ -109,7 +109,9 @@ async def report_slot(
             on_failure(error)
         task = asyncio.current_task()
         if task is not None and task.cancelling():
-            # Cancelled during the heartbeat, and the Redis client swallowed it (seen at the
-            # drain in tests/fleet/test_granian.py): stop as the cancel asked.
+            # Cancelled during the heartbeat, and the registry returned anyway: redis-py's
+            # write did so on Python 3.11 (seen at the drain in tests/fleet/test_granian.py)
+            # before `connect` guarded it (`voxcore_adapters.redis.cancel_guard`); a registry
+            # that still does must not keep the worker beating after its stop.
             raise asyncio.CancelledError
         await guard.wait_changed(interval_s)

@@ -42,12 +42,18 @@ def connect(url: str, max_connections: int = 100) -> Redis:
 
     Commands beyond `max_connections` at once wait for a free connection (up to 20 s) rather
     than fail: redis-py's default pool raises `MaxConnectionsError` past 100, which a dialler
-    tick starting a few hundred dial tasks (each renewing the leader lock) reaches."""
+    tick starting a few hundred dial tasks (each renewing the leader lock) reaches.
+
+    Its connections re-raise a cancellation that redis-py's write lost on Python 3.11
+    (`voxcore_adapters.redis.cancel_guard`)."""
     from redis.asyncio import BlockingConnectionPool, Redis
+
+    from voxcore_adapters.redis.cancel_guard import guard
 
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=20
     )
+    guard(pool)
     client: Redis = Redis.from_pool(pool)
     return client
 

@@ -12,7 +12,6 @@ behind nginx); `{host}` and `{worker}` are filled from the slot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -21,6 +20,7 @@ from collections.abc import Callable
 import aiohttp
 import attrs
 
+from voxcore_adapters.tasks import cancel_and_wait
 from voxcore_adapters.testing.carrier import TwilioCarrier, quiet, voice
 from voxcore_domain.errors import ValidationError
 from voxcore_domain.model import Slot, SlotState
@@ -154,9 +154,7 @@ class CalleeMedia:
                     return listener.result()
                 raise
             finally:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                await cancel_and_wait(listener)
 
 
 async def _listen(ws: aiohttp.ClientWebSocketResponse, carrier: TwilioCarrier) -> str:

@@ -219,12 +219,22 @@ class SimTelephony:
         self.hung_up.append(call_id)
         stream = self._streams.pop(call_id, None)
         if stream is not None:
-            # The hang-up is how this call ended, however its stream task winds down: a task
-            # busy in a Redis round trip has been seen to finish its wait instead of stopping
-            # (why is not known), and the platform's hang-up must not wait on the simulator.
+            # The hang-up is how this call ended, however its stream task winds down, and a
+            # carrier's hang-up does not wait on the callee's side: the wait is bounded. A
+            # stream stops within a Redis round trip, or its websocket's close handshake with
+            # the worker (aiohttp waits up to 10 s for the worker's close frame). The bound
+            # also keeps the platform's hang-up apart from a lost cancellation, as redis-py's
+            # write once lost one (`voxcore_adapters.redis.cancel_guard`); such a stream is
+            # logged rather than waited for.
             self.ended[call_id] = HUNG_UP
             stream.cancel()
-            await asyncio.wait([stream], timeout=STREAM_STOP_S)
+            _, running = await asyncio.wait([stream], timeout=STREAM_STOP_S)
+            if running:
+                log.warning(
+                    "call %s: the callee's stream is still running %.1f s after the hang-up",
+                    call_id,
+                    STREAM_STOP_S,
+                )
 
     async def speak(self, call_id: str, room: str, pcm: bytes) -> HeardAudio:
         """Say `pcm` (8 kHz mono, 16-bit) to the callee of the answered call in `room`, in real

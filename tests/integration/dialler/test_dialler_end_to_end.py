@@ -266,6 +266,11 @@ async def test_scripted_callees_through_real_workers_and_the_api(
     for i in range(GHOST_SLOTS):
         ghost = Slot("gone", f"g{i}", SlotState.IDLE, heartbeat_at=now)
         await slots.heartbeat(ghost, STALENESS)
+    # A worker answers before its first heartbeat has landed (it beats from its lifespan, on a
+    # loaded machine later than that): the first tick must see both live workers, as planned.
+    async with asyncio.timeout(10):
+        while sorted(s.host for s in await slots.slots() if s.host in WORKERS) != list(WORKERS):
+            await asyncio.sleep(0.05)
 
     def attached_without_outcome() -> list[CallAttempt]:
         return [

@@ -7,14 +7,14 @@ is measured in the simulator is what runs in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
 from voxcore_domain.estimators import CampaignSnapshot
 from voxcore_domain.fairshare import Claim, Group, fair_share
 from voxcore_domain.model import PacingMode
-from voxcore_domain.pacing import Pacer, PacerMemory, PacingDecision, PacingInput, pacer_for
+from voxcore_domain.pacing import Pacer, PacerMemory, PacingDecision, pace, pacer_for
 from voxcore_domain.trunklimits import TrunkLoad, dial_budget
 
 
@@ -63,6 +63,29 @@ class TickPlan:
     """Most new dials each trunk took this tick (what its campaigns shared)."""
     paused: bool = False
     """The platform-wide pause was on: no dials at all."""
+
+
+class Decisions(Mapping[str, PacingDecision]):
+    """Each campaign's pacing decision, built when asked for: a tick keeps them as tuples of
+    their fields, and the dialler reads only the dials (1,000 attrs values a tick cost ~0.5 ms,
+    run interpreted)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Mapping[str, tuple[int, PacerMemory, float, float]]) -> None:
+        self._rows = rows
+
+    def __getitem__(self, campaign_id: str) -> PacingDecision:
+        return PacingDecision(*self._rows[campaign_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 _FIRST_TICK = PacerMemory()
@@ -117,28 +140,30 @@ def plan_tick(
     )
     slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
 
-    decisions: dict[str, PacingDecision] = {}
+    # Each decision as its fields (dials, memory, allowance, risk): `TickPlan.decisions` builds
+    # a `PacingDecision` only for a campaign it is asked about.
+    rows: dict[str, tuple[int, PacerMemory, float, float]] = {}
     remembered = memory.pacers
     for c in campaigns:
-        situation = PacingInput(
-            now=now,
-            slots=slots[c.campaign_id],
-            busy_elapsed=c.busy_elapsed,
-            ringing_elapsed=c.ringing_elapsed,
-            waiting=c.waiting,
-            stats=c.stats,
-            abandon_target=c.abandon_target,
-            ring_timeout_s=c.ring_timeout_s,
-            tick_s=tick_s,
-            available=c.available,
+        row = pace(
+            strategies(c.mode),
+            now,
+            slots[c.campaign_id],
+            c.busy_elapsed,
+            c.ringing_elapsed,
+            c.waiting,
+            c.stats,
+            c.abandon_target,
+            c.ring_timeout_s,
+            tick_s,
+            c.available,
+            remembered.get(c.campaign_id, _FIRST_TICK),
         )
-        pacer_memory = remembered.get(c.campaign_id, _FIRST_TICK)
-        decision = strategies(c.mode).decide(situation, pacer_memory)
-        if c.available is not None and c.available < decision.dials:
-            decision = attrs.evolve(decision, dials=c.available)
-        decisions[c.campaign_id] = decision
-
-    pacers = {key: d.memory for key, d in decisions.items()}
+        if c.available is not None and c.available < row[0]:
+            row = (c.available, row[1], row[2], row[3])
+        rows[c.campaign_id] = row
+    decisions = Decisions(rows)
+    pacers = {key: row[1] for key, row in rows.items()}
     if paused:
         # Deficits stay as they were: a pause banks no credit for anyone.
         return TickPlan(
@@ -151,7 +176,7 @@ def plan_tick(
     # A tenant's cap is on the calls it holds, not on dials: a predictive campaign may dial
     # more numbers than it has slots, so the dial splits weigh tenants but do not cap them.
     weights = {key: attrs.evolve(group, cap=None) for key, group in tenants.items()}
-    wanted = {c.campaign_id: decisions[c.campaign_id].dials for c in campaigns}
+    wanted = {c.campaign_id: rows[c.campaign_id][0] for c in campaigns}
     deficits = dict(memory.dial_deficits)
     budgets: dict[str, int] = {}
     if trunks is not None:

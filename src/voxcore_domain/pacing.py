@@ -440,106 +440,147 @@ class Predictive:
 
     def allowance(self, situation: PacingInput, memory: PacerMemory) -> tuple[float, PacerMemory]:
         """The abandon risk a new dial may carry this tick, and the updated feedback."""
-        target = situation.abandon_target
-        stats = situation.stats
-        rates = stats.abandon
-        connects = stats.connects_per_hour
-        if connects <= 0.0:
-            talk = stats.handle_time
-            connects = max(1, situation.slots) * 3600.0 / max(1.0, talk.memo("mean", talk.mean))
-        # Keep an hour's mean count of abandons plus z standard deviations under the hour's
-        # ceiling, the variance being `abandon_overdispersion` times the mean.
-        ceiling = self.hour_ceiling * target * connects
-        z = self.hour_confidence_z * math.sqrt(self.abandon_overdispersion)
-        hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
-        hour_cap = hourly_mean / connects
-        aim = min(self.aim * target, hour_cap)
-
-        correction = memory.correction
-        answers = rates.last_hour_answers
-        if answers >= self.min_answers_for_feedback:
-            prior = self.feedback_prior_answers
-            measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
-            error = max(-2.0, min(1.0, (aim - measured) / aim))
-            correction *= math.exp(error * situation.tick_s / self.correction_time_s)
-            low, high = self.correction_bounds
-            correction = max(low, min(high, correction))
-        # The correction may raise the allowance toward the measured rate, never past what keeps
-        # the hour under its ceiling.
-        allowance = min(aim * correction, hour_cap)
-        enough, near = self.min_answers_for_feedback, 0.9 * target
-        if (rates.today_answers >= enough and rates.today >= near) or (
-            rates.last_30_days_answers >= enough and rates.last_30_days >= near
-        ):
-            # Close to the regulators' limit (today or over 30 days): stop spending what is
-            # left of it.
-            allowance = min(allowance, 0.25 * aim)
-        if correction != memory.correction:
-            memory = memory.with_correction(correction)
-        return allowance, memory
+        return _allowance(
+            self,
+            situation.slots,
+            situation.stats,
+            situation.abandon_target,
+            situation.tick_s,
+            memory,
+        )
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
-        allowance, memory = self.allowance(situation, memory)
-        slots = situation.slots
-        if slots <= 0 or situation.available == 0:
-            # Not a dial to weigh: the feedback above still learns, the sums are skipped.
-            return PacingDecision(0, memory, allowance)
-        stats = situation.stats
-        q = max(self.min_answer_rate, stats.answer_rate.planning(self.answer_rate_z))
-        curve = _answer_curve(stats.answer_delay, situation.ring_timeout_s, self.checkpoints)
-        # The sums add the same terms in the same order as the plain formulas, whatever was
-        # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
-        busy, ringing, waiting = (
+        dials, memory, allowance, risk = _predict(
+            self,
+            situation.slots,
             situation.busy_elapsed,
             situation.ringing_elapsed,
             situation.waiting,
+            situation.stats,
+            situation.abandon_target,
+            situation.ring_timeout_s,
+            situation.tick_s,
+            situation.available,
+            memory,
         )
-        free = slots - len(busy) - waiting
-        # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
-        # of being answered by then (and not).
-        if len(curve.horizons) == 3:
-            d0, w0, d1, w1, d2, w2 = _balance_3(
-                curve, stats.handle_time, q, busy, ringing, free, waiting
-            )
-            # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
-            # stop at the first dial, so the search's values are built only past it.
-            low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
-            if low_risk > allowance:
-                return PacingDecision(0, memory, allowance, low_risk)
-            c0, c1, c2 = curve.new_dial
-            base: Sequence[tuple[float, float, float, float]] = (
-                (d0, w0, q * c0, 1.0 - q * c0),
-                (d1, w1, q * c1, 1.0 - q * c1),
-                (d2, w2, q * c2, 1.0 - q * c2),
-            )
-        else:
-            free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
-            ans_mean, ans_var = _answering(curve, q, ringing, waiting)
-            base = [
-                (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
-                for k, c in enumerate(curve.new_dial)
-            ]
-            low_risk = _risk(base, 1)
-            if low_risk > allowance:
-                return PacingDecision(0, memory, allowance, low_risk)
+        return PacingDecision(dials, memory, allowance, risk)
 
-        # The largest n whose risk stays under the allowance: doubling, then bisection.
-        most = self.max_dials_per_tick
-        low, high = 1, 2
-        while high <= most:
-            high_risk = _risk(base, high)
-            if high_risk > allowance:
-                break
-            low, high, low_risk = high, high * 2, high_risk
-        high = min(high, most + 1)
-        while high - low > 1:
-            mid = (low + high) // 2
-            mid_risk = _risk(base, mid)
-            if mid_risk <= allowance:
-                low, low_risk = mid, mid_risk
-            else:
-                high = mid
-        return PacingDecision(low, memory, allowance, low_risk)
+
+def _allowance(
+    p: Predictive,
+    slots: int,
+    stats: CampaignSnapshot,
+    target: float,
+    tick_s: float,
+    memory: PacerMemory,
+) -> tuple[float, PacerMemory]:
+    """`Predictive.allowance` on the situation's fields."""
+    rates = stats.abandon
+    connects = stats.connects_per_hour
+    if connects <= 0.0:
+        talk = stats.handle_time
+        connects = max(1, slots) * 3600.0 / max(1.0, talk.memo("mean", talk.mean))
+    # Keep an hour's mean count of abandons plus z standard deviations under the hour's
+    # ceiling, the variance being `abandon_overdispersion` times the mean.
+    ceiling = p.hour_ceiling * target * connects
+    z = p.hour_confidence_z * math.sqrt(p.abandon_overdispersion)
+    hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
+    hour_cap = hourly_mean / connects
+    aim = min(p.aim * target, hour_cap)
+
+    correction = memory.correction
+    answers = rates.last_hour_answers
+    if answers >= p.min_answers_for_feedback:
+        prior = p.feedback_prior_answers
+        measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
+        error = max(-2.0, min(1.0, (aim - measured) / aim))
+        correction *= math.exp(error * tick_s / p.correction_time_s)
+        low, high = p.correction_bounds
+        correction = max(low, min(high, correction))
+    # The correction may raise the allowance toward the measured rate, never past what keeps
+    # the hour under its ceiling.
+    allowance = min(aim * correction, hour_cap)
+    enough, near = p.min_answers_for_feedback, 0.9 * target
+    if (rates.today_answers >= enough and rates.today >= near) or (
+        rates.last_30_days_answers >= enough and rates.last_30_days >= near
+    ):
+        # Close to the regulators' limit (today or over 30 days): stop spending what is
+        # left of it.
+        allowance = min(allowance, 0.25 * aim)
+    if correction != memory.correction:
+        memory = memory.with_correction(correction)
+    return allowance, memory
+
+
+def _predict(
+    p: Predictive,
+    slots: int,
+    busy: Sequence[float],
+    ringing: Sequence[float],
+    waiting: int,
+    stats: CampaignSnapshot,
+    target: float,
+    ring_timeout_s: float,
+    tick_s: float,
+    available: int | None,
+    memory: PacerMemory,
+) -> tuple[int, PacerMemory, float, float]:
+    """`Predictive.decide` on the situation's fields, the decision as a tuple of its fields:
+    the planner's path, which builds neither a `PacingInput` nor a `PacingDecision`."""
+    allowance, memory = _allowance(p, slots, stats, target, tick_s, memory)
+    if slots <= 0 or available == 0:
+        # Not a dial to weigh: the feedback above still learns, the sums are skipped.
+        return 0, memory, allowance, 0.0
+    q = max(p.min_answer_rate, stats.answer_rate.planning(p.answer_rate_z))
+    curve = _answer_curve(stats.answer_delay, ring_timeout_s, p.checkpoints)
+    # The sums add the same terms in the same order as the plain formulas, whatever was
+    # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
+    free = slots - len(busy) - waiting
+    # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
+    # of being answered by then (and not).
+    if len(curve.horizons) == 3:
+        d0, w0, d1, w1, d2, w2 = _balance_3(
+            curve, stats.handle_time, q, busy, ringing, free, waiting
+        )
+        # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
+        # stop at the first dial, so the search's values are built only past it.
+        low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
+        if low_risk > allowance:
+            return 0, memory, allowance, low_risk
+        c0, c1, c2 = curve.new_dial
+        base: Sequence[tuple[float, float, float, float]] = (
+            (d0, w0, q * c0, 1.0 - q * c0),
+            (d1, w1, q * c1, 1.0 - q * c1),
+            (d2, w2, q * c2, 1.0 - q * c2),
+        )
+    else:
+        free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
+        ans_mean, ans_var = _answering(curve, q, ringing, waiting)
+        base = [
+            (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
+            for k, c in enumerate(curve.new_dial)
+        ]
+        low_risk = _risk(base, 1)
+        if low_risk > allowance:
+            return 0, memory, allowance, low_risk
+
+    # The largest n whose risk stays under the allowance: doubling, then bisection.
+    most = p.max_dials_per_tick
+    low, high = 1, 2
+    while high <= most:
+        high_risk = _risk(base, high)
+        if high_risk > allowance:
+            break
+        low, high, low_risk = high, high * 2, high_risk
+    high = min(high, most + 1)
+    while high - low > 1:
+        mid = (low + high) // 2
+        mid_risk = _risk(base, mid)
+        if mid_risk <= allowance:
+            low, low_risk = mid, mid_risk
+        else:
+            high = mid
+    return low, memory, allowance, low_risk
 
 
 _PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial(), Predictive()
@@ -560,3 +601,57 @@ def pacer_for(mode: PacingMode) -> Pacer:
     if mode.kind is PacingKind.RATIO:
         return Ratio(mode.ratio or 1.0)
     return _STATELESS[mode.kind]
+
+
+def pace(
+    strategy: Pacer,
+    now: float,
+    slots: int,
+    busy_elapsed: Sequence[float],
+    ringing_elapsed: Sequence[float],
+    waiting: int,
+    stats: CampaignSnapshot,
+    abandon_target: float,
+    ring_timeout_s: float,
+    tick_s: float,
+    available: int | None,
+    memory: PacerMemory,
+) -> tuple[int, PacerMemory, float, float]:
+    """`strategy.decide(PacingInput(...), memory)`'s fields (dials, memory, allowance, risk),
+    as the planner asks for every campaign of every tick.
+
+    This module's predictive, progressive / ratio and preview pacers are worked out straight
+    from the arguments: neither a `PacingInput` nor a `PacingDecision` is built (attrs values,
+    whose `__init__` runs interpreted even in the compiled module: ~1 µs each, a tenth of what
+    a predictive campaign costs a tick). Any other `Pacer` (VICIdial's, the bench's plain
+    formulas, the other build's) is asked through its `decide`."""
+    if isinstance(strategy, Predictive):
+        return _predict(
+            strategy,
+            slots,
+            busy_elapsed,
+            ringing_elapsed,
+            waiting,
+            stats,
+            abandon_target,
+            ring_timeout_s,
+            tick_s,
+            available,
+            memory,
+        )
+    decision = strategy.decide(
+        PacingInput(
+            now=now,
+            slots=slots,
+            busy_elapsed=busy_elapsed,
+            ringing_elapsed=ringing_elapsed,
+            waiting=waiting,
+            stats=stats,
+            abandon_target=abandon_target,
+            ring_timeout_s=ring_timeout_s,
+            tick_s=tick_s,
+            available=available,
+        ),
+        memory,
+    )
+    return decision.dials, decision.memory, decision.allowance, decision.risk

@@ -41,6 +41,7 @@ def situation(
     waiting: int = 0,
     stats: CampaignSnapshot = WARM,
     target: float = 0.03,
+    available: int | None = None,
 ) -> PacingInput:
     return PacingInput(
         now=T0,
@@ -51,6 +52,7 @@ def situation(
         stats=stats,
         abandon_target=target,
         ring_timeout_s=25.0,
+        available=available,
     )
 
 
@@ -220,3 +222,45 @@ def test_vicidial_raises_its_level_while_agents_sit_ready_and_drops_it_on_abando
     s = situation(slots=10, busy=(5.0,) * 10, ringing=(1.0,) * 5)
     s = attrs.evolve(s, now=T0 + 101)
     assert pacer.decide(s, level_3).dials == 30 - 15
+
+
+@given(
+    x=st.floats(-1e6, 1e6)
+    | st.integers(-2000, 2000).map(lambda n: n / 2)
+    | st.integers(-2000, 2000).map(lambda n: n / 10 * 10)
+)
+@settings(max_examples=500)
+def test_the_pacers_rounding_is_the_builtins(build: ModuleType, x: float) -> None:
+    """Halves (ties go to the even neighbour) and tenths of a second times ten included."""
+    assert build._round(x) == round(x)
+
+
+def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> None:
+    """The planner's path (`pace`, which builds no `PacingInput` for this module's pacers)
+    decides as `decide` does, for every strategy, with and without contacts left."""
+    memory = PacerMemory(level=1.4, level_adjusted_at=T0 - 60.0, correction=0.9)
+    for mode in MODES:
+        pacer = build.pacer_for(PacingMode.parse(mode))
+        for available in (None, 0, 3):
+            s = situation(
+                slots=40,
+                busy=tuple(float(10 * i) for i in range(25)),
+                ringing=(1.0, 4.5, 12.0),
+                waiting=1,
+                available=available,
+            )
+            fields = build.pace(
+                pacer,
+                s.now,
+                s.slots,
+                s.busy_elapsed,
+                s.ringing_elapsed,
+                s.waiting,
+                s.stats,
+                s.abandon_target,
+                s.ring_timeout_s,
+                s.tick_s,
+                s.available,
+                memory,
+            )
+            assert fields == attrs.astuple(pacer.decide(s, memory), recurse=False), mode

@@ -76,6 +76,13 @@ class PacerMemory:
         return PacerMemory(self.level, self.level_adjusted_at, correction)
 
 
+def corrected(memory: PacerMemory, correction: float) -> PacerMemory:
+    """`memory` with `correction`: itself when it has it already. The planner carries a
+    predictive campaign's memory as the memory it started from and the correction learned
+    since, and builds the value only when asked for it."""
+    return memory if correction == memory.correction else memory.with_correction(correction)
+
+
 @attrs.frozen
 class PacingDecision:
     dials: int
@@ -109,8 +116,14 @@ class Ratio:
     ratio: float = 1.0
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
-        wanted = math.floor(self.ratio * max(0, situation.free) + 1e-9)
-        return PacingDecision(max(0, wanted - len(situation.ringing_elapsed)), memory)
+        return PacingDecision(
+            _ratio_dials(self.ratio, situation.free, situation.ringing_elapsed), memory
+        )
+
+
+def _ratio_dials(ratio: float, free: int, ringing_elapsed: Sequence[float]) -> int:
+    wanted = math.floor(ratio * max(0, free) + 1e-9)
+    return max(0, wanted - len(ringing_elapsed))
 
 
 @attrs.frozen
@@ -451,17 +464,18 @@ class Predictive:
 
     def allowance(self, situation: PacingInput, memory: PacerMemory) -> tuple[float, PacerMemory]:
         """The abandon risk a new dial may carry this tick, and the updated feedback."""
-        return _allowance(
+        allowance, correction = _allowance(
             _tuning(self),
             situation.slots,
             situation.stats,
             situation.abandon_target,
             situation.tick_s,
-            memory,
+            memory.correction,
         )
+        return allowance, corrected(memory, correction)
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
-        dials, memory, allowance, risk = _predict(
+        dials, correction, allowance, risk = _predict(
             _tuning(self),
             situation.slots,
             situation.busy_elapsed,
@@ -472,9 +486,9 @@ class Predictive:
             situation.ring_timeout_s,
             situation.tick_s,
             situation.available,
-            memory,
+            memory.correction,
         )
-        return PacingDecision(dials, memory, allowance, risk)
+        return PacingDecision(dials, corrected(memory, correction), allowance, risk)
 
 
 class _Tuning:
@@ -525,9 +539,10 @@ def _allowance(
     stats: CampaignSnapshot,
     target: float,
     tick_s: float,
-    memory: PacerMemory,
-) -> tuple[float, PacerMemory]:
-    """`Predictive.allowance` on the situation's fields."""
+    correction: float,
+) -> tuple[float, float]:
+    """`Predictive.allowance` on the situation's fields: the allowance and the correction
+    learned this tick from the memory's `correction`."""
     rates = stats.abandon
     connects = stats.connects_per_hour
     if connects <= 0.0:
@@ -541,7 +556,6 @@ def _allowance(
     hour_cap = hourly_mean / connects
     aim = min(p.aim * target, hour_cap)
 
-    correction = memory.correction
     answers = rates.last_hour_answers
     if answers >= p.min_answers_for_feedback:
         prior = p.feedback_prior_answers
@@ -559,9 +573,7 @@ def _allowance(
         # Close to the regulators' limit (today or over 30 days): stop spending what is
         # left of it.
         allowance = min(allowance, 0.25 * aim)
-    if correction != memory.correction:
-        memory = memory.with_correction(correction)
-    return allowance, memory
+    return allowance, correction
 
 
 def _predict(
@@ -575,14 +587,15 @@ def _predict(
     ring_timeout_s: float,
     tick_s: float,
     available: int | None,
-    memory: PacerMemory,
-) -> tuple[int, PacerMemory, float, float]:
-    """`Predictive.decide` on the situation's fields, the decision as a tuple of its fields:
-    the planner's path, which builds neither a `PacingInput` nor a `PacingDecision`."""
-    allowance, memory = _allowance(p, slots, stats, target, tick_s, memory)
+    correction: float,
+) -> tuple[int, float, float, float]:
+    """`Predictive.decide` on the situation's fields and the memory's correction: the dials,
+    the correction learned, the allowance and the risk. The planner's path, which builds no
+    `PacingInput`, `PacerMemory` or `PacingDecision`."""
+    allowance, correction = _allowance(p, slots, stats, target, tick_s, correction)
     if slots <= 0 or available == 0:
         # Not a dial to weigh: the feedback above still learns, the sums are skipped.
-        return 0, memory, allowance, 0.0
+        return 0, correction, allowance, 0.0
     q = max(p.min_answer_rate, stats.answer_rate.planning(p.answer_rate_z))
     curve = _answer_curve(stats.answer_delay, ring_timeout_s, p.checkpoints)
     # The sums add the same terms in the same order as the plain formulas, whatever was
@@ -598,7 +611,7 @@ def _predict(
         # stop at the first dial, so the search's values are built only past it.
         low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
         if low_risk > allowance:
-            return 0, memory, allowance, low_risk
+            return 0, correction, allowance, low_risk
         c0, c1, c2 = curve.new_dial
         base: Sequence[tuple[float, float, float, float]] = (
             (d0, w0, q * c0, 1.0 - q * c0),
@@ -614,7 +627,7 @@ def _predict(
         ]
         low_risk = _risk(base, 1)
         if low_risk > allowance:
-            return 0, memory, allowance, low_risk
+            return 0, correction, allowance, low_risk
 
     # The largest n whose risk stays under the allowance: doubling, then bisection.
     most = p.max_dials_per_tick
@@ -632,7 +645,7 @@ def _predict(
             low, low_risk = mid, mid_risk
         else:
             high = mid
-    return low, memory, allowance, low_risk
+    return low, correction, allowance, low_risk
 
 
 _PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial(), Predictive()
@@ -674,17 +687,19 @@ def pace(
     tick_s: float,
     available: int | None,
     memory: PacerMemory,
-) -> tuple[int, PacerMemory, float, float]:
-    """`strategy.decide(PacingInput(...), memory)`'s fields (dials, memory, allowance, risk),
-    as the planner asks for every campaign of every tick.
+    correction: float,
+) -> tuple[int, PacerMemory, float, float, float]:
+    """`strategy.decide(PacingInput(...), corrected(memory, correction))` as the planner asks
+    for it, every campaign every tick: (dials, memory, correction, allowance, risk), the
+    decision's memory being `corrected(memory, correction)`.
 
-    This module's predictive, progressive / ratio and preview pacers are worked out straight
-    from the arguments: neither a `PacingInput` nor a `PacingDecision` is built (attrs values,
-    whose `__init__` runs interpreted even in the compiled module: ~1 µs each, a tenth of what
-    a predictive campaign costs a tick). Any other `Pacer` (VICIdial's, the bench's plain
-    formulas, the other build's) is asked through its `decide`."""
+    This module's predictive, ratio (progressive) and preview pacers are worked out straight
+    from the arguments: no `PacingInput`, `PacerMemory` or `PacingDecision` is built (attrs
+    values, whose `__init__` runs interpreted even in the compiled module, ~1 µs each, a tenth
+    of what a predictive campaign costs a tick). Any other `Pacer` (VICIdial's, the bench's
+    plain formulas, the other build's) is asked through its `decide`."""
     if isinstance(strategy, Predictive):
-        return _predict(
+        dials, correction, allowance, risk = _predict(
             _tuning(strategy),
             slots,
             busy_elapsed,
@@ -695,8 +710,14 @@ def pace(
             ring_timeout_s,
             tick_s,
             available,
-            memory,
+            correction,
         )
+        return dials, memory, correction, allowance, risk
+    if isinstance(strategy, Ratio):
+        free = slots - len(busy_elapsed) - waiting
+        return _ratio_dials(strategy.ratio, free, ringing_elapsed), memory, correction, 0.0, 0.0
+    if isinstance(strategy, Preview):
+        return 0, memory, correction, 0.0, 0.0
     decision = strategy.decide(
         PacingInput(
             now=now,
@@ -710,6 +731,7 @@ def pace(
             tick_s=tick_s,
             available=available,
         ),
-        memory,
+        corrected(memory, correction),
     )
-    return decision.dials, decision.memory, decision.allowance, decision.risk
+    after = decision.memory
+    return decision.dials, after, after.correction, decision.allowance, decision.risk

@@ -236,12 +236,13 @@ def test_the_pacers_rounding_is_the_builtins(build: ModuleType, x: float) -> Non
 
 
 def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> None:
-    """The planner's path (`pace`, which builds no `PacingInput` for this module's pacers)
-    decides as `decide` does, for every strategy, with and without contacts left."""
+    """The planner's path (`pace`, which builds no `PacingInput` for this module's pacers and
+    carries the memory as a memory and a correction) decides as `decide` does, for every
+    strategy, with and without contacts left, with the memory's own correction or another."""
     memory = PacerMemory(level=1.4, level_adjusted_at=T0 - 60.0, correction=0.9)
     for mode in MODES:
         pacer = build.pacer_for(PacingMode.parse(mode))
-        for available in (None, 0, 3):
+        for available, correction in [(None, 0.9), (0, 0.9), (3, 0.9), (None, 1.7)]:
             s = situation(
                 slots=40,
                 busy=tuple(float(10 * i) for i in range(25)),
@@ -249,7 +250,7 @@ def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> Non
                 waiting=1,
                 available=available,
             )
-            fields = build.pace(
+            dials, after, learned, allowance, risk = build.pace(
                 pacer,
                 s.now,
                 s.slots,
@@ -262,5 +263,9 @@ def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> Non
                 s.tick_s,
                 s.available,
                 memory,
+                correction,
             )
-            assert fields == attrs.astuple(pacer.decide(s, memory), recurse=False), mode
+            decision = pacer.decide(s, build.corrected(memory, correction))
+            assert (dials, build.corrected(after, learned), allowance, risk) == attrs.astuple(
+                decision, recurse=False
+            ), (mode, available, correction)

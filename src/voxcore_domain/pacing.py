@@ -353,18 +353,13 @@ def _balance_3(
     h0, h1, h2 = horizons = curve.horizons
     # The calls grouped by whole seconds lasted, the dials by tenths of a second rung, in
     # first-seen order (as `Counter` groups them in the plain formulas).
-    calls: dict[int, int] = {}
-    for elapsed in busy_elapsed:
-        second = int(elapsed)
-        calls[second] = calls.get(second, 0) + 1
-    dials: dict[int, int] = {}
-    for rung in ringing_elapsed:
-        tenths = _round(rung * 10)
-        dials[tenths] = dials.get(tenths, 0) + 1
+    seconds, calls = _grouped([int(elapsed) for elapsed in busy_elapsed])
+    rung_tenths, dials = _grouped([_round(rung * 10) for rung in ringing_elapsed])
 
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
-    for second, count in calls.items():
+    for i in range(len(seconds)):
+        second, count = seconds[i], calls[i]
         # survival_seconds(0) is 1: nothing has ended before it began.
         alive = (survival[second] if second else 1.0) if first <= second < inside else -1.0
         if alive > 1e-12:
@@ -385,8 +380,9 @@ def _balance_3(
 
     a0 = a1 = a2 = float(waiting)
     b0 = b1 = b2 = 0.0
-    for tenths, count in dials.items():
-        answered = curve.ringing(tenths)
+    for i in range(len(rung_tenths)):
+        count = dials[i]
+        answered = curve.ringing(rung_tenths[i])
         now = answered[0]
         still = 1.0 - q * now
         if still <= 1e-12:  # certainly answered already: nothing more will come of it
@@ -404,6 +400,32 @@ def _balance_3(
         a2 += share
         b2 += share * (1.0 - h)
     return a0 - f0, b0 + g0, a1 - f1, b1 + g1, a2 - f2, b2 + g2
+
+
+def _grouped(keys: list[int]) -> tuple[list[int], list[int]]:
+    """The distinct keys in first-seen order and how many of each (as `Counter` groups them).
+    Usually every key differs (a campaign's calls seldom started in the same second): then
+    no dict is filled, and for a few keys no set either (comparing each pair of a dozen costs
+    less than building one)."""
+    n = len(keys)
+    if n <= 16:
+        distinct = True
+        for i in range(1, n):
+            key = keys[i]
+            for j in range(i):
+                if keys[j] == key:
+                    distinct = False
+                    break
+            if not distinct:
+                break
+    else:
+        distinct = len(set(keys)) == n
+    if distinct:
+        return keys, [1] * n
+    counts: dict[int, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return list(counts), list(counts.values())
 
 
 def _risk(base: Sequence[tuple[float, float, float, float]], n: int) -> float:
@@ -596,7 +618,9 @@ def _predict(
     if slots <= 0 or available == 0:
         # Not a dial to weigh: the feedback above still learns, the sums are skipped.
         return 0, correction, allowance, 0.0
-    q = max(p.min_answer_rate, stats.answer_rate.planning(p.answer_rate_z))
+    # `AnswerRateView.planning` spelt out: an interpreted method, ~2,500 instructions a call.
+    rate = stats.answer_rate
+    q = max(p.min_answer_rate, min(1.0, rate.mean + p.answer_rate_z * rate.std))
     curve = _answer_curve(stats.answer_delay, ring_timeout_s, p.checkpoints)
     # The sums add the same terms in the same order as the plain formulas, whatever was
     # kept from earlier ticks: a decision depends on the situation alone, to the last bit.

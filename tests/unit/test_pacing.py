@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from types import ModuleType
 
 import attrs
@@ -269,3 +270,11 @@ def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> Non
             assert (dials, build.corrected(after, learned), allowance, risk) == attrs.astuple(
                 decision, recurse=False
             ), (mode, available, correction)
+
+
+@given(keys=st.lists(st.integers(-3, 40), max_size=40))
+@settings(max_examples=300)
+def test_grouping_is_counters(build: ModuleType, keys: list[int]) -> None:
+    """First-seen order and counts, with few keys and many, all different or not."""
+    counted = Counter(keys)
+    assert build._grouped(keys) == (list(counted), list(counted.values()))

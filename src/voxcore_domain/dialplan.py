@@ -183,8 +183,8 @@ def plan_tick(
     )
     slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
 
-    # Each decision as its fields (dials, memory, allowance, risk): `TickPlan.decisions` builds
-    # a `PacingDecision` only for a campaign it is asked about.
+    # Each decision as a `Row` of its fields: `TickPlan.decisions` builds a `PacingDecision`
+    # only for a campaign it is asked about, `PlanMemory.pacers` likewise a `PacerMemory`.
     rows: dict[str, Row] = {}
     carried = _carried(memory.pacers)
     first = (_FIRST_TICK, _FIRST_TICK.correction)

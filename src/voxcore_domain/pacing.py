@@ -122,6 +122,7 @@ class Ratio:
 
 
 def _ratio_dials(ratio: float, free: int, ringing_elapsed: Sequence[float]) -> int:
+    """`Ratio`'s dials: `decide`'s, and `pace`'s without a `PacingInput`."""
     wanted = math.floor(ratio * max(0, free) + 1e-9)
     return max(0, wanted - len(ringing_elapsed))
 

@@ -214,7 +214,8 @@ def planning_rounds(
 
 @functools.cache
 def _pure_predictive() -> Pacer:
-    return cast(Pacer, pure().Predictive())
+    # The source's own instance, as its `pacer_for` hands it out: its settings are read once.
+    return cast(Pacer, pure().pacer_for(PacingMode(PacingKind.PREDICTIVE)))
 
 
 def _pure_pacer_for(mode: PacingMode) -> Pacer:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -76,6 +76,13 @@ class PacerMemory:
         return PacerMemory(self.level, self.level_adjusted_at, correction)
 
 
+def corrected(memory: PacerMemory, correction: float) -> PacerMemory:
+    """`memory` with `correction`: itself when it has it already. The planner carries a
+    predictive campaign's memory as the memory it started from and the correction learned
+    since, and builds the value only when asked for it."""
+    return memory if correction == memory.correction else memory.with_correction(correction)
+
+
 @attrs.frozen
 class PacingDecision:
     dials: int
@@ -109,8 +116,15 @@ class Ratio:
     ratio: float = 1.0
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
-        wanted = math.floor(self.ratio * max(0, situation.free) + 1e-9)
-        return PacingDecision(max(0, wanted - len(situation.ringing_elapsed)), memory)
+        return PacingDecision(
+            _ratio_dials(self.ratio, situation.free, situation.ringing_elapsed), memory
+        )
+
+
+def _ratio_dials(ratio: float, free: int, ringing_elapsed: Sequence[float]) -> int:
+    """`Ratio`'s dials: `decide`'s, and `pace`'s without a `PacingInput`."""
+    wanted = math.floor(ratio * max(0, free) + 1e-9)
+    return max(0, wanted - len(ringing_elapsed))
 
 
 @attrs.frozen
@@ -237,6 +251,17 @@ def _cdf(grid: tuple[float, ...], tail_mean: float, t: float) -> float:
     return 1.0 - grid[inner] * math.exp(-(t - inner) / tail_mean)
 
 
+def _round(x: float) -> int:
+    """`round(x)`, to the same integer (half to even): compiled, a few instructions, where the
+    builtin is looked up and called through the interpreter (~1,500 instructions, once per dial
+    and tick). `x - floor(x)` is exact for any finite double."""
+    whole = math.floor(x)
+    rest = x - whole
+    if rest > 0.5 or (rest == 0.5 and whole % 2 == 1):
+        return whole + 1
+    return whole
+
+
 def _answer_curve(delay: Durations, ring_timeout_s: float, points: int) -> _AnswerCurve:
     # Keyed by this module's class: the bench and the tests run the compiled module and its
     # source side by side on the same snapshots, and neither can use the other's curve.
@@ -288,7 +313,7 @@ def _answering(
     tenths of a second) and the answer rate `q`."""
     counts: dict[int, int] = {}
     for r in ringing_elapsed:
-        tenths = round(r * 10)
+        tenths = _round(r * 10)
         counts[tenths] = counts.get(tenths, 0) + 1
     rows = []
     for tenths, count in counts.items():
@@ -329,18 +354,13 @@ def _balance_3(
     h0, h1, h2 = horizons = curve.horizons
     # The calls grouped by whole seconds lasted, the dials by tenths of a second rung, in
     # first-seen order (as `Counter` groups them in the plain formulas).
-    calls: dict[int, int] = {}
-    for elapsed in busy_elapsed:
-        second = int(elapsed)
-        calls[second] = calls.get(second, 0) + 1
-    dials: dict[int, int] = {}
-    for rung in ringing_elapsed:
-        tenths = round(rung * 10)
-        dials[tenths] = dials.get(tenths, 0) + 1
+    seconds, calls = _grouped([int(elapsed) for elapsed in busy_elapsed])
+    rung_tenths, dials = _grouped([_round(rung * 10) for rung in ringing_elapsed])
 
     f0 = f1 = f2 = float(free)
     g0 = g1 = g2 = 0.0
-    for second, count in calls.items():
+    for i in range(len(seconds)):
+        second, count = seconds[i], calls[i]
         # survival_seconds(0) is 1: nothing has ended before it began.
         alive = (survival[second] if second else 1.0) if first <= second < inside else -1.0
         if alive > 1e-12:
@@ -361,25 +381,56 @@ def _balance_3(
 
     a0 = a1 = a2 = float(waiting)
     b0 = b1 = b2 = 0.0
-    for tenths, count in dials.items():
-        answered = curve.ringing(tenths)
-        now = answered[0]
+    t0, t1, t2 = curve.times
+    for i in range(len(rung_tenths)):
+        count = dials[i]
+        # `curve.ringing`'s values, worked out here rather than looked up: a campaign's few
+        # dials seldom ring at a tenth its snapshot has seen, and four C calls cost less than
+        # filling the memo (boxed floats in a tuple in a dict).
+        rung = rung_tenths[i] / 10.0
+        now = curve._answered_by(rung)
         still = 1.0 - q * now
         if still <= 1e-12:  # certainly answered already: nothing more will come of it
             continue
-        h = q * (answered[1] - now) / still
+        h = q * (curve._answered_by(rung + t0) - now) / still
         share = count * h
         a0 += share
         b0 += share * (1.0 - h)
-        h = q * (answered[2] - now) / still
+        h = q * (curve._answered_by(rung + t1) - now) / still
         share = count * h
         a1 += share
         b1 += share * (1.0 - h)
-        h = q * (answered[3] - now) / still
+        h = q * (curve._answered_by(rung + t2) - now) / still
         share = count * h
         a2 += share
         b2 += share * (1.0 - h)
     return a0 - f0, b0 + g0, a1 - f1, b1 + g1, a2 - f2, b2 + g2
+
+
+def _grouped(keys: list[int]) -> tuple[list[int], list[int]]:
+    """The distinct keys in first-seen order and how many of each (as `Counter` groups them).
+    Usually every key differs (a campaign's calls seldom started in the same second): then
+    no dict is filled, and for a few keys no set either (comparing each pair of a dozen costs
+    less than building one)."""
+    n = len(keys)
+    if n <= 16:
+        distinct = True
+        for i in range(1, n):
+            key = keys[i]
+            for j in range(i):
+                if keys[j] == key:
+                    distinct = False
+                    break
+            if not distinct:
+                break
+    else:
+        distinct = len(set(keys)) == n
+    if distinct:
+        return keys, [1] * n
+    counts: dict[int, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return list(counts), list(counts.values())
 
 
 def _risk(base: Sequence[tuple[float, float, float, float]], n: int) -> float:
@@ -440,111 +491,199 @@ class Predictive:
 
     def allowance(self, situation: PacingInput, memory: PacerMemory) -> tuple[float, PacerMemory]:
         """The abandon risk a new dial may carry this tick, and the updated feedback."""
-        target = situation.abandon_target
-        stats = situation.stats
-        rates = stats.abandon
-        connects = stats.connects_per_hour
-        if connects <= 0.0:
-            talk = stats.handle_time
-            connects = max(1, situation.slots) * 3600.0 / max(1.0, talk.memo("mean", talk.mean))
-        # Keep an hour's mean count of abandons plus z standard deviations under the hour's
-        # ceiling, the variance being `abandon_overdispersion` times the mean.
-        ceiling = self.hour_ceiling * target * connects
-        z = self.hour_confidence_z * math.sqrt(self.abandon_overdispersion)
-        hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
-        hour_cap = hourly_mean / connects
-        aim = min(self.aim * target, hour_cap)
-
-        correction = memory.correction
-        answers = rates.last_hour_answers
-        if answers >= self.min_answers_for_feedback:
-            prior = self.feedback_prior_answers
-            measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
-            error = max(-2.0, min(1.0, (aim - measured) / aim))
-            correction *= math.exp(error * situation.tick_s / self.correction_time_s)
-            low, high = self.correction_bounds
-            correction = max(low, min(high, correction))
-        # The correction may raise the allowance toward the measured rate, never past what keeps
-        # the hour under its ceiling.
-        allowance = min(aim * correction, hour_cap)
-        enough, near = self.min_answers_for_feedback, 0.9 * target
-        if (rates.today_answers >= enough and rates.today >= near) or (
-            rates.last_30_days_answers >= enough and rates.last_30_days >= near
-        ):
-            # Close to the regulators' limit (today or over 30 days): stop spending what is
-            # left of it.
-            allowance = min(allowance, 0.25 * aim)
-        if correction != memory.correction:
-            memory = memory.with_correction(correction)
-        return allowance, memory
+        allowance, correction = _allowance(
+            _tuning(self),
+            situation.slots,
+            situation.stats,
+            situation.abandon_target,
+            situation.tick_s,
+            memory.correction,
+        )
+        return allowance, corrected(memory, correction)
 
     def decide(self, situation: PacingInput, memory: PacerMemory) -> PacingDecision:
-        allowance, memory = self.allowance(situation, memory)
-        slots = situation.slots
-        if slots <= 0 or situation.available == 0:
-            # Not a dial to weigh: the feedback above still learns, the sums are skipped.
-            return PacingDecision(0, memory, allowance)
-        stats = situation.stats
-        q = max(self.min_answer_rate, stats.answer_rate.planning(self.answer_rate_z))
-        curve = _answer_curve(stats.answer_delay, situation.ring_timeout_s, self.checkpoints)
-        # The sums add the same terms in the same order as the plain formulas, whatever was
-        # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
-        busy, ringing, waiting = (
+        dials, correction, allowance, risk = _predict(
+            _tuning(self),
+            situation.slots,
             situation.busy_elapsed,
             situation.ringing_elapsed,
             situation.waiting,
+            situation.stats,
+            situation.abandon_target,
+            situation.ring_timeout_s,
+            situation.tick_s,
+            situation.available,
+            memory.correction,
         )
-        free = slots - len(busy) - waiting
-        # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
-        # of being answered by then (and not).
-        if len(curve.horizons) == 3:
-            d0, w0, d1, w1, d2, w2 = _balance_3(
-                curve, stats.handle_time, q, busy, ringing, free, waiting
-            )
-            # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
-            # stop at the first dial, so the search's values are built only past it.
-            low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
-            if low_risk > allowance:
-                return PacingDecision(0, memory, allowance, low_risk)
-            c0, c1, c2 = curve.new_dial
-            base: Sequence[tuple[float, float, float, float]] = (
-                (d0, w0, q * c0, 1.0 - q * c0),
-                (d1, w1, q * c1, 1.0 - q * c1),
-                (d2, w2, q * c2, 1.0 - q * c2),
-            )
-        else:
-            free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
-            ans_mean, ans_var = _answering(curve, q, ringing, waiting)
-            base = [
-                (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
-                for k, c in enumerate(curve.new_dial)
-            ]
-            low_risk = _risk(base, 1)
-            if low_risk > allowance:
-                return PacingDecision(0, memory, allowance, low_risk)
+        return PacingDecision(dials, corrected(memory, correction), allowance, risk)
 
-        # The largest n whose risk stays under the allowance: doubling, then bisection.
-        most = self.max_dials_per_tick
-        low, high = 1, 2
-        while high <= most:
-            high_risk = _risk(base, high)
-            if high_risk > allowance:
-                break
-            low, high, low_risk = high, high * 2, high_risk
-        high = min(high, most + 1)
-        while high - low > 1:
-            mid = (low + high) // 2
-            mid_risk = _risk(base, mid)
-            if mid_risk <= allowance:
-                low, low_risk = mid, mid_risk
-            else:
-                high = mid
-        return PacingDecision(low, memory, allowance, low_risk)
+
+class _Tuning:
+    """A `Predictive`'s settings as `_allowance` and `_predict` read them: in the compiled
+    module a native class, whose attributes are C fields, where an attrs class's are looked up
+    by name (a dozen each campaign and tick)."""
+
+    __slots__ = (
+        "aim",
+        "answer_rate_z",
+        "checkpoints",
+        "correction_high",
+        "correction_low",
+        "correction_time_s",
+        "feedback_prior_answers",
+        "hour_ceiling",
+        "hour_z",
+        "max_dials_per_tick",
+        "min_answer_rate",
+        "min_answers_for_feedback",
+    )
+
+    def __init__(self, p: Predictive) -> None:
+        self.aim: float = p.aim
+        self.hour_ceiling: float = p.hour_ceiling
+        self.hour_z: float = p.hour_confidence_z * math.sqrt(p.abandon_overdispersion)
+        """The hour's z, widened by the abandons' overdispersion."""
+        self.answer_rate_z: float = p.answer_rate_z
+        self.min_answer_rate: float = p.min_answer_rate
+        self.checkpoints: int = p.checkpoints
+        self.correction_time_s: float = p.correction_time_s
+        self.correction_low: float = p.correction_bounds[0]
+        self.correction_high: float = p.correction_bounds[1]
+        self.feedback_prior_answers: float = p.feedback_prior_answers
+        self.min_answers_for_feedback: int = p.min_answers_for_feedback
+        self.max_dials_per_tick: int = p.max_dials_per_tick
+
+
+def _tuning(p: Predictive) -> _Tuning:
+    """`pacer_for` hands out one `Predictive`, whose settings are read once; any other's are
+    read on each use."""
+    return _DEFAULT_TUNING if p is _PREDICTIVE else _Tuning(p)
+
+
+def _allowance(
+    p: _Tuning,
+    slots: int,
+    stats: CampaignSnapshot,
+    target: float,
+    tick_s: float,
+    correction: float,
+) -> tuple[float, float]:
+    """`Predictive.allowance` on the situation's fields: the allowance and the correction
+    learned this tick from the memory's `correction`."""
+    rates = stats.abandon
+    connects = stats.connects_per_hour
+    if connects <= 0.0:
+        talk = stats.handle_time
+        connects = max(1, slots) * 3600.0 / max(1.0, talk.memo("mean", talk.mean))
+    # Keep an hour's mean count of abandons plus z standard deviations under the hour's
+    # ceiling, the variance being `abandon_overdispersion` times the mean.
+    ceiling = p.hour_ceiling * target * connects
+    z = p.hour_z
+    hourly_mean = ((-z + math.sqrt(z * z + 4.0 * ceiling)) / 2.0) ** 2
+    hour_cap = hourly_mean / connects
+    aim = min(p.aim * target, hour_cap)
+
+    answers = rates.last_hour_answers
+    if answers >= p.min_answers_for_feedback:
+        prior = p.feedback_prior_answers
+        measured = (rates.last_hour * answers + aim * prior) / (answers + prior)
+        error = max(-2.0, min(1.0, (aim - measured) / aim))
+        correction *= math.exp(error * tick_s / p.correction_time_s)
+        correction = max(p.correction_low, min(p.correction_high, correction))
+    # The correction may raise the allowance toward the measured rate, never past what keeps
+    # the hour under its ceiling.
+    allowance = min(aim * correction, hour_cap)
+    enough, near = p.min_answers_for_feedback, 0.9 * target
+    if (rates.today_answers >= enough and rates.today >= near) or (
+        rates.last_30_days_answers >= enough and rates.last_30_days >= near
+    ):
+        # Close to the regulators' limit (today or over 30 days): stop spending what is
+        # left of it.
+        allowance = min(allowance, 0.25 * aim)
+    return allowance, correction
+
+
+def _predict(
+    p: _Tuning,
+    slots: int,
+    busy: Sequence[float],
+    ringing: Sequence[float],
+    waiting: int,
+    stats: CampaignSnapshot,
+    target: float,
+    ring_timeout_s: float,
+    tick_s: float,
+    available: int | None,
+    correction: float,
+) -> tuple[int, float, float, float]:
+    """`Predictive.decide` on the situation's fields and the memory's correction: the dials,
+    the correction learned, the allowance and the risk. The planner's path, which builds no
+    `PacingInput`, `PacerMemory` or `PacingDecision`."""
+    allowance, correction = _allowance(p, slots, stats, target, tick_s, correction)
+    if slots <= 0 or available == 0:
+        # Not a dial to weigh: the feedback above still learns, the sums are skipped.
+        return 0, correction, allowance, 0.0
+    # `AnswerRateView.planning` spelt out: an interpreted method, ~2,500 instructions a call.
+    rate = stats.answer_rate
+    q = max(p.min_answer_rate, min(1.0, rate.mean + p.answer_rate_z * rate.std))
+    curve = _answer_curve(stats.answer_delay, ring_timeout_s, p.checkpoints)
+    # The sums add the same terms in the same order as the plain formulas, whatever was
+    # kept from earlier ticks: a decision depends on the situation alone, to the last bit.
+    free = slots - len(busy) - waiting
+    # Per checkpoint: the mean of (answers - frees), its variance, and a new dial's chance
+    # of being answered by then (and not).
+    if len(curve.horizons) == 3:
+        d0, w0, d1, w1, d2, w2 = _balance_3(
+            curve, stats.handle_time, q, busy, ringing, free, waiting
+        )
+        # `_risk(base, 1)` spelt out (the others' spread is 0): most campaigns of a tick
+        # stop at the first dial, so the search's values are built only past it.
+        low_risk = (_tail(d0, w0) + _tail(d1, w1) + _tail(d2, w2)) / 3
+        if low_risk > allowance:
+            return 0, correction, allowance, low_risk
+        c0, c1, c2 = curve.new_dial
+        base: Sequence[tuple[float, float, float, float]] = (
+            (d0, w0, q * c0, 1.0 - q * c0),
+            (d1, w1, q * c1, 1.0 - q * c1),
+            (d2, w2, q * c2, 1.0 - q * c2),
+        )
+    else:
+        free_mean, free_var = _freeing(stats.handle_time, curve.horizons, busy, free)
+        ans_mean, ans_var = _answering(curve, q, ringing, waiting)
+        base = [
+            (ans_mean[k] - free_mean[k], ans_var[k] + free_var[k], q * c, 1.0 - q * c)
+            for k, c in enumerate(curve.new_dial)
+        ]
+        low_risk = _risk(base, 1)
+        if low_risk > allowance:
+            return 0, correction, allowance, low_risk
+
+    # The largest n whose risk stays under the allowance: doubling, then bisection.
+    most = p.max_dials_per_tick
+    low, high = 1, 2
+    while high <= most:
+        high_risk = _risk(base, high)
+        if high_risk > allowance:
+            break
+        low, high, low_risk = high, high * 2, high_risk
+    high = min(high, most + 1)
+    while high - low > 1:
+        mid = (low + high) // 2
+        mid_risk = _risk(base, mid)
+        if mid_risk <= allowance:
+            low, low_risk = mid, mid_risk
+        else:
+            high = mid
+    return low, correction, allowance, low_risk
 
 
 _PREVIEW, _PROGRESSIVE, _VICIDIAL, _PREDICTIVE = Preview(), Ratio(1.0), Vicidial(), Predictive()
 """Strategies hold no state (the memory is passed in): one of each serves every campaign."""
 
+_DEFAULT_TUNING = _Tuning(_PREDICTIVE)
+
+
+_RATIO: Final = PacingKind.RATIO
 
 _STATELESS: dict[PacingKind, Pacer] = {
     PacingKind.PREVIEW: _PREVIEW,
@@ -556,7 +695,75 @@ _STATELESS: dict[PacingKind, Pacer] = {
 
 def pacer_for(mode: PacingMode) -> Pacer:
     """The strategy a campaign's pacing mode names (asked once per campaign and tick: a dict
-    lookup, where a `match` on the enum's members read each member off its class)."""
-    if mode.kind is PacingKind.RATIO:
+    lookup, where a `match` on the enum's members read each member off its class, and so does
+    `PacingKind.RATIO`: ~1 µs through the enum class's `__getattr__` hook)."""
+    kind = mode.kind
+    if kind is _RATIO:
         return Ratio(mode.ratio or 1.0)
-    return _STATELESS[mode.kind]
+    return _STATELESS[kind]
+
+
+def pace(
+    strategy: Pacer,
+    now: float,
+    slots: int,
+    busy_elapsed: Sequence[float],
+    ringing_elapsed: Sequence[float],
+    waiting: int,
+    stats: CampaignSnapshot,
+    abandon_target: float,
+    ring_timeout_s: float,
+    tick_s: float,
+    available: int | None,
+    memory: PacerMemory,
+    correction: float,
+) -> tuple[int, PacerMemory, float, float, float]:
+    """`strategy.decide(PacingInput(...), corrected(memory, correction))` as the planner asks
+    for it, every campaign every tick: (dials, memory, correction, allowance, risk), the
+    decision's memory being `corrected(memory, correction)`.
+
+    This module's predictive, ratio (progressive) and preview pacers are worked out straight
+    from the arguments: no `PacingInput`, `PacerMemory` or `PacingDecision` is built (attrs
+    values, whose `__init__` runs interpreted even in the compiled module, ~1 µs each, a tenth
+    of what a predictive campaign costs a tick). Any other `Pacer` (VICIdial's, the bench's
+    plain formulas, the other build's) is asked through its `decide`."""
+    if isinstance(strategy, Predictive):
+        dials, correction, allowance, risk = _predict(
+            _tuning(strategy),
+            slots,
+            busy_elapsed,
+            ringing_elapsed,
+            waiting,
+            stats,
+            abandon_target,
+            ring_timeout_s,
+            tick_s,
+            available,
+            correction,
+        )
+        return dials, memory, correction, allowance, risk
+    if isinstance(strategy, Ratio):
+        free = slots - len(busy_elapsed) - waiting
+        return _ratio_dials(strategy.ratio, free, ringing_elapsed), memory, correction, 0.0, 0.0
+    if isinstance(strategy, Preview):
+        return 0, memory, correction, 0.0, 0.0
+    # Called as Any: the other build's pacers return that module's `PacingDecision`, which
+    # compiled code checks a `Pacer`'s result against and refuses; only its fields are read.
+    other: Any = strategy
+    decision = other.decide(
+        PacingInput(
+            now=now,
+            slots=slots,
+            busy_elapsed=busy_elapsed,
+            ringing_elapsed=ringing_elapsed,
+            waiting=waiting,
+            stats=stats,
+            abandon_target=abandon_target,
+            ring_timeout_s=ring_timeout_s,
+            tick_s=tick_s,
+            available=available,
+        ),
+        corrected(memory, correction),
+    )
+    after = decision.memory
+    return decision.dials, after, after.correction, decision.allowance, decision.risk

@@ -113,3 +113,34 @@ def test_progressive_never_dials_for_more_slots_than_are_free(
     if budget is not None:
         assert sum(plan.dials.values()) <= budget
     assert all(n >= 0 for n in plan.dials.values())
+
+
+def test_the_pacer_memories_carry_over_as_a_plain_mapping_of_them_would() -> None:
+    """A tick keeps each pacer's memory as the memory it started from and the correction it
+    learned (`PacerMemories`); read as a mapping, and carried into the next tick, it is what
+    a plain dict of `PacerMemory` values would be."""
+    stats = CampaignStats()
+    for n in range(200):  # an hour with a 10 % abandon rate: the feedback moves every tick
+        stats.dial_resolved(True, 5.0, T0 - 3000.0 + n)
+        disposition = Disposition.ABANDONED if n % 10 == 0 else Disposition.COMPLETED
+        stats.call_ended(disposition, 60.0, T0 - 2900.0 + n)
+    snapshot = stats.snapshot(T0)
+    campaigns = [
+        CampaignLoad("a", "t1", PacingMode.parse("predictive"), snapshot, (30.0,), (3.0,)),
+        CampaignLoad("b", "t1", PacingMode.parse("vicidial"), snapshot, (30.0,), ()),
+        load("c", busy=2, ringing=1),
+    ]
+    first = plan_tick(T0, 30, campaigns)
+    pacers = first.memory.pacers
+    assert dict(pacers) == {key: d.memory for key, d in first.decisions.items()}
+    assert pacers["a"].correction < 1.0
+    plain = attrs.evolve(first.memory, pacers=dict(pacers))
+    for tick in range(1, 4):
+        carried = plan_tick(T0 + 2.0 * tick, 30, campaigns, memory=first.memory)
+        again = plan_tick(T0 + 2.0 * tick, 30, campaigns, memory=plain)
+        assert carried.dials == again.dials
+        assert dict(carried.decisions) == dict(again.decisions)
+        assert dict(carried.memory.pacers) == dict(again.memory.pacers)
+        assert carried.memory.pacers["a"].correction < pacers["a"].correction
+        first, plain = carried, attrs.evolve(carried.memory, pacers=dict(carried.memory.pacers))
+        pacers = carried.memory.pacers

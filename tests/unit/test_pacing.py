@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import itertools
 import random
+from collections import Counter
 from types import ModuleType
 
 import attrs
@@ -8,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import voxcore_domain.pacing
 from bench.pacing_builds import builds
 from voxcore_domain.estimators import CampaignSnapshot, CampaignStats
 from voxcore_domain.model import Disposition, PacingMode
@@ -41,6 +44,7 @@ def situation(
     waiting: int = 0,
     stats: CampaignSnapshot = WARM,
     target: float = 0.03,
+    available: int | None = None,
 ) -> PacingInput:
     return PacingInput(
         now=T0,
@@ -51,6 +55,7 @@ def situation(
         stats=stats,
         abandon_target=target,
         ring_timeout_s=25.0,
+        available=available,
     )
 
 
@@ -220,3 +225,61 @@ def test_vicidial_raises_its_level_while_agents_sit_ready_and_drops_it_on_abando
     s = situation(slots=10, busy=(5.0,) * 10, ringing=(1.0,) * 5)
     s = attrs.evolve(s, now=T0 + 101)
     assert pacer.decide(s, level_3).dials == 30 - 15
+
+
+@given(
+    x=st.floats(-1e6, 1e6)
+    | st.integers(-2000, 2000).map(lambda n: n / 2)
+    | st.integers(-2000, 2000).map(lambda n: n / 10 * 10)
+)
+@settings(max_examples=500)
+def test_the_pacers_rounding_is_the_builtins(build: ModuleType, x: float) -> None:
+    """Halves (ties go to the even neighbour) and tenths of a second times ten included."""
+    assert build._round(x) == round(x)
+
+
+def test_pace_gives_each_pacers_decision_as_its_fields(build: ModuleType) -> None:
+    """The planner's path (`pace`, which builds no `PacingInput` for this module's pacers and
+    carries the memory as a memory and a correction) decides as `decide` does, for every
+    strategy, with and without contacts left, with the memory's own correction or another."""
+    memory = PacerMemory(level=1.4, level_adjusted_at=T0 - 60.0, correction=0.9)
+    # The `pace` that `plan_tick` imports takes either build's pacers (the bench times the
+    # source's through it).
+    paces = [build.pace, voxcore_domain.pacing.pace]
+    cases = [(None, 0.9), (0, 0.9), (3, 0.9), (None, 1.7)]
+    for mode, pace, (available, correction) in itertools.product(MODES, paces, cases):
+        pacer = build.pacer_for(PacingMode.parse(mode))
+        s = situation(
+            slots=40,
+            busy=tuple(float(10 * i) for i in range(25)),
+            ringing=(1.0, 4.5, 12.0),
+            waiting=1,
+            available=available,
+        )
+        dials, after, learned, allowance, risk = pace(
+            pacer,
+            s.now,
+            s.slots,
+            s.busy_elapsed,
+            s.ringing_elapsed,
+            s.waiting,
+            s.stats,
+            s.abandon_target,
+            s.ring_timeout_s,
+            s.tick_s,
+            s.available,
+            memory,
+            correction,
+        )
+        decision = pacer.decide(s, build.corrected(memory, correction))
+        assert (dials, build.corrected(after, learned), allowance, risk) == attrs.astuple(
+            decision, recurse=False
+        ), (mode, available, correction)
+
+
+@given(keys=st.lists(st.integers(-3, 40), max_size=40))
+@settings(max_examples=300)
+def test_grouping_is_counters(build: ModuleType, keys: list[int]) -> None:
+    """First-seen order and counts, with few keys and many, all different or not."""
+    counted = Counter(keys)
+    assert build._grouped(keys) == (list(counted), list(counted.values()))

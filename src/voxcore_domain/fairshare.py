@@ -378,6 +378,17 @@ def _hand_out(
         for i, (credit, share, demand) in enumerate(zip(credits, shares, demands, strict=True))
         if share < demand
     ]
+    if count <= len(heap) and all(left is None for left in room.values()):
+        # No caps: the units go in the order of (owed, index) over every claim's next units.
+        # When the `count` first ones all come before any claim's second (their owed amounts
+        # lie within one quantum: the usual case, every claim rounded down), each of those
+        # claims gets one, found by one sort of whole numbers instead of a heap loop.
+        size = len(shares)
+        first = sorted([owed * size + i for owed, i in heap])[:count]
+        if first and first[-1] // size < first[0] // size + quantum:
+            for code in first:
+                shares[code % size] += 1
+            return
     heapq.heapify(heap)
     while count:
         _, index = heapq.heappop(heap)

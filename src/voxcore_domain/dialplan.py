@@ -286,7 +286,9 @@ def _fit_to_pool(
     claims and the slots they hold, in the campaigns' order."""
     keys = [row[0] for row in rows]
     given = [shares[key] for key in keys]
-    own_free = [max(0, share - holds) for share, holds in zip(given, held, strict=True)]
+    own_free = [
+        share - holds if share > holds else 0 for share, holds in zip(given, held, strict=True)
+    ]
     really_free = max(0, pool_slots - sum(held))
     total = sum(own_free)
     if total > really_free:
@@ -297,7 +299,7 @@ def _fit_to_pool(
         zip(
             keys,
             [
-                min(share, holds) + free
+                (holds if holds < share else share) + free
                 for share, holds, free in zip(given, held, own_free, strict=True)
             ],
             strict=True,

@@ -20,6 +20,7 @@ Times are POSIX seconds (floats) as in `plan_tick`; the bucket keeps whole micro
 
 from __future__ import annotations
 
+import functools
 import math
 from enum import StrEnum
 
@@ -60,7 +61,13 @@ def carrier_failed(sip_status: int | None) -> bool:
 
 def bucket_of(trunk: Trunk) -> TokenBucket:
     """The trunk's calls-per-second bucket: one token at a time, `cps` tokens a second."""
-    return TokenBucket(rate=min(MAX_RATE, max(MIN_RATE, float(trunk.cps))), burst=1)
+    return _bucket(min(MAX_RATE, max(MIN_RATE, float(trunk.cps))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _bucket(rate: float) -> TokenBucket:
+    # Built (and checked) once per rate: every trunk's budget asks for it every tick.
+    return TokenBucket(rate=rate, burst=1)
 
 
 def _us(now: float) -> int:

@@ -375,22 +375,25 @@ def _hand_out(
 ) -> None:
     """Add `count` units, always to the largest unmet credit with room (ties: smaller key)."""
     quantum = CREDIT_QUANTUM
-    heap = [
-        (share * quantum - credit, i)  # -_unmet(credit, share), for every claim with room
+    size = len(shares)
+    # Every claim with room as one whole number, owed * size + index, so that they order as
+    # (owed, index) do; owed is -_unmet(credit, share).
+    coded = [
+        (share * quantum - credit) * size + i
         for i, (credit, share, demand) in enumerate(zip(credits, shares, demands, strict=True))
         if share < demand
     ]
-    if count <= len(heap) and all(left is None for left in room.values()):
+    if count <= len(coded) and all(left is None for left in room.values()):
         # No caps: the units go in the order of (owed, index) over every claim's next units.
         # When the `count` first ones all come before any claim's second (their owed amounts
         # lie within one quantum: the usual case, every claim rounded down), each of those
-        # claims gets one, found by one sort of whole numbers instead of a heap loop.
-        size = len(shares)
-        first = sorted([owed * size + i for owed, i in heap])[:count]
+        # claims gets one, found by one sort instead of a heap loop.
+        first = sorted(coded)[:count]
         if first and first[-1] // size < first[0] // size + quantum:
             for code in first:
                 shares[code % size] += 1
             return
+    heap = [divmod(code, size) for code in coded]
     heapq.heapify(heap)
     while count:
         _, index = heapq.heappop(heap)

@@ -109,8 +109,9 @@ def plan_tick(
     # A campaign whose trunk takes no dial this tick cannot use more slots than it holds: the
     # rest of its share goes to campaigns that can dial.
     closed = _closed(campaigns, trunks, now, tick_s) if trunks is not None and not paused else set()
-    # The fair-share claims are checked once here, as `fair_share` would check them, and split
-    # as plain rows: the dial splits below reuse the checks and the tenants.
+    # The claims are plain rows, checked as a `Claim` checks its fields and split as
+    # `fair_share` splits validated claims (`fairshare.allocate`); the tenants are tabled once
+    # for every split of the tick.
     pool = max(0, pool_slots)
     rows, held = _slot_rows(campaigns, pool, closed)
     check_budget(pool)

@@ -113,7 +113,7 @@ def fair_share(
     return Allocation(shares=shares, deficits=carry, entitlements=entitled)
 
 
-# -- the planner's way in: plain rows, checked once a tick -----------------------------------------
+# -- the planner's way in: plain rows ------------------------------------------------------------
 
 Row = tuple[str, str, float, int]
 """A claim as `allocate` takes it: key, group, weight, demand."""

@@ -12,7 +12,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import attrs
 
 from voxcore_domain.estimators import CampaignSnapshot
-from voxcore_domain.fairshare import Claim, Group, fair_share
+from voxcore_domain.fairshare import (
+    Group,
+    Row,
+    allocate,
+    by_key,
+    check_budget,
+    check_deficits,
+    checked,
+    tenant_table,
+    unique,
+)
 from voxcore_domain.model import PacingMode
 from voxcore_domain.pacing import (
     Pacer,
@@ -72,7 +82,7 @@ class TickPlan:
     """The platform-wide pause was on: no dials at all."""
 
 
-Row = tuple[int, PacerMemory, float, float, float]
+Paced = tuple[int, PacerMemory, float, float, float]
 """A campaign's decision as `pacing.pace` gives it: dials, memory, correction, allowance, risk."""
 
 
@@ -83,7 +93,7 @@ class Decisions(Mapping[str, PacingDecision]):
 
     __slots__ = ("_rows",)
 
-    def __init__(self, rows: Mapping[str, Row]) -> None:
+    def __init__(self, rows: Mapping[str, Paced]) -> None:
         self._rows = rows
 
     def __getitem__(self, campaign_id: str) -> PacingDecision:
@@ -164,28 +174,23 @@ def plan_tick(
     tenants = tenants or {}
     # A campaign whose trunk takes no dial this tick cannot use more slots than it holds: the
     # rest of its share goes to campaigns that can dial.
-    stopped = (
-        _stopped(campaigns, trunks, now, tick_s) if trunks is not None and not paused else set()
-    )
-    slot_split = fair_share(
-        max(0, pool_slots),
-        [
-            Claim(
-                c.campaign_id,
-                c.tenant_id,
-                c.weight,
-                _slot_demand(c, pool_slots, c.campaign_id in stopped),
-            )
-            for c in campaigns
-        ],
-        tenants,
-        memory.slot_deficits,
-    )
-    slots = _fit_to_pool(pool_slots, campaigns, slot_split.shares)
+    closed = _closed(campaigns, trunks, now, tick_s) if trunks is not None and not paused else set()
+    # The claims are plain rows, checked as a `Claim` checks its fields and split as
+    # `fair_share` splits validated claims (`fairshare.allocate`); the tenants are tabled once
+    # for every split of the tick.
+    pool = max(0, pool_slots)
+    rows, held = _slot_rows(campaigns, pool, closed)
+    check_budget(pool)
+    check_deficits(memory.slot_deficits)
+    unique([row[0] for row in rows])
+    table = tenant_table(tenants)
+    slot_shares, slot_carry, _ = allocate(pool, by_key(rows), table, memory.slot_deficits)
+    slots = _fit_to_pool(pool_slots, rows, held, slot_shares)
 
-    # Each decision as a `Row` of its fields: `TickPlan.decisions` builds a `PacingDecision`
-    # only for a campaign it is asked about, `PlanMemory.pacers` likewise a `PacerMemory`.
-    rows: dict[str, Row] = {}
+    # Each decision as a `Paced` tuple of its fields: `TickPlan.decisions` builds a
+    # `PacingDecision` only for a campaign it is asked about, `PlanMemory.pacers` likewise a
+    # `PacerMemory`.
+    paced: dict[str, Paced] = {}
     carried = _carried(memory.pacers)
     first = (_FIRST_TICK, _FIRST_TICK.correction)
     for c in campaigns:
@@ -207,49 +212,52 @@ def plan_tick(
         )
         if c.available is not None and c.available < row[0]:
             row = (c.available, *row[1:])
-        rows[c.campaign_id] = row
-    decisions = Decisions(rows)
-    pacers = PacerMemories({key: (row[1], row[2]) for key, row in rows.items()})
+        paced[c.campaign_id] = row
+    decisions = Decisions(paced)
+    pacers = PacerMemories({key: (row[1], row[2]) for key, row in paced.items()})
     if paused:
         # Deficits stay as they were: a pause banks no credit for anyone.
         return TickPlan(
             dials={c.campaign_id: 0 for c in campaigns},
             slots=slots,
             decisions=decisions,
-            memory=PlanMemory(slot_split.deficits, memory.dial_deficits, pacers),
+            memory=PlanMemory(slot_carry, memory.dial_deficits, pacers),
             paused=True,
         )
     # A tenant's cap is on the calls it holds, not on dials: a predictive campaign may dial
     # more numbers than it has slots, so the dial splits weigh tenants but do not cap them.
-    weights = {key: attrs.evolve(group, cap=None) for key, group in tenants.items()}
-    wanted = {c.campaign_id: rows[c.campaign_id][0] for c in campaigns}
+    wanted = {c.campaign_id: paced[c.campaign_id][0] for c in campaigns}
     deficits = dict(memory.dial_deficits)
     budgets: dict[str, int] = {}
     if trunks is not None:
-        wanted, budgets = _split_trunks(now, tick_s, campaigns, wanted, trunks, weights, deficits)
+        wanted, budgets = _split_trunks(
+            now, tick_s, campaigns, wanted, trunks, table, deficits, closed
+        )
         if dial_budget is None:
             # Every trunk's split is final: nothing left to share.
             return TickPlan(
                 dials=wanted,
                 slots=slots,
                 decisions=decisions,
-                memory=PlanMemory(slot_split.deficits, deficits, pacers),
+                memory=PlanMemory(slot_carry, deficits, pacers),
                 trunk_budgets=budgets,
             )
     total = sum(wanted.values())
-    dial_split = fair_share(
-        total if dial_budget is None else min(dial_budget, total),
-        [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in campaigns],
-        weights,
-        deficits if trunks is None else {},
+    dial_rows = checked(
+        [(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in campaigns]
     )
+    budget = total if dial_budget is None else min(dial_budget, total)
+    dial_credit = deficits if trunks is None else {}
+    check_budget(budget)
+    check_deficits(dial_credit)
+    dials, dial_carry, _ = allocate(budget, by_key(dial_rows), table, dial_credit, capped=False)
     if trunks is None:
-        deficits = dict(dial_split.deficits)
+        deficits = dial_carry
     return TickPlan(
-        dials=dict(dial_split.shares),
+        dials=dials,
         slots=slots,
         decisions=decisions,
-        memory=PlanMemory(slot_deficits=slot_split.deficits, dial_deficits=deficits, pacers=pacers),
+        memory=PlanMemory(slot_deficits=slot_carry, dial_deficits=deficits, pacers=pacers),
         trunk_budgets=budgets,
     )
 
@@ -262,11 +270,13 @@ def _split_trunks(
     trunks: Mapping[str, TrunkLoad],
     tenants: Mapping[str, Group],
     deficits: dict[str, float],
+    closed: set[str],
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Each trunk's budget split between its campaigns; the dials each may place, and the
-    budgets. Updates `deficits` with each campaign's carry."""
+    budgets. Updates `deficits` with each campaign's carry. `closed`: the trunks `_closed`
+    found taking no dial this tick."""
     on_trunk: dict[str, list[CampaignLoad]] = {}
-    allowed = {c.campaign_id: 0 for c in campaigns}
+    allowed = dict.fromkeys(wanted, 0)
     for c in campaigns:
         if c.trunk_id is None:
             allowed[c.campaign_id] = wanted[c.campaign_id]
@@ -278,63 +288,93 @@ def _split_trunks(
     budgets: dict[str, int] = {}
     for trunk_id, members in on_trunk.items():
         asking = [c for c in members if wanted[c.campaign_id] > 0]
-        for c in members:
-            if wanted[c.campaign_id] <= 0:
-                # As `fair_share` does: a claim with no demand carries nothing.
-                deficits.pop(c.campaign_id, None)
-        demand = sum(wanted[c.campaign_id] for c in asking)
-        budget = dial_budget(trunks[trunk_id], now, tick_s, demand)
+        if len(asking) < len(members):
+            for c in members:
+                if wanted[c.campaign_id] <= 0:
+                    # As `fair_share` does: a claim with no demand carries nothing.
+                    deficits.pop(c.campaign_id, None)
+        demand = sum([wanted[c.campaign_id] for c in asking])
+        # A closed trunk takes no dial, however many are asked for.
+        budget = (
+            0
+            if demand <= 0 or trunk_id in closed
+            else dial_budget(trunks[trunk_id], now, tick_s, demand)
+        )
         budgets[trunk_id] = budget
         if budget >= demand:
             # Enough for everyone: each gets what it asks and keeps its carry.
-            allowed.update({c.campaign_id: wanted[c.campaign_id] for c in asking})
+            for c in asking:
+                allowed[c.campaign_id] = wanted[c.campaign_id]
             continue
-        split = fair_share(
-            budget,
-            [Claim(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in asking],
-            tenants,
-            {c.campaign_id: deficits.get(c.campaign_id, 0.0) for c in asking},
+        rows = checked(
+            [(c.campaign_id, c.tenant_id, c.weight, wanted[c.campaign_id]) for c in asking]
         )
-        allowed.update(split.shares)
-        deficits.update(split.deficits)
+        carried = {c.campaign_id: deficits.get(c.campaign_id, 0.0) for c in asking}
+        check_deficits(carried)
+        shares, carry, _ = allocate(budget, by_key(rows), tenants, carried, capped=False)
+        allowed.update(shares)
+        deficits.update(carry)
     return allowed, budgets
 
 
-def _stopped(
+def _closed(
     campaigns: Sequence[CampaignLoad], trunks: Mapping[str, TrunkLoad], now: float, tick_s: float
 ) -> set[str]:
-    """Campaigns whose trunk takes no dial this tick (or is unknown)."""
-    open_trunks = {key for key, load in trunks.items() if dial_budget(load, now, tick_s, 1) > 0}
+    """The trunks named by campaigns that take no dial this tick (or are unknown)."""
+    named = {c.trunk_id for c in campaigns if c.trunk_id is not None}
     return {
-        c.campaign_id for c in campaigns if c.trunk_id is not None and c.trunk_id not in open_trunks
+        key for key in named if key not in trunks or dial_budget(trunks[key], now, tick_s, 1) <= 0
     }
 
 
-def _slot_demand(campaign: CampaignLoad, pool_slots: int, stopped: bool = False) -> int:
-    demand = max(0, pool_slots)
-    if campaign.max_concurrency is not None:
-        demand = min(demand, campaign.max_concurrency)
-    holding = len(campaign.busy_elapsed) + campaign.waiting + len(campaign.ringing_elapsed)
-    if stopped:
-        demand = min(demand, holding)
-    if campaign.available is not None:
-        # A campaign about to run out of contacts cannot use more slots than it has calls for.
-        demand = min(demand, holding + campaign.available)
-    return demand
+def _slot_rows(
+    campaigns: Sequence[CampaignLoad], pool: int, closed: set[str]
+) -> tuple[list[Row], list[int]]:
+    """Each campaign's claim on the pool (in the campaigns' order, checked), and the slots it
+    holds with its calls and answers."""
+    rows: list[Row] = []
+    held: list[int] = []
+    for c in campaigns:
+        busy = len(c.busy_elapsed) + c.waiting
+        held.append(busy)
+        demand = pool
+        if c.max_concurrency is not None:
+            demand = min(demand, c.max_concurrency)
+        holding = busy + len(c.ringing_elapsed)
+        if c.trunk_id in closed:
+            demand = min(demand, holding)
+        if c.available is not None:
+            # A campaign about to run out of contacts cannot use more slots than it has calls for.
+            demand = min(demand, holding + c.available)
+        rows.append((c.campaign_id, c.tenant_id, c.weight, demand))
+    return checked(rows), held
 
 
 def _fit_to_pool(
-    pool_slots: int, campaigns: Sequence[CampaignLoad], shares: Mapping[str, int]
+    pool_slots: int, rows: Sequence[Row], held: Sequence[int], shares: Mapping[str, int]
 ) -> dict[str, int]:
     """Shares of a shared pool: an answered call takes any free slot, so one campaign may hold
     more than its share for a while. The free slots the others see must then add up to what is
-    really free, or they would all dial for the same slot."""
-    held = {c.campaign_id: len(c.busy_elapsed) + c.waiting for c in campaigns}
-    own_free = {key: max(0, shares.get(key, 0) - held[key]) for key in held}
-    really_free = max(0, pool_slots - sum(held.values()))
-    total = sum(own_free.values())
+    really free, or they would all dial for the same slot. `rows` and `held`: the campaigns'
+    claims and the slots they hold, in the campaigns' order."""
+    keys = [row[0] for row in rows]
+    given = [shares[key] for key in keys]
+    own_free = [
+        share - holds if share > holds else 0 for share, holds in zip(given, held, strict=True)
+    ]
+    really_free = max(0, pool_slots - sum(held))
+    total = sum(own_free)
     if total > really_free:
-        own_free = {key: free * really_free // total for key, free in own_free.items()}
+        own_free = [free * really_free // total for free in own_free]
     # A campaign over its share keeps a negative free count: its own ending calls pay that back
     # before it dials again.
-    return {key: min(shares.get(key, 0), held[key]) + own_free[key] for key in held}
+    return dict(
+        zip(
+            keys,
+            [
+                (holds if holds < share else share) + free
+                for share, holds, free in zip(given, held, own_free, strict=True)
+            ],
+            strict=True,
+        )
+    )

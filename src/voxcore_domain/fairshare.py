@@ -14,7 +14,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import accumulate
+from itertools import accumulate, pairwise, repeat
+from operator import itemgetter
 from types import MappingProxyType
 
 import attrs
@@ -83,7 +84,9 @@ def entitlements(
     """
     if not isinstance(budget, int | float) or not math.isfinite(budget) or budget < 0:
         raise ValidationError("budget", f"must be a finite number, 0 or more, got {budget!r}")
-    return _entitle(budget, _members(claims), _groups(groups))
+    rows = _rows(claims)
+    fair, _ = _entitle(budget, rows, _members(rows), tenant_table(groups), capped=True)
+    return dict(zip([row[0] for row in rows], fair, strict=True))
 
 
 def fair_share(
@@ -102,77 +105,75 @@ def fair_share(
     `DEFICIT_LIMIT` of its entitled total, so even a claim entitled to a small fraction of a unit
     gets one every few multiples of 1/entitlement rounds.
     """
+    check_budget(budget)
+    check_deficits(deficits)
+    rows = _rows(claims)
+    shares, carry, fair = allocate(budget, rows, tenant_table(groups), deficits)
+    entitled = dict(zip(shares, fair, strict=True))
+    return Allocation(shares=shares, deficits=carry, entitlements=entitled)
+
+
+# -- the planner's way in: plain rows ------------------------------------------------------------
+
+Row = tuple[str, str, float, int]
+"""A claim as `allocate` takes it: key, group, weight, demand."""
+
+
+def check_budget(budget: int) -> None:
+    """`fair_share`'s check of its budget."""
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 0:
         raise ValidationError("budget", f"must be a whole number, 0 or more, got {budget!r}")
+
+
+def check_deficits(deficits: Mapping[str, float]) -> None:
+    """`fair_share`'s check of the deficits carried in: finite numbers."""
+    values = deficits.values()
+    # All floats, and an infinity or a NaN anywhere would make the sum one: the usual case in
+    # two passes in C, anything else looked at one by one.
+    if set(map(type, values)) <= {float} and math.isfinite(sum(values)):
+        return
     for key, value in deficits.items():
         if not isinstance(value, int | float) or not math.isfinite(value):
             raise ValidationError("deficits", f"{key!r} carries {value!r}, not a finite number")
-    members = _members(claims)
-    tenants = _groups(groups)
-    fair = _entitle(budget, members, tenants)
-    ordered = [claim for owned in members.values() for claim in owned]
-    ordered.sort(key=_key)
-    carried = deficits.get
-    limit = DEFICIT_LIMIT
-    # `_bounded`, spelt out: a thousand claims a tick, twice.
-    credits = [
-        fair[claim.key] + (-limit if d < -limit else limit if d > limit else d)
-        for claim in ordered
-        for d in (carried(claim.key, 0.0),)
-    ]
-    whole = _integerize(
-        min(budget, sum(_usable(tenants.get(key), owned) for key, owned in members.items())),
-        [round(credit * CREDIT_QUANTUM) for credit in credits],
-        [claim.demand for claim in ordered],
-        [claim.group for claim in ordered],
-        {key: tenants[key].cap if key in tenants else None for key in members},
-    )
-    return Allocation(
-        shares={claim.key: share for claim, share in zip(ordered, whole, strict=True)},
-        deficits={
-            claim.key: -limit if d < -limit else limit if d > limit else d
-            for claim, credit, share in zip(ordered, credits, whole, strict=True)
-            if claim.demand > 0
-            for d in (credit - share,)
-        },
-        entitlements=fair,
-    )
 
 
-def _entitle(
-    budget: float, members: Mapping[str, Sequence[Claim]], tenants: Mapping[str, Group]
-) -> dict[str, float]:
-    tenant_shares = _water_fill(
-        budget,
-        [
-            (key, tenants[key].weight if key in tenants else 1.0, _usable(tenants.get(key), owned))
-            for key, owned in members.items()
-        ],
-    )
-    shares: dict[str, float] = {}
-    for key, owned in members.items():
-        parties = [(claim.key, claim.weight, float(claim.demand)) for claim in owned]
-        shares.update(_water_fill(tenant_shares[key], parties))
-    return shares
+def checked(rows: list[Row]) -> list[Row]:
+    """`rows`, each having passed `Claim`'s checks: the first one failing raises the
+    `ValidationError` a `Claim` of it would, naming the field."""
+    inf = math.inf
+    for key, group, weight, demand in rows:
+        # The usual values are tested inline; anything else is built into a `Claim`, which
+        # raises, or accepts it (an int weight, say).
+        if not (
+            type(weight) is float
+            and 0.0 < weight < inf
+            and type(demand) is int
+            and demand >= 0
+            and type(key) is str
+            and type(group) is str
+            and key.strip()
+            and group.strip()
+        ):
+            Claim(key, group, weight, demand)
+    return rows
 
 
-def _key(claim: Claim) -> str:
-    return claim.key
+def unique(keys: Sequence[str]) -> None:
+    """`fair_share`'s `ValidationError` if a claim key appears twice (naming the smallest)."""
+    if len(set(keys)) == len(keys):
+        return
+    for key, after in pairwise(sorted(keys)):
+        if key == after:
+            raise ValidationError("claims", f"claim key {key!r} appears twice")
 
 
-def _members(claims: Sequence[Claim]) -> dict[str, list[Claim]]:
-    """Claims by tenant, in key order."""
-    members: dict[str, list[Claim]] = {}
-    seen: set[str] = set()
-    for claim in sorted(claims, key=_key):
-        if claim.key in seen:
-            raise ValidationError("claims", f"claim key {claim.key!r} appears twice")
-        seen.add(claim.key)
-        members.setdefault(claim.group, []).append(claim)
-    return members
+def by_key(rows: Iterable[Row]) -> list[Row]:
+    """Rows in key order, as `allocate` takes them."""
+    return sorted(rows, key=itemgetter(0))
 
 
-def _groups(groups: Mapping[str, Group] | Sequence[Group]) -> dict[str, Group]:
+def tenant_table(groups: Mapping[str, Group] | Sequence[Group]) -> dict[str, Group]:
+    """Groups by key, as `allocate` takes them; `ValidationError` if a key appears twice."""
     listed: Iterable[Group] = groups.values() if isinstance(groups, Mapping) else groups
     table: dict[str, Group] = {}
     for group in listed:
@@ -182,13 +183,101 @@ def _groups(groups: Mapping[str, Group] | Sequence[Group]) -> dict[str, Group]:
     return table
 
 
-def _usable(group: Group | None, owned: Sequence[Claim]) -> int:
-    demand = sum(claim.demand for claim in owned)
-    return demand if group is None or group.cap is None else min(group.cap, demand)
+def allocate(
+    budget: int,
+    rows: Sequence[Row],
+    tenants: Mapping[str, Group],
+    deficits: Mapping[str, float],
+    capped: bool = True,
+) -> tuple[dict[str, int], dict[str, float], list[float]]:
+    """`fair_share` with everything already checked: rows in key order, no key twice
+    (`checked`, `unique`, `by_key`), `tenant_table`, `check_budget`, `check_deficits`. The
+    shares and the deficits to carry, by key in key order, and each row's entitlement.
+    `capped=False`: tenants weigh as given but their caps do not apply."""
+    members = _members(rows)
+    fair, usable = _entitle(budget, rows, members, tenants, capped)
+    keys = [row[0] for row in rows]
+    demands = [row[3] for row in rows]
+    limit = DEFICIT_LIMIT
+    # Carry clamped to the limit, spelt out: a thousand claims a tick.
+    credits = [
+        entitled + (-limit if d < -limit else limit if d > limit else d)
+        for entitled, d in zip(fair, map(deficits.get, keys, repeat(0.0)), strict=True)
+    ]
+    quantum = CREDIT_QUANTUM
+    whole = _integerize(
+        min(budget, usable),
+        [round(credit * quantum) for credit in credits],
+        demands,
+        [row[1] for row in rows],
+        members,
+        {key: _cap(tenants.get(key), capped) for key in members},
+    )
+    carry = {
+        key: -limit if d < -limit else limit if d > limit else d
+        for key, credit, share, demand in zip(keys, credits, whole, demands, strict=True)
+        if demand > 0
+        for d in (credit - share,)
+    }
+    return dict(zip(keys, whole, strict=True)), carry, fair
 
 
-def _bounded(deficit: float) -> float:
-    return max(-DEFICIT_LIMIT, min(DEFICIT_LIMIT, deficit))
+def _rows(claims: Sequence[Claim]) -> list[Row]:
+    rows = by_key((claim.key, claim.group, claim.weight, claim.demand) for claim in claims)
+    unique([row[0] for row in rows])
+    return rows
+
+
+def _members(rows: Sequence[Row]) -> dict[str, list[int]]:
+    """Each group's rows (their indices, in key order), groups in the order first seen."""
+    members: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        members.setdefault(row[1], []).append(index)
+    return members
+
+
+def _cap(group: Group | None, capped: bool) -> int | None:
+    return group.cap if capped and group is not None else None
+
+
+def _entitle(
+    budget: float,
+    rows: Sequence[Row],
+    members: Mapping[str, list[int]],
+    tenants: Mapping[str, Group],
+    capped: bool,
+) -> tuple[list[float], int]:
+    """Each row's entitlement, and the demand all tenants together can use."""
+    parties: list[tuple[str, float, float]] = []
+    usable = 0
+    for key, indices in members.items():
+        group = tenants.get(key)
+        demand = sum([rows[index][3] for index in indices])
+        cap = _cap(group, capped)
+        if cap is not None:
+            demand = min(cap, demand)
+        usable += demand
+        parties.append((key, 1.0 if group is None else group.weight, demand))
+    tenant_shares = _water_fill(budget, parties)
+    weights = [row[2] for row in rows]
+    demands = [float(row[3]) for row in rows]
+    per_weight = [demand / weight for demand, weight in zip(demands, weights, strict=True)]
+    fair = [0.0] * len(rows)
+    for key, indices in members.items():
+        # Stable: rows of equal demand per weight stay in key order, as `_water_fill` orders.
+        order = sorted(indices, key=per_weight.__getitem__)
+        weight_left = list(accumulate(weights[index] for index in reversed(order)))[::-1]
+        left = tenant_shares[key]
+        for at, index in enumerate(order):
+            level = left / weight_left[at]
+            if per_weight[index] <= level:
+                fair[index] = demands[index]
+                left = max(0.0, left - demands[index])
+                continue
+            for rest in order[at:]:
+                fair[rest] = level * weights[rest]
+            break
+    return fair, usable
 
 
 def _water_fill(amount: float, parties: Sequence[tuple[str, float, float]]) -> dict[str, float]:
@@ -196,7 +285,7 @@ def _water_fill(amount: float, parties: Sequence[tuple[str, float, float]]) -> d
 
     Parties needing less per weight than the common level get all they need; the rest share
     what is left in proportion to weight. Visiting parties by demand per weight finds the level
-    in one pass.
+    in one pass. (`_entitle` does the same for each tenant's claims over their indices.)
     """
     order = sorted(parties, key=lambda party: (party[2] / party[1], party[0]))
     # Suffix sums: the weight still sharing stays exact instead of being whittled by subtraction.
@@ -220,6 +309,7 @@ def _integerize(
     credits: Sequence[int],
     demands: Sequence[int],
     groups: Sequence[str],
+    members: Mapping[str, Sequence[int]],
     caps: Mapping[str, int | None],
 ) -> list[int]:
     """Whole shares summing to `target`, as if units went one by one to the claim with the
@@ -231,21 +321,23 @@ def _integerize(
     take back the few units still off by the same order. The work grows with the number of
     claims, not with the budget.
     """
+    quantum = CREDIT_QUANTUM
+    # max(0, min(demand, credit // quantum)), without the calls: a thousand claims a tick.
     shares = [
-        max(0, min(demand, credit // CREDIT_QUANTUM))
+        0 if credit < 0 else demand if (whole := credit // quantum) > demand else whole
         for credit, demand in zip(credits, demands, strict=True)
     ]
-    members: dict[str, list[int]] = {}
-    for index, group in enumerate(groups):
-        members.setdefault(group, []).append(index)
     room: dict[str, int | None] = {}
     for group, indices in members.items():
-        held = sum(shares[index] for index in indices)
         cap = caps[group]
-        if cap is not None and held > cap:
+        if cap is None:
+            room[group] = None
+            continue
+        held = sum(shares[index] for index in indices)
+        if held > cap:
             _take_back(shares, credits, indices, held - cap)
             held = cap
-        room[group] = None if cap is None else cap - held
+        room[group] = cap - held
     missing = target - sum(shares)
     if missing < 0:
         _take_back(shares, credits, range(len(shares)), -missing)
@@ -283,11 +375,25 @@ def _hand_out(
 ) -> None:
     """Add `count` units, always to the largest unmet credit with room (ties: smaller key)."""
     quantum = CREDIT_QUANTUM
-    heap = [
-        (share * quantum - credit, i)  # -_unmet(credit, share), for every claim with room
+    size = len(shares)
+    # Every claim with room as one whole number, owed * size + index, so that they order as
+    # (owed, index) do; owed is -_unmet(credit, share).
+    coded = [
+        (share * quantum - credit) * size + i
         for i, (credit, share, demand) in enumerate(zip(credits, shares, demands, strict=True))
         if share < demand
     ]
+    if count <= len(coded) and all(left is None for left in room.values()):
+        # No caps: the units go in the order of (owed, index) over every claim's next units.
+        # When the `count` first ones all come before any claim's second (their owed amounts
+        # lie within one quantum: the usual case, every claim rounded down), each of those
+        # claims gets one, found by one sort instead of a heap loop.
+        first = sorted(coded)[:count]
+        if first and first[-1] // size < first[0] // size + quantum:
+            for code in first:
+                shares[code % size] += 1
+            return
+    heap = [divmod(code, size) for code in coded]
     heapq.heapify(heap)
     while count:
         _, index = heapq.heappop(heap)

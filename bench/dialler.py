@@ -39,7 +39,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -49,6 +49,7 @@ from typing import Any, cast
 import attrs
 import httpx
 import pymongo
+import pymongo.monitoring
 from pymongo.database import Database
 from redis.asyncio import Redis
 
@@ -297,6 +298,34 @@ class Timed:
         return timed
 
 
+class RoundTrips(pymongo.monitoring.CommandListener):
+    """Counts the commands sent to MongoDB, by name, and to Redis (a connection taken from the
+    pool: one command, or one pipeline or script)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def started(self, event: pymongo.monitoring.CommandStartedEvent) -> None:
+        key = f"mongo {event.command_name}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def succeeded(self, event: pymongo.monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: pymongo.monitoring.CommandFailedEvent) -> None:
+        return None
+
+    def count_redis(self, rclient: Redis) -> None:
+        pool = rclient.connection_pool
+        take: Callable[..., Awaitable[Any]] = pool.get_connection
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts["redis"] = self.counts.get("redis", 0) + 1
+            return await take(*args, **kwargs)
+
+        pool.get_connection = counted  # type: ignore[method-assign]
+
+
 @attrs.frozen
 class TickRun:
     first: float
@@ -307,16 +336,22 @@ class TickRun:
     dials: list[int]
     spent: dict[str, float]
     """Seconds per port method over the measured ticks (not the dial tasks)."""
+    trips: dict[str, int]
+    """Round trips over the measured ticks (not the dial tasks), by server and command."""
 
 
 async def whole_ticks(campaigns: int, slots: int, ticks: int, contacts: int, cps: float) -> TickRun:
     """The first tick, the later ticks, the dial tasks' time after each, and dials per tick."""
+    trips = RoundTrips()
     with mongo_server.mongo_url() as murl, redis_url() as rurl:
-        client: pymongo.MongoClient[Document] = pymongo.MongoClient(murl, tz_aware=True, tzinfo=UTC)
+        client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+            murl, tz_aware=True, tzinfo=UTC, event_listeners=[trips]
+        )
         db = client.get_database(f"vox_bench_dialler_{uuid.uuid4().hex[:6]}")
         rclient = redis.connect(rurl)
+        trips.count_redis(rclient)
         try:
-            return await _ticks(db, rclient, campaigns, slots, ticks, contacts, cps)
+            return await _ticks(db, rclient, campaigns, slots, ticks, contacts, cps, trips)
         finally:
             await rclient.aclose()
             client.drop_database(db.name)
@@ -331,6 +366,7 @@ async def _ticks(
     ticks: int,
     contacts: int,
     cps: float,
+    trips: RoundTrips,
 ) -> TickRun:
     now = datetime.now(UTC)
     mongo.ensure_indexes(db)
@@ -404,8 +440,10 @@ async def _ticks(
     later: list[float] = []
     tasks: list[float] = []
     dials: list[int] = []
+    tripped: dict[str, int] = {}
     for tick in range(ticks + 1):
         before = dict(spent)
+        sent = dict(trips.counts)
         started = time.perf_counter()
         result = await dialler.tick(datetime.now(UTC))
         took = time.perf_counter() - started
@@ -415,6 +453,8 @@ async def _ticks(
             during = {k: v - before.get(k, 0.0) for k, v in spent.items()}
             for key, seconds in during.items():
                 ticked[key] = ticked.get(key, 0.0) + seconds
+            for key, n in trips.counts.items():
+                tripped[key] = tripped.get(key, 0) + n - sent.get(key, 0)
         await dialler.wait_idle()
         finished = time.perf_counter() - started - took
         if dialler.failures:
@@ -427,7 +467,7 @@ async def _ticks(
             dials.append(sum(result.leased.values()))
         # The next tick comes LOOP_INTERVAL_SECONDS after the last began, as in production.
         await asyncio.sleep(max(0.0, TICK_S - took - finished))
-    return TickRun(first, later, tasks, dials, ticked)
+    return TickRun(first, later, tasks, dials, ticked, tripped)
 
 
 # -- 3. answer to attach -----------------------------------------------------------------------
@@ -604,6 +644,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key:>22}  {1000 * seconds / ticks_run:>8.1f} ms a tick")
         rest = statistics.mean(run.ticks) - sum(run.spent.values()) / ticks_run
         print(f"{'planning and the rest':>22}  {1000 * rest:>8.1f} ms a tick")
+        total = sum(run.trips.values()) / ticks_run
+        print(f"round trips a tick: {total:.0f}, of which")
+        for key, n in sorted(run.trips.items(), key=lambda item: -item[1]):
+            print(f"{key:>22}  {n / ticks_run:>8.1f}")
         print()
 
     if "attach" not in skip:

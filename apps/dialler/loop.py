@@ -623,7 +623,7 @@ class Dialler:
         self._calls.pop(call.id, None)
         try:
             await self._finish(call, Disposition.FAILED, now)
-        except StaleLease as stale:
+        except (StaleLease, FencedOut) as stale:
             log.info("call %s was closed meanwhile: %s", call.id, stale)
 
     # -- leases of calls in progress ---------------------------------------------------------------
@@ -1035,8 +1035,9 @@ class Dialler:
             )
             self._calls.pop(call_id, None)
             await self._release(call.lease, now)
-        except StaleLease as stale:
-            # Another holder's token owns the contact now; nothing of ours may be written.
+        except (StaleLease, FencedOut) as stale:
+            # Another holder's token owns the contact now, or a newer leader the shard: nothing
+            # of ours may be written.
             log.warning("call %s lost its lease: %s", call_id, stale)
             self._calls.pop(call_id, None)
         finally:
@@ -1061,11 +1062,28 @@ class Dialler:
             await self._stores.write(call.lease.contact_id, f"{what} of call {call.id}", write)
 
     async def _record(self, call: Call, *, first: bool = False) -> None:
+        """Write the call's record, after asking the store whether the leader that stamped the
+        call's lease still leads its shard (`FencedOut` if not, and nothing is written).
+
+        Every record follows a contact write the store fenced, but a leader can be paused
+        between the two; the check keeps a replaced leader from writing a record after it (the
+        first record comes before the dial, so neither is the dial placed). Check and write are
+        two round trips, not one atomic step: a leader paused exactly between them still writes
+        that one record. It cannot undo the new leader's: `record_growth` only fills in fields
+        still unset (`keep_recorded`), and the first record has a call id nobody else uses."""
         attempt = call.attempt
-        if first:
-            await self._write(call, "call log", lambda: self._call_log.record(attempt))
-            return
-        await self._write(call, "call log", lambda: record_growth(self._call_log, attempt))
+
+        def write() -> None:
+            # The lease as it is when the write is made: a take-over by this dialler restamps it.
+            lease = call.lease
+            if lease.shard is not None and lease.leader_token is not None:
+                self._leases.check_leader(Fence(lease.shard, lease.leader_token))
+            if first:
+                self._call_log.record(attempt)
+            else:
+                record_growth(self._call_log, attempt)
+
+        await self._write(call, "call log", write)
 
     async def _place(self, call: Call, phone: str, variables: Mapping[str, str]) -> None:
         campaign = call.campaign

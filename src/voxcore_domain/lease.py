@@ -166,7 +166,7 @@ class InMemoryContactLeases:
             raise ValidationError("n", f"must be 0 or more, got {n}")
         _positive_ttl(ttl)
         if fence is not None:
-            self._check_leader(fence)
+            self.check_leader(fence)
         dnc = self._dnc.get(campaign.tenant_id, frozenset())
         leases: list[Lease] = []
         for contact in self._of_campaign(campaign.id):
@@ -260,7 +260,8 @@ class InMemoryContactLeases:
             taken.append(stamped)
         return taken
 
-    def _check_leader(self, fence: Fence) -> None:
+    def check_leader(self, fence: Fence) -> None:
+        """`FencedOut` if a newer leader than `fence` has taken its shard over."""
         newest = self._fences.get(fence.shard, 0)
         if fenced_out(fence.token, newest):
             raise FencedOut(fence.shard, fence.token, newest)

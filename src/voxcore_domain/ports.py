@@ -792,6 +792,12 @@ class FencedContactLeases(LeasedContacts, Protocol):
         seen that token or a newer one."""
         ...
 
+    def check_leader(self, fence: Fence) -> None:
+        """`FencedOut` if a newer leader than `fence` has taken its shard over (`take_over`).
+        One read: the dialler asks it before each call-log record of a call, so a replaced
+        leader stops writing a call's record once its contact writes would be refused."""
+        ...
+
 
 class CallRooms(Protocol):
     """The telephony provider's rooms, for a new leader closing out calls a dead one left."""

@@ -248,6 +248,13 @@ class MongoContactLeases:
         ).sort("_id", 1)
         return [from_document(document, Contact) for document in found]
 
+    def check_leader(self, fence: Fence) -> None:
+        """`FencedOut` if a newer leader than `fence` has taken its shard over: one read of the
+        shard's fence document."""
+        newest = self._newest(fence.shard)
+        if fenced_out(fence.token, newest):
+            raise FencedOut(fence.shard, fence.token, newest)
+
     def _newest(self, shard: str) -> int:
         document = self._fences.find_one({"_id": shard})
         return 0 if document is None else int(document["token"])

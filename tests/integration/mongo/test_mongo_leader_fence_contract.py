@@ -159,3 +159,20 @@ def test_a_takeover_stamps_only_its_own_shard(make_leases: MakeLeases) -> None:
     assert leases["k0"].leader_token == 5
     assert leases["k1"] is not None
     assert leases["k1"].leader_token is None
+
+
+def test_check_leader_refuses_only_a_replaced_leader(make_leases: MakeLeases) -> None:
+    """What the dialler asks before each call-log record of a call stamped with a fence."""
+    store = make_leases(*contacts(1))
+    store.check_leader(OLD)  # a shard nobody has taken over yet
+    store.take_over(OLD, NOW)
+    store.check_leader(OLD)
+    store.take_over(NEW, NOW)
+
+    with pytest.raises(FencedOut) as raised:
+        store.check_leader(OLD)
+
+    assert (raised.value.shard, raised.value.token, raised.value.newest) == ("0", 1, 2)
+    store.check_leader(NEW)
+    store.check_leader(Fence("0", 3))  # newer than the store has seen: not fenced out
+    store.check_leader(Fence("1", 1))  # another shard's fence is its own

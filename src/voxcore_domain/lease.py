@@ -12,7 +12,7 @@ it favours being obviously right over being fast.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -114,6 +114,18 @@ def check_fence(contact: Contact, lease: Lease, now: datetime) -> None:
         raise StaleLease(contact.id, "a newer leader of its shard has taken the contact over")
 
 
+def distinct_campaigns(wanted: Sequence[tuple[Campaign, int]]) -> None:
+    """`ValidationError` unless each campaign of a `lease_many` batch comes once, with a whole
+    number of contacts, 0 or more."""
+    seen: set[str] = set()
+    for campaign, n in wanted:
+        if campaign.id in seen:
+            raise ValidationError("wanted", f"campaign {campaign.id} is asked for twice")
+        seen.add(campaign.id)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValidationError("n", f"must be 0 or more, got {n!r}")
+
+
 def _positive_ttl(ttl: timedelta) -> timedelta:
     if ttl <= timedelta(0):
         raise ValidationError("ttl", f"must be longer than 0, got {ttl}")
@@ -184,6 +196,23 @@ class InMemoryContactLeases:
                 )
                 leases.append(lease)
         return leases
+
+    def lease_many(
+        self,
+        wanted: Sequence[tuple[Campaign, int]],
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
+    ) -> dict[str, list[Lease]]:
+        """`lease` for each campaign of `wanted` in turn; `FencedOut` (nothing leased) if a
+        newer leader of the fence's shard has taken over."""
+        distinct_campaigns(wanted)
+        if fence is not None:
+            self.check_leader(fence)
+        return {
+            campaign.id: self.lease(campaign, n, owner, now, ttl, fence) for campaign, n in wanted
+        }
 
     def renew(self, lease: Lease, now: datetime, ttl: timedelta) -> Lease:
         """Make the live `lease` expire `ttl` after `now`; the token stays the same."""

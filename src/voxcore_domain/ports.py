@@ -792,6 +792,21 @@ class FencedContactLeases(LeasedContacts, Protocol):
         seen that token or a newer one."""
         ...
 
+    def lease_many(
+        self,
+        wanted: Sequence[tuple[Campaign, int]],
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
+    ) -> dict[str, list[Lease]]:
+        """`lease` for each campaign of `wanted` (each at most once), as if one after another
+        in that order; every campaign id of `wanted` maps to its leases. All or nothing for the
+        fence: `FencedOut` and no lease kept if a newer leader has taken the shard over. A
+        dialler's tick: a few round trips for the whole batch beside one candidate read per
+        campaign, where `lease` per campaign costs about four."""
+        ...
+
     def check_leader(self, fence: Fence) -> None:
         """`FencedOut` if a newer leader than `fence` has taken its shard over (`take_over`).
         One read: the dialler asks it before each call-log record of a call, so a replaced

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from tests.integration.mongo.support import MakeLeases
-from voxcore_domain.errors import FencedOut, StaleLease
+from voxcore_domain.errors import FencedOut, StaleLease, ValidationError
 from voxcore_domain.leadership import Fence
 from voxcore_domain.model import (
     Campaign,
@@ -176,3 +176,30 @@ def test_check_leader_refuses_only_a_replaced_leader(make_leases: MakeLeases) ->
     store.check_leader(NEW)
     store.check_leader(Fence("0", 3))  # newer than the store has seen: not fenced out
     store.check_leader(Fence("1", 1))  # another shard's fence is its own
+
+
+def test_an_old_leaders_batch_keeps_nothing_after_a_takeover(make_leases: MakeLeases) -> None:
+    other = attrs.evolve(CAMPAIGN, id="c2")
+    rows = contacts(4) + [attrs.evolve(c, id=f"m{c.id}", campaign_id="c2") for c in contacts(2)]
+    store = make_leases(*rows)
+    store.take_over(OLD, NOW)
+    store.take_over(NEW, NOW)
+
+    with pytest.raises(FencedOut) as raised:
+        store.lease_many([(CAMPAIGN, 2), (other, 2)], "old", NOW, TTL, OLD)
+
+    assert (raised.value.token, raised.value.newest) == (1, 2)
+    assert {c.state for c in store.contacts()} == {ContactState.READY}
+    assert all(c.lease is None for c in store.contacts())
+    leased = store.lease_many([(CAMPAIGN, 3), (other, 1)], "new", NOW, TTL, NEW)
+    assert {key: len(leases) for key, leases in leased.items()} == {"c1": 3, "c2": 1}
+    assert {lease.leader_token for leases in leased.values() for lease in leases} == {2}
+
+
+def test_a_batch_names_each_campaign_once(make_leases: MakeLeases) -> None:
+    store = make_leases(*contacts(2))
+    with pytest.raises(ValidationError, match="twice"):
+        store.lease_many([(CAMPAIGN, 1), (CAMPAIGN, 1)], "d1", NOW, TTL)
+    with pytest.raises(ValidationError, match="0 or more"):
+        store.lease_many([(CAMPAIGN, -1)], "d1", NOW, TTL)
+    assert all(c.lease is None for c in store.contacts())

@@ -202,6 +202,12 @@ class DiallerMetrics:
         self.tick_seconds = Gauge(
             "vox_dialler_tick_seconds", "How long the last tick took.", registry=self.registry
         )
+        self.tick_overruns = Counter(
+            "vox_dialler_tick_overruns",
+            "Ticks that took longer than LOOP_INTERVAL_SECONDS. The next tick starts as soon as "
+            "such a tick ends: ticks never overlap, and missed ones are not made up.",
+            registry=self.registry,
+        )
 
 
 class Dialler:
@@ -317,6 +323,8 @@ class Dialler:
         self._capacity = FleetCapacity(hosts={}, busy_elapsed=())
         self.last_tick_at: datetime | None = None
         self.last_tick_s: float | None = None
+        self.tick_overruns = 0
+        """Ticks that took longer than `tick_s` (the loop then starts the next one late)."""
         self.failures: list[BaseException] = []
         """Dial tasks that died on an unexpected error (also logged and counted)."""
 
@@ -353,6 +361,9 @@ class Dialler:
             self.last_tick_at = now
             self.last_tick_s = time.perf_counter() - started
             self.metrics.tick_seconds.set(self.last_tick_s)
+            if self.last_tick_s > self._tick_s:
+                self.tick_overruns += 1
+                self.metrics.tick_overruns.inc()
             self.metrics.in_flight.set(len(self._calls))
 
     async def _tick(self, now: datetime) -> TickReport:

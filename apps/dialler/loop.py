@@ -759,12 +759,13 @@ class Dialler:
                     await self._settle_left(contact, by_id, ours, now, closed)
             finally:
                 await self._free_closed_channels(closed)
-            for campaign in campaigns:
-                # Contacts leased outside any shard's fence whose lease ran out mid-call.
-                for recovered in await self._stores.run(
-                    partial(self._leases.recover_expired, campaign, now)
-                ):
-                    log.info("recovered contact %s left in a call", recovered.id)
+            # Contacts leased outside any shard's fence whose lease ran out mid-call.
+            swept = await self._stores.run(
+                partial(self._leases.recover_expired_many, campaigns, now)
+            )
+            for recovered in swept.values():
+                for contact in recovered:
+                    log.info("recovered contact %s left in a call", contact.id)
         except self._stores.unavailable as error:
             log.warning("taking shard %s over must wait for the store: %s", self.shard, error)
             self.metrics.store_errors.labels("take_over").inc()
@@ -781,13 +782,16 @@ class Dialler:
             return
         self._ticks_to_recovery = self._recover_every
         try:
-            for campaign in campaigns:
-                for recovered in await self._stores.run(
-                    partial(self._leases.recover_expired, campaign, now)
-                ):
-                    log.warning("recovered contact %s whose lease ran out mid-call", recovered.id)
+            # One batch: a sweep per campaign would be a round trip per running campaign.
+            swept = await self._stores.run(
+                partial(self._leases.recover_expired_many, campaigns, now)
+            )
         except self._stores.unavailable:
             self.metrics.store_errors.labels("recover").inc()
+            return
+        for recovered in swept.values():
+            for contact in recovered:
+                log.warning("recovered contact %s whose lease ran out mid-call", contact.id)
 
     async def _take_over(self, now: datetime) -> list[Contact] | None:
         token = self.token

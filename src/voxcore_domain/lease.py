@@ -268,6 +268,13 @@ class InMemoryContactLeases:
             if contact.state.in_call and not is_live(contact.lease, now)
         ]
 
+    def recover_expired_many(
+        self, campaigns: Sequence[Campaign], now: datetime
+    ) -> dict[str, list[Contact]]:
+        """`recover_expired` for each of `campaigns` in turn."""
+        distinct_campaigns([(campaign, 0) for campaign in campaigns])
+        return {campaign.id: self.recover_expired(campaign, now) for campaign in campaigns}
+
     def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
         """Make `fence` its shard's leader: from now on every write stamped with an older token
         of the shard is refused. Every contact leased under the shard (never dialled, or in a

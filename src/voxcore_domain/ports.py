@@ -807,6 +807,15 @@ class FencedContactLeases(LeasedContacts, Protocol):
         campaign, where `lease` per campaign costs about four."""
         ...
 
+    def recover_expired_many(
+        self, campaigns: Sequence[Campaign], now: datetime
+    ) -> dict[str, list[Contact]]:
+        """`recover_expired` for each of `campaigns` (each at most once), as if one after
+        another in that order; every campaign id maps to the contacts closed out. A fixed
+        number of round trips for the batch, where `recover_expired` costs one per campaign
+        even when nothing has expired."""
+        ...
+
     def check_leader(self, fence: Fence) -> None:
         """`FencedOut` if a newer leader than `fence` has taken its shard over (`take_over`).
         One read: the dialler asks it before each call-log record of a call, so a replaced

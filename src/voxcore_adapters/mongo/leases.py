@@ -365,17 +365,30 @@ class MongoContactLeases:
 
     def recover_expired(self, campaign: Campaign, now: datetime) -> list[Contact]:
         """Close out as FAILED, by the retry policy, the contacts of `campaign` in a call whose
-        lease expired; in lease order.
+        lease expired; in lease order. `recover_expired_many` for one campaign."""
+        return self.recover_expired_many([campaign], now)[campaign.id]
 
-        Three round trips: the calls are first leased to the recovery under one fresh token
-        (briefly, so a recovery that dies leaves them to the next one, and concurrent recoveries
-        never close one call twice), read back by it, then closed fenced by it.
+    def recover_expired_many(
+        self, campaigns: Sequence[Campaign], now: datetime
+    ) -> dict[str, list[Contact]]:
+        """`recover_expired` for each of `campaigns`, as the reference does them in turn.
+
+        One round trip when nothing has expired, three otherwise, however many campaigns: the
+        calls are first leased to the recovery under one fresh token (briefly, so a recovery
+        that dies leaves them to the next one, and concurrent recoveries never close one call
+        twice), read back by it, then each closed by its campaign's retry policy, fenced by it,
+        in one bulk write.
         """
         _aware("now", now)
+        distinct_campaigns([(campaign, 0) for campaign in campaigns])
+        recovered: dict[str, list[Contact]] = {campaign.id: [] for campaign in campaigns}
+        if not campaigns:
+            return recovered
+        by_id = {campaign.id: campaign for campaign in campaigns}
         token = secrets.token_hex(16)
         claimed = self._contacts.update_many(
             {
-                "campaign_id": campaign.id,
+                "campaign_id": {"$in": list(by_id)},
                 "state": {"$in": IN_CALL},
                 "lease.expires_at": {"$lte": now},
             },
@@ -388,20 +401,23 @@ class MongoContactLeases:
             },
         )
         if not claimed.matched_count:
-            return []
+            return recovered
         found = self._contacts.find({"lease.token": token}).sort(
             [("next_attempt_at", 1), ("_id", 1)]
         )
-        contacts = [from_document(document, Contact) for document in found]
-        closed = [self._closed(contact, campaign, Disposition.FAILED, now) for contact in contacts]
+        for document in found:
+            contact = from_document(document, Contact)
+            campaign = by_id[contact.campaign_id]
+            recovered[campaign.id].append(self._closed(contact, campaign, Disposition.FAILED, now))
         self._contacts.bulk_write(
             [
                 UpdateOne({"_id": done.id, "lease.token": token}, self._closing(done))
+                for closed in recovered.values()
                 for done in closed
             ],
             ordered=False,
         )
-        return closed
+        return recovered
 
     # -- leasing ---------------------------------------------------------------------------------
 

@@ -202,4 +202,6 @@ def test_a_batch_names_each_campaign_once(make_leases: MakeLeases) -> None:
         store.lease_many([(CAMPAIGN, 1), (CAMPAIGN, 1)], "d1", NOW, TTL)
     with pytest.raises(ValidationError, match="0 or more"):
         store.lease_many([(CAMPAIGN, -1)], "d1", NOW, TTL)
+    with pytest.raises(ValidationError, match="twice"):
+        store.recover_expired_many([CAMPAIGN, CAMPAIGN], NOW)
     assert all(c.lease is None for c in store.contacts())

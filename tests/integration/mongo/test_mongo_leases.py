@@ -125,6 +125,32 @@ def test_dnc_contacts_cost_nothing_more(counted_db: Database[Document], commands
     assert (states[rows[0].id], states[rows[5].id]) == (ContactState.DNC, ContactState.DNC)
 
 
+def test_a_sweep_of_many_campaigns_costs_one_round_trip_or_three(
+    counted_db: Database[Document], commands: Commands
+) -> None:
+    campaigns = [attrs.evolve(CAMPAIGN, id=f"c{i}") for i in range(20)]
+    rows = [
+        Contact(f"k{i}", c.id, "t1", f"+1415555{i:04d}", NOW - timedelta(hours=1))
+        for i, c in enumerate(campaigns)
+    ]
+    leases = seeded(counted_db, rows)
+    commands.names.clear()
+    assert leases.recover_expired_many(campaigns, NOW) == {c.id: [] for c in campaigns}
+    assert commands.names == ["update"]
+
+    (lease,) = leases.lease(campaigns[3], 1, "a", NOW, TTL)
+    leases.advance(lease, ContactState.DIALING, NOW)
+    (other,) = leases.lease(campaigns[7], 1, "a", NOW, TTL)
+    leases.advance(other, ContactState.DIALING, NOW)
+    commands.names.clear()
+    swept = leases.recover_expired_many(campaigns, NOW + TTL)
+    assert commands.names == ["update", "find", "update"]
+    assert {key: [c.id for c in got] for key, got in swept.items() if got} == {
+        "c3": ["k3"],
+        "c7": ["k7"],
+    }
+
+
 def test_a_ticks_batch_costs_a_read_per_campaign_and_three_more(
     counted_db: Database[Document], commands: Commands
 ) -> None:

@@ -326,6 +326,21 @@ class LeasingAgrees(RuleBasedStateMachine):
                 assert contact.last_disposition is Disposition.FAILED
                 assert contact.state in (ContactState.READY, ContactState.EXHAUSTED)
 
+    @rule(other_first=st.booleans())
+    def recover_expired_many(self, other_first: bool) -> None:
+        """A dialler's sweep: both campaigns in one batch, in either order."""
+        campaigns = list(self.campaigns.values())
+        if other_first:
+            campaigns.reverse()
+        kind, recovered = self.both(lambda s: s.recover_expired_many(campaigns, self.clock))
+        assert kind == "ok"
+        assert isinstance(recovered, dict)
+        assert list(recovered) == [campaign.id for campaign in campaigns]
+        for campaign_id, contacts in recovered.items():
+            for contact in contacts:
+                assert contact.campaign_id == campaign_id
+                assert contact.last_disposition is Disposition.FAILED
+
     @precondition(lambda self: self.stale())
     @rule(data=st.data(), write=st.sampled_from(sorted(WRITES)))
     def stale_write_is_refused(self, data: st.DataObject, write: str) -> None:

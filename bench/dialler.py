@@ -338,6 +338,8 @@ class TickRun:
     """Seconds per port method over the measured ticks (not the dial tasks)."""
     trips: dict[str, int]
     """Round trips over the measured ticks (not the dial tasks), by server and command."""
+    first_trips: int
+    """Round trips of the first tick."""
 
 
 async def whole_ticks(campaigns: int, slots: int, ticks: int, contacts: int, cps: float) -> TickRun:
@@ -441,6 +443,7 @@ async def _ticks(
     tasks: list[float] = []
     dials: list[int] = []
     tripped: dict[str, int] = {}
+    first_trips = 0
     for tick in range(ticks + 1):
         before = dict(spent)
         sent = dict(trips.counts)
@@ -449,6 +452,7 @@ async def _ticks(
         took = time.perf_counter() - started
         if tick == 0:
             spent.clear()
+            first_trips = sum(trips.counts.values()) - sum(sent.values())
         else:
             during = {k: v - before.get(k, 0.0) for k, v in spent.items()}
             for key, seconds in during.items():
@@ -467,7 +471,7 @@ async def _ticks(
             dials.append(sum(result.leased.values()))
         # The next tick comes LOOP_INTERVAL_SECONDS after the last began, as in production.
         await asyncio.sleep(max(0.0, TICK_S - took - finished))
-    return TickRun(first, later, tasks, dials, ticked, tripped)
+    return TickRun(first, later, tasks, dials, ticked, tripped, first_trips)
 
 
 # -- 3. answer to attach -----------------------------------------------------------------------
@@ -632,7 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = asyncio.run(
             whole_ticks(args.campaigns, args.slots, args.ticks, args.contacts, args.cps)
         )
-        print(f"first tick (takes the lock, recovers every campaign): {1000 * run.first:.0f} ms")
+        print(f"first tick (takes the lock, recovers every campaign): {1000 * run.first:.0f} ms,"
+              f" {run.first_trips} round trips")  # fmt: skip
         print(f"{'':>22}  {'median ms':>8}  {'p95 ms':>8}  {'max ms':>8}")
         print(f"{'tick':>22}  {ms(run.ticks)}")
         print(f"{'dial tasks after it':>22}  {ms(run.tasks)}  (spread by the trunk tokens)")

@@ -387,10 +387,13 @@ class MongoContactLeases:
         by_id = {campaign.id: campaign for campaign in campaigns}
         token = secrets.token_hex(16)
         claimed = self._contacts.update_many(
+            # MongoDB plans this on the `lease_expiry` index whatever the keys' order;
+            # SecantusDB plans by their order, and with `campaign_id` first took ~20 s at
+            # 1,000 campaigns against ~0.6 s with `state` first.
             {
-                "campaign_id": {"$in": list(by_id)},
                 "state": {"$in": IN_CALL},
                 "lease.expires_at": {"$lte": now},
+                "campaign_id": {"$in": list(by_id)},
             },
             {
                 "$set": {

@@ -1,11 +1,13 @@
 """The `ContactLeases` port over the `contacts` collection, in step with the reference
 `voxcore_domain.lease.InMemoryContactLeases`.
 
-Leasing a batch costs a fixed number of round trips, whatever its size: find the candidates in
-lease order with an index; check the calling window (it depends on each contact's time zone) here
-and the DNC list with one query; mark the DNC'd ones; then one guarded `update_many` that only
-matches contacts still eligible sets each one's owner, token and expiry. Only when it matched
-fewer than offered (another dialler got some first) are the contacts read back by token.
+Leasing costs a fixed number of round trips, whatever the number of contacts, and a tick's
+`lease_many` one more per campaign: find each campaign's candidates in lease order with an index;
+check the calling window (it depends on each contact's time zone) here and every campaign's
+candidates against the DNC lists with one query; then one bulk write marks the DNC'd ones and,
+per campaign, a guarded `update_many` that only matches contacts still eligible sets each one's
+owner, token and expiry. Only when it matched fewer than offered (another dialler got some
+first) are the contacts read back by token.
 
 Each contact gets its own token, drawn in lease order as the reference draws them, so that a
 lease is only ever good for its own contact and a seeded store hands out the reference's tokens.

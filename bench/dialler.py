@@ -39,7 +39,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -49,6 +49,7 @@ from typing import Any, cast
 import attrs
 import httpx
 import pymongo
+import pymongo.monitoring
 from pymongo.database import Database
 from redis.asyncio import Redis
 
@@ -298,6 +299,34 @@ class Timed:
         return timed
 
 
+class RoundTrips(pymongo.monitoring.CommandListener):
+    """Counts the commands sent to MongoDB, by name, and to Redis (a connection taken from the
+    pool: one command, or one pipeline or script)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def started(self, event: pymongo.monitoring.CommandStartedEvent) -> None:
+        key = f"mongo {event.command_name}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def succeeded(self, event: pymongo.monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: pymongo.monitoring.CommandFailedEvent) -> None:
+        return None
+
+    def count_redis(self, rclient: Redis) -> None:
+        pool = rclient.connection_pool
+        take: Callable[..., Awaitable[Any]] = pool.get_connection
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts["redis"] = self.counts.get("redis", 0) + 1
+            return await take(*args, **kwargs)
+
+        pool.get_connection = counted  # type: ignore[method-assign]
+
+
 @attrs.frozen
 class TickRun:
     first: float
@@ -308,16 +337,24 @@ class TickRun:
     dials: list[int]
     spent: dict[str, float]
     """Seconds per port method over the measured ticks (not the dial tasks)."""
+    trips: dict[str, int]
+    """Round trips over the measured ticks (not the dial tasks), by server and command."""
+    first_trips: int
+    """Round trips of the first tick."""
 
 
 async def whole_ticks(campaigns: int, slots: int, ticks: int, contacts: int, cps: float) -> TickRun:
     """The first tick, the later ticks, the dial tasks' time after each, and dials per tick."""
+    trips = RoundTrips()
     with mongo_server.mongo_url() as murl, redis_url() as rurl:
-        client: pymongo.MongoClient[Document] = pymongo.MongoClient(murl, tz_aware=True, tzinfo=UTC)
+        client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+            murl, tz_aware=True, tzinfo=UTC, event_listeners=[trips]
+        )
         db = client.get_database(f"vox_bench_dialler_{uuid.uuid4().hex[:6]}")
         rclient = redis.connect(rurl)
+        trips.count_redis(rclient)
         try:
-            return await _ticks(db, rclient, campaigns, slots, ticks, contacts, cps)
+            return await _ticks(db, rclient, campaigns, slots, ticks, contacts, cps, trips)
         finally:
             await rclient.aclose()
             client.drop_database(db.name)
@@ -332,6 +369,7 @@ async def _ticks(
     ticks: int,
     contacts: int,
     cps: float,
+    trips: RoundTrips,
 ) -> TickRun:
     now = datetime.now(UTC)
     mongo.ensure_indexes(db)
@@ -405,17 +443,23 @@ async def _ticks(
     later: list[float] = []
     tasks: list[float] = []
     dials: list[int] = []
+    tripped: dict[str, int] = {}
+    first_trips = 0
     for tick in range(ticks + 1):
         before = dict(spent)
+        sent = dict(trips.counts)
         started = time.perf_counter()
         result = await dialler.tick(datetime.now(UTC))
         took = time.perf_counter() - started
         if tick == 0:
             spent.clear()
+            first_trips = sum(trips.counts.values()) - sum(sent.values())
         else:
             during = {k: v - before.get(k, 0.0) for k, v in spent.items()}
             for key, seconds in during.items():
                 ticked[key] = ticked.get(key, 0.0) + seconds
+            for key, n in trips.counts.items():
+                tripped[key] = tripped.get(key, 0) + n - sent.get(key, 0)
         await dialler.wait_idle()
         finished = time.perf_counter() - started - took
         if dialler.failures:
@@ -428,7 +472,7 @@ async def _ticks(
             dials.append(sum(result.leased.values()))
         # The next tick comes LOOP_INTERVAL_SECONDS after the last began, as in production.
         await asyncio.sleep(max(0.0, TICK_S - took - finished))
-    return TickRun(first, later, tasks, dials, ticked)
+    return TickRun(first, later, tasks, dials, ticked, tripped, first_trips)
 
 
 # -- 3. answer to attach -----------------------------------------------------------------------
@@ -593,7 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = asyncio.run(
             whole_ticks(args.campaigns, args.slots, args.ticks, args.contacts, args.cps)
         )
-        print(f"first tick (takes the lock, recovers every campaign): {1000 * run.first:.0f} ms")
+        print(f"first tick (takes the lock, recovers every campaign): {1000 * run.first:.0f} ms,"
+              f" {run.first_trips} round trips")  # fmt: skip
         print(f"{'':>22}  {'median ms':>8}  {'p95 ms':>8}  {'max ms':>8}")
         print(f"{'tick':>22}  {ms(run.ticks)}")
         print(f"{'dial tasks after it':>22}  {ms(run.tasks)}  (spread by the trunk tokens)")
@@ -605,6 +650,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{key:>22}  {1000 * seconds / ticks_run:>8.1f} ms a tick")
         rest = statistics.mean(run.ticks) - sum(run.spent.values()) / ticks_run
         print(f"{'planning and the rest':>22}  {1000 * rest:>8.1f} ms a tick")
+        total = sum(run.trips.values()) / ticks_run
+        print(f"round trips a tick: {total:.0f}, of which")
+        for key, n in sorted(run.trips.items(), key=lambda item: -item[1]):
+            print(f"{key:>22}  {n / ticks_run:>8.1f}")
         print()
 
     if "attach" not in skip:

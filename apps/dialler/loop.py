@@ -203,6 +203,12 @@ class DiallerMetrics:
         self.tick_seconds = Gauge(
             "vox_dialler_tick_seconds", "How long the last tick took.", registry=self.registry
         )
+        self.tick_overruns = Counter(
+            "vox_dialler_tick_overruns",
+            "Ticks that took longer than LOOP_INTERVAL_SECONDS. The next tick starts as soon as "
+            "such a tick ends: ticks never overlap, and missed ones are not made up.",
+            registry=self.registry,
+        )
 
 
 class Dialler:
@@ -318,6 +324,8 @@ class Dialler:
         self._capacity = FleetCapacity(hosts={}, busy_elapsed=())
         self.last_tick_at: datetime | None = None
         self.last_tick_s: float | None = None
+        self.tick_overruns = 0
+        """Ticks that took longer than `tick_s` (the loop then starts the next one late)."""
         self.failures: list[BaseException] = []
         """Dial tasks that died on an unexpected error (also logged and counted)."""
 
@@ -354,6 +362,9 @@ class Dialler:
             self.last_tick_at = now
             self.last_tick_s = time.perf_counter() - started
             self.metrics.tick_seconds.set(self.last_tick_s)
+            if self.last_tick_s > self._tick_s:
+                self.tick_overruns += 1
+                self.metrics.tick_overruns.inc()
             self.metrics.in_flight.set(len(self._calls))
 
     async def _tick(self, now: datetime) -> TickReport:
@@ -416,38 +427,42 @@ class Dialler:
             paused=paused,
         )
         self._memory = plan.memory
-        token = self.token
         leased: dict[str, int] = {}
-        for campaign in campaigns:
-            wanted = plan.dials.get(campaign.id, 0)
-            if wanted <= 0 or token is None:
-                continue
-            fence = Fence(self.shard, token)
+        token = self.token
+        wanted = [
+            (campaign, plan.dials[campaign.id])
+            for campaign in campaigns
+            if plan.dials.get(campaign.id, 0) > 0
+        ]
+        if wanted and token is not None:
+            # One batch for the whole tick: its round trips do not grow four to a campaign, and
+            # the store reads the leader fence once, after every lease of the batch is written.
             try:
-                leases = await self._stores.run(
+                batch = await self._stores.run(
                     partial(
-                        self._leases.lease,
-                        campaign,
+                        self._leases.lease_many,
                         wanted,
                         self.owner,
                         now,
                         self._lease_ttl,
-                        fence,
+                        Fence(self.shard, token),
                     )
                 )
             except self._stores.unavailable as error:
                 log.warning("no new leases: the contact store is unreachable (%s)", error)
                 self.metrics.store_errors.labels("lease").inc()
-                break
+                batch = {}
             except FencedOut as fenced:
                 log.warning("%s: a newer leader has taken over", fenced)
                 self.token = None
-                break
-            leased[campaign.id] = len(leases)
-            for lease in leases:
-                call_id = self._new_call_id()
-                self._starting[call_id] = campaign.id
-                self._spawn(self._dial(campaign, lease, token, call_id))
+                batch = {}
+            by_id = {campaign.id: campaign for campaign, _ in wanted}
+            for campaign_id, leases in batch.items():
+                leased[campaign_id] = len(leases)
+                for lease in leases:
+                    call_id = self._new_call_id()
+                    self._starting[call_id] = campaign_id
+                    self._spawn(self._dial(by_id[campaign_id], lease, token, call_id))
         return TickReport(
             leader=True, pool=self._capacity.total, planned=dict(plan.dials), leased=leased
         )
@@ -622,7 +637,7 @@ class Dialler:
         self._calls.pop(call.id, None)
         try:
             await self._finish(call, Disposition.FAILED, now)
-        except StaleLease as stale:
+        except (StaleLease, FencedOut) as stale:
             log.info("call %s was closed meanwhile: %s", call.id, stale)
 
     # -- leases of calls in progress ---------------------------------------------------------------
@@ -743,12 +758,13 @@ class Dialler:
                     await self._settle_left(contact, by_id, ours, now, closed)
             finally:
                 await self._free_closed_channels(closed)
-            for campaign in campaigns:
-                # Contacts leased outside any shard's fence whose lease ran out mid-call.
-                for recovered in await self._stores.run(
-                    partial(self._leases.recover_expired, campaign, now)
-                ):
-                    log.info("recovered contact %s left in a call", recovered.id)
+            # Contacts leased outside any shard's fence whose lease ran out mid-call.
+            swept = await self._stores.run(
+                partial(self._leases.recover_expired_many, campaigns, now)
+            )
+            for recovered in swept.values():
+                for contact in recovered:
+                    log.info("recovered contact %s left in a call", contact.id)
         except self._stores.unavailable as error:
             log.warning("taking shard %s over must wait for the store: %s", self.shard, error)
             self.metrics.store_errors.labels("take_over").inc()
@@ -765,13 +781,16 @@ class Dialler:
             return
         self._ticks_to_recovery = self._recover_every
         try:
-            for campaign in campaigns:
-                for recovered in await self._stores.run(
-                    partial(self._leases.recover_expired, campaign, now)
-                ):
-                    log.warning("recovered contact %s whose lease ran out mid-call", recovered.id)
+            # One batch: a sweep per campaign would be a round trip per running campaign.
+            swept = await self._stores.run(
+                partial(self._leases.recover_expired_many, campaigns, now)
+            )
         except self._stores.unavailable:
             self.metrics.store_errors.labels("recover").inc()
+            return
+        for recovered in swept.values():
+            for contact in recovered:
+                log.warning("recovered contact %s whose lease ran out mid-call", contact.id)
 
     async def _take_over(self, now: datetime) -> list[Contact] | None:
         token = self.token
@@ -1034,8 +1053,9 @@ class Dialler:
             )
             self._calls.pop(call_id, None)
             await self._release(call.lease, now)
-        except StaleLease as stale:
-            # Another holder's token owns the contact now; nothing of ours may be written.
+        except (StaleLease, FencedOut) as stale:
+            # Another holder's token owns the contact now, or a newer leader the shard: nothing
+            # of ours may be written.
             log.warning("call %s lost its lease: %s", call_id, stale)
             self._calls.pop(call_id, None)
         finally:
@@ -1060,11 +1080,28 @@ class Dialler:
             await self._stores.write(call.lease.contact_id, f"{what} of call {call.id}", write)
 
     async def _record(self, call: Call, *, first: bool = False) -> None:
+        """Write the call's record, after asking the store whether the leader that stamped the
+        call's lease still leads its shard (`FencedOut` if not, and nothing is written).
+
+        Every record follows a contact write the store fenced, but a leader can be paused
+        between the two; the check keeps a replaced leader from writing a record after it (the
+        first record comes before the dial, so neither is the dial placed). Check and write are
+        two round trips, not one atomic step: a leader paused exactly between them still writes
+        that one record. It cannot undo the new leader's: `record_growth` only fills in fields
+        still unset (`keep_recorded`), and the first record has a call id nobody else uses."""
         attempt = call.attempt
-        if first:
-            await self._write(call, "call log", lambda: self._call_log.record(attempt))
-            return
-        await self._write(call, "call log", lambda: record_growth(self._call_log, attempt))
+
+        def write() -> None:
+            # The lease as it is when the write is made: a take-over by this dialler restamps it.
+            lease = call.lease
+            if lease.shard is not None and lease.leader_token is not None:
+                self._leases.check_leader(Fence(lease.shard, lease.leader_token))
+            if first:
+                self._call_log.record(attempt)
+            else:
+                record_growth(self._call_log, attempt)
+
+        await self._write(call, "call log", write)
 
     async def _place(self, call: Call, phone: str, variables: Mapping[str, str]) -> None:
         campaign = call.campaign

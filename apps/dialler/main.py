@@ -149,7 +149,9 @@ def attach_media(settings: Settings) -> AttachMedia:
 async def run_loop(dialler: Dialler, interval_s: float, clock: Callable[[], datetime]) -> None:
     """Tick every `interval_s` on the monotonic clock; a slow tick shortens the next wait
     rather than drifting, and a failed tick is logged and the next one tried: Redis or Mongo
-    being down for a while must not end the process."""
+    being down for a while must not end the process. A tick longer than `interval_s` is
+    followed by the next one at once: ticks never overlap and missed ones are not made up, so
+    a slow store never piles ticks up (`Dialler.tick_overruns` counts such ticks)."""
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while True:
@@ -199,6 +201,7 @@ def create_app(settings: Settings | None = None, wired: Wired | None = None) -> 
             "token": dialler.token,
             "last_tick_at": dialler.last_tick_at.isoformat() if dialler.last_tick_at else None,
             "tick_duration_s": dialler.last_tick_s,
+            "tick_overruns": dialler.tick_overruns,
             "in_flight_calls": dialler.in_flight,
             "buffered_writes": dialler.buffered_writes,
         }

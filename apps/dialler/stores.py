@@ -11,7 +11,9 @@ release, the call log). When the store is unreachable (an exception in `unavaila
 pymongo's `ConnectionFailure`), the write is kept in an outbox and the next `flush` (each tick)
 retries it, oldest first; a later write for the same key queues behind it, so a contact's writes
 land in the order they were made. Each write carries the instant it was made as its `now`, so a
-write that lands late is fenced and scheduled as of when it happened.
+write that lands late is fenced and scheduled as of when it happened. A kept write the store
+refuses drops every later one kept for its key: a call's task stops at its first refused write,
+and its kept writes stop there too (a replaced leader writes nothing more for the call).
 
 `WriteGate` lets a new leader's take-over stamp the shard's contacts while no write is in flight,
 so every write after it reads the re-stamped lease.
@@ -28,7 +30,7 @@ from typing import TypeVar
 
 import attrs
 
-from voxcore_domain.errors import InvalidTransition, StaleLease
+from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +92,36 @@ class StoreCalls:
         """Make the kept writes, oldest first, until the store fails again; how many are left.
 
         A kept write the store now refuses (`StaleLease`: a newer leader or the API closed the
-        contact meanwhile; `InvalidTransition`) is dropped with a warning: the contact's holder
-        decides now, and the call log keeps what this dialler saw."""
+        contact meanwhile; `InvalidTransition`; `FencedOut`: a newer leader has taken the shard
+        over) is dropped with every later write kept for its key, as the call's task itself
+        stops at a refused write: the contact's holder decides now. Without that, a refused
+        outcome would be followed by its call-log record, written by a replaced leader."""
         while self._outbox:
             write = self._outbox[0]
             try:
                 await self.run(write.run)
             except self.unavailable:
                 return len(self._outbox)
-            except (StaleLease, InvalidTransition) as refused:
-                log.warning("dropping the kept %s: %s", write.what, refused)
+            except (StaleLease, InvalidTransition, FencedOut) as refused:
+                dropped = self._drop(write.key)
+                log.warning(
+                    "dropping the kept %s and %d later kept writes of %s: %s",
+                    write.what,
+                    dropped - 1,
+                    write.key,
+                    refused,
+                )
+                continue
             self._outbox.popleft()
             self._pending[write.key] -= 1
         return 0
+
+    def _drop(self, key: str) -> int:
+        """Forget every write kept for `key`; how many there were."""
+        kept = len(self._outbox)
+        self._outbox = deque(write for write in self._outbox if write.key != key)
+        del self._pending[key]
+        return kept - len(self._outbox)
 
 
 class WriteGate:

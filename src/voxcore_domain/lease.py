@@ -12,7 +12,7 @@ it favours being obviously right over being fast.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -114,6 +114,18 @@ def check_fence(contact: Contact, lease: Lease, now: datetime) -> None:
         raise StaleLease(contact.id, "a newer leader of its shard has taken the contact over")
 
 
+def distinct_campaigns(wanted: Sequence[tuple[Campaign, int]]) -> None:
+    """`ValidationError` unless each campaign of a `lease_many` batch comes once, with a whole
+    number of contacts, 0 or more."""
+    seen: set[str] = set()
+    for campaign, n in wanted:
+        if campaign.id in seen:
+            raise ValidationError("wanted", f"campaign {campaign.id} is asked for twice")
+        seen.add(campaign.id)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValidationError("n", f"must be 0 or more, got {n!r}")
+
+
 def _positive_ttl(ttl: timedelta) -> timedelta:
     if ttl <= timedelta(0):
         raise ValidationError("ttl", f"must be longer than 0, got {ttl}")
@@ -166,7 +178,7 @@ class InMemoryContactLeases:
             raise ValidationError("n", f"must be 0 or more, got {n}")
         _positive_ttl(ttl)
         if fence is not None:
-            self._check_leader(fence)
+            self.check_leader(fence)
         dnc = self._dnc.get(campaign.tenant_id, frozenset())
         leases: list[Lease] = []
         for contact in self._of_campaign(campaign.id):
@@ -184,6 +196,23 @@ class InMemoryContactLeases:
                 )
                 leases.append(lease)
         return leases
+
+    def lease_many(
+        self,
+        wanted: Sequence[tuple[Campaign, int]],
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
+    ) -> dict[str, list[Lease]]:
+        """`lease` for each campaign of `wanted` in turn; `FencedOut` (nothing leased) if a
+        newer leader of the fence's shard has taken over."""
+        distinct_campaigns(wanted)
+        if fence is not None:
+            self.check_leader(fence)
+        return {
+            campaign.id: self.lease(campaign, n, owner, now, ttl, fence) for campaign, n in wanted
+        }
 
     def renew(self, lease: Lease, now: datetime, ttl: timedelta) -> Lease:
         """Make the live `lease` expire `ttl` after `now`; the token stays the same."""
@@ -239,6 +268,13 @@ class InMemoryContactLeases:
             if contact.state.in_call and not is_live(contact.lease, now)
         ]
 
+    def recover_expired_many(
+        self, campaigns: Sequence[Campaign], now: datetime
+    ) -> dict[str, list[Contact]]:
+        """`recover_expired` for each of `campaigns` in turn."""
+        distinct_campaigns([(campaign, 0) for campaign in campaigns])
+        return {campaign.id: self.recover_expired(campaign, now) for campaign in campaigns}
+
     def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
         """Make `fence` its shard's leader: from now on every write stamped with an older token
         of the shard is refused. Every contact leased under the shard (never dialled, or in a
@@ -260,7 +296,8 @@ class InMemoryContactLeases:
             taken.append(stamped)
         return taken
 
-    def _check_leader(self, fence: Fence) -> None:
+    def check_leader(self, fence: Fence) -> None:
+        """`FencedOut` if a newer leader than `fence` has taken its shard over."""
         newest = self._fences.get(fence.shard, 0)
         if fenced_out(fence.token, newest):
             raise FencedOut(fence.shard, fence.token, newest)

@@ -792,6 +792,36 @@ class FencedContactLeases(LeasedContacts, Protocol):
         seen that token or a newer one."""
         ...
 
+    def lease_many(
+        self,
+        wanted: Sequence[tuple[Campaign, int]],
+        owner: str,
+        now: datetime,
+        ttl: timedelta,
+        fence: Fence | None = None,
+    ) -> dict[str, list[Lease]]:
+        """`lease` for each campaign of `wanted` (each at most once), as if one after another
+        in that order; every campaign id of `wanted` maps to its leases. All or nothing for the
+        fence: `FencedOut` and no lease kept if a newer leader has taken the shard over. A
+        dialler's tick: a few round trips for the whole batch beside one candidate read per
+        campaign, where `lease` per campaign costs about four."""
+        ...
+
+    def recover_expired_many(
+        self, campaigns: Sequence[Campaign], now: datetime
+    ) -> dict[str, list[Contact]]:
+        """`recover_expired` for each of `campaigns` (each at most once), as if one after
+        another in that order; every campaign id maps to the contacts closed out. A fixed
+        number of round trips for the batch, where `recover_expired` costs one per campaign
+        even when nothing has expired."""
+        ...
+
+    def check_leader(self, fence: Fence) -> None:
+        """`FencedOut` if a newer leader than `fence` has taken its shard over (`take_over`).
+        One read: the dialler asks it before each call-log record of a call, so a replaced
+        leader stops writing a call's record once its contact writes would be refused."""
+        ...
+
 
 class CallRooms(Protocol):
     """The telephony provider's rooms, for a new leader closing out calls a dead one left."""

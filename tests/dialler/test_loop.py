@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -40,6 +42,42 @@ async def test_a_tick_leases_exactly_the_planned_number(world: World) -> None:
     assert len(leased) == 4
     await dialler.wait_idle()
     assert len(world.telephony.placed) == 4
+
+
+class CountedLeases:
+    """The contact store, counting the calls made to each of its methods."""
+
+    def __init__(self, inner: InMemoryContactLeases) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method: Callable[..., Any] = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_tick_leases_every_campaign_in_one_batch(world: World) -> None:
+    second = attrs.evolve(world.campaign, id="c2", tenant_id="t2")
+    world.campaigns.put(second)
+    world.add_contacts(6)
+    for contact in world.add_contacts(6, start=100):
+        world.leases.add(attrs.evolve(contact, campaign_id="c2", tenant_id="t2"))
+    await world.add_workers(6)
+    leases = CountedLeases(world.leases)
+    dialler = world.dialler("d1", leases=leases)
+
+    report = await dialler.tick(world.clock.now())
+    await dialler.wait_idle()
+
+    assert sum(report.leased.values()) == 6
+    assert set(report.leased) == {"c1", "c2"}
+    assert (leases.calls["lease_many"], leases.calls["lease"]) == (1, 0)
+    assert len(world.telephony.placed) == 6
 
 
 async def test_predictive_leases_what_the_planner_asks(world: World) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -25,7 +25,14 @@ from voxcore_adapters.fakes import (
 from voxcore_adapters.fakes.trunks import InMemoryTrunks
 from voxcore_domain.leadership import Fence
 from voxcore_domain.lease import is_live
-from voxcore_domain.model import CallAttempt, ContactState, Disposition, SlotState, Tenant
+from voxcore_domain.model import (
+    CallAttempt,
+    ContactState,
+    Disposition,
+    Lease,
+    SlotState,
+    Tenant,
+)
 from voxcore_domain.ports import DialRequest, TelephonyError
 from voxcore_domain.shards import shard_of
 from voxcore_domain.trunks import Trunk
@@ -463,6 +470,83 @@ async def test_while_the_store_is_down_nothing_is_leased_and_outcomes_wait_for_i
     assert stored.lease is None
     (attempt, *_) = world.call_log.for_contact(dialled.id)
     assert attempt.disposition is Disposition.BUSY
+
+
+async def test_writes_kept_through_an_outage_stop_at_the_first_one_a_new_leader_refused(
+    world: World,
+) -> None:
+    """The old leader's answer, its record, the abandon and its record are kept while its
+    MongoDB is unreachable; meanwhile a standby takes the shard over and closes the call out.
+    Back, the old leader's answer is refused, and nothing after it is written: the call's
+    record stays the new leader's."""
+    (contact,) = world.add_contacts(1)
+    world.telephony = FakeTelephony(clock=world.clock, time_scale=1.0)
+    world.telephony.script(contact.phone, Callee.answering(after_s=0.2))
+    world.fleet.refuse = True  # nobody takes the call: the abandon path
+    await world.add_workers(1)
+    leases, call_log = Flaky(world.leases), Flaky(world.call_log)
+    old = world.dialler(
+        "old", leases=leases, call_log=call_log, stores=StoreCalls(unavailable=(StoreDown,))
+    )
+    report = await old.tick(world.clock.now())
+    assert report.leased == {"c1": 1}
+    await asyncio.sleep(0.05)  # dialled and recorded, ringing
+    (first,) = world.call_log.for_contact(contact.id)
+    leases.down = call_log.down = True
+    await old.wait_idle()
+    assert old.failures == []
+    assert old.buffered_writes == 4  # answer, its record, the abandon, its record
+
+    world.advance(7)  # past the old leader's lock
+    heir = world.dialler("heir")
+    await tick(heir, world)
+    assert heir.token == 2
+    closed = world.call_log.get(first.id)
+    assert closed is not None
+    assert (closed.disposition, closed.answered_at) == (Disposition.FAILED, None)
+
+    leases.down = call_log.down = False
+    await tick(old, world)
+
+    assert old.buffered_writes == 0
+    assert not old.leader
+    assert world.call_log.get(first.id) == closed
+    stored = world.leases.get(contact.id)
+    assert stored is not None
+    assert stored.last_disposition is Disposition.FAILED
+
+
+class TakenOverAfterDialing:
+    """The contact store, with a newer leader taking the shard over right after the `dialing`
+    write: the old leader paused between that write and the call's first record."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.world.leases, name)
+
+    def advance(self, lease: Lease, state: ContactState, now: datetime) -> None:
+        self.world.leases.advance(lease, state, now)
+        if state is ContactState.DIALING:
+            self.world.leases.take_over(Fence("0", 2), now)
+
+
+async def test_a_leader_replaced_after_its_dialing_write_records_and_dials_nothing(
+    world: World,
+) -> None:
+    (contact,) = world.add_contacts(1)
+    await world.add_workers(1)
+    old = world.dialler("old", leases=TakenOverAfterDialing(world))
+
+    report = await old.tick(world.clock.now())
+    await old.wait_idle()
+
+    assert report.leased == {"c1": 1}
+    assert old.failures == []
+    assert world.call_log.for_contact(contact.id) == []
+    assert world.telephony.placed == []
+    assert old.in_flight == 0
 
 
 async def test_without_redis_nothing_is_dialled_and_dialling_resumes_by_itself(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
+from datetime import datetime
 
 import jwt
 import pytest
 from litestar.testing import AsyncTestClient
 
+from apps.dialler.loop import TickReport
 from apps.dialler.main import Wired, attach_media, create_app
 from apps.dialler.settings import Settings, parse_fleet_hosts
 from tests.dialler.conftest import World
 from voxcore_domain.errors import ValidationError
+from voxcore_domain.model import Campaign
 from voxcore_domain.ports import AttachRequest
 
 
@@ -139,3 +143,71 @@ def test_livekit_calls_reach_workers_as_rooms_and_simulated_ones_as_streams() ->
     with pytest.raises(ValidationError) as refused:
         attach_media(Settings.from_env({"VOX_DIALLER_LIVEKIT_URL": "https://lk.example.com"}))
     assert refused.value.field == "api_key"
+
+
+class SlowCampaigns:
+    """The campaigns store whose `slow`th read takes `seconds` (blocking, as pymongo inline
+    would); the others answer at once."""
+
+    def __init__(self, world: World, slow: int, seconds: float) -> None:
+        self.world = world
+        self.slow = slow
+        self.seconds = seconds
+        self.reads = 0
+
+    def running(self) -> list[Campaign]:
+        self.reads += 1
+        if self.reads == self.slow:
+            time.sleep(self.seconds)
+        return self.world.campaigns.running()
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        return self.world.campaigns.get(campaign_id)
+
+
+async def test_a_tick_longer_than_the_interval_is_counted_and_not_made_up(world: World) -> None:
+    """The third tick takes 200 ms, twenty intervals of 10 ms: the ticks never overlap, the
+    ones after it come an interval apart again (the twenty missed are not made up in a burst),
+    and the slow tick is counted in the metric and in /health."""
+    world.add_contacts(3)
+    await world.add_workers(2)
+    dialler = world.dialler("d1", campaigns=SlowCampaigns(world, 3, 0.2), tick_s=0.01)
+    spans: list[tuple[float, float]] = []
+    ticking = 0
+    overlapped = 0
+    real_tick = dialler.tick
+
+    async def tick(now: datetime) -> TickReport:
+        nonlocal ticking, overlapped
+        ticking += 1
+        overlapped = max(overlapped, ticking)
+        started = time.monotonic()
+        try:
+            return await real_tick(now)
+        finally:
+            ticking -= 1
+            spans.append((started, time.monotonic()))
+
+    dialler.tick = tick  # type: ignore[method-assign]
+    app = create_app(Settings(owner="d1", loop_interval_s=0.01), Wired(dialler))
+    async with AsyncTestClient(app) as client:
+        while len(spans) < 10:
+            await asyncio.sleep(0.01)
+        health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
+
+    assert overlapped == 1
+    slow = max(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
+    assert spans[slow][1] - spans[slow][0] >= 0.2
+    ended = spans[slow][1]
+    after = [begun for begun, _ in spans[slow + 1 : 10]]
+    assert len(after) >= 3
+    # The first starts at once; the j-th an interval later each, on the loop's new grid (a
+    # busy loop may wake a tick late, never early; 2 ms for the clock's grain). Making the
+    # missed ticks up would start them back to back.
+    assert all(begun >= ended + j * 0.01 - 0.002 for j, begun in enumerate(after)), [
+        round(begun - ended, 4) for begun in after
+    ]
+    assert health["tick_overruns"] >= 1
+    assert f"vox_dialler_tick_overruns_total {float(dialler.tick_overruns)}" in metrics
+    assert dialler.failures == []

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from apps.dialler.stores import StoreCalls, WriteGate
-from voxcore_domain.errors import StaleLease
+from voxcore_domain.errors import FencedOut, InvalidTransition, StaleLease
 
 
 class Down(Exception):
@@ -59,6 +59,44 @@ async def test_a_flush_stops_while_the_store_is_still_down_and_drops_refused_wri
     store.down = False
     assert await calls.flush() == 0
     assert store.made == ["k1:a"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        StaleLease("k1", "a newer leader of its shard has taken the contact over"),
+        InvalidTransition("contact", "ready", "answered"),
+        FencedOut("0", 1, 2),
+    ],
+)
+async def test_a_refused_kept_write_drops_the_writes_kept_after_it_for_its_key(
+    refusal: Exception,
+) -> None:
+    """A call's task stops at its first refused write; its kept writes stop there too."""
+    store = Store()
+    calls = StoreCalls(unavailable=(Down,))
+    store.down = True
+
+    def outcome() -> None:
+        if store.down:
+            raise Down("outcome")
+        raise refusal
+
+    await calls.write("k1", "answer", lambda: store.write("k1:answer"))
+    await calls.write("k1", "outcome", outcome)
+    await calls.write("k2", "outcome", lambda: store.write("k2:outcome"))
+    await calls.write("k1", "call log", lambda: store.write("k1:call log"))
+    await calls.write("k2", "call log", lambda: store.write("k2:call log"))
+    assert calls.buffered == 5
+    store.down = False
+
+    assert await calls.flush() == 0
+
+    assert store.made == ["k1:answer", "k2:outcome", "k2:call log"]
+    assert calls.buffered == 0
+    # Nothing is kept for k1 any more: its next write goes to the store at once.
+    assert await calls.write("k1", "release", lambda: store.write("k1:release"))
+    assert store.made[-1] == "k1:release"
 
 
 async def test_errors_that_are_not_unavailability_reach_the_caller() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -55,3 +55,26 @@ class MongoDncList:
             {"tenant_id": tenant_id, "phone": {"$in": numbers}}, {"_id": 0, "phone": 1}
         )
         return frozenset(document["phone"] for document in found)
+
+    def blocked_many(self, phones: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+        """`blocked` for several tenants (tenant id → numbers) in one query: both fields `$in`
+        the (tenant, phone) index, the pairs nobody asked for dropped here."""
+        wanted = {
+            tenant: set(checked_numbers(tenant, numbers)) for tenant, numbers in phones.items()
+        }
+        wanted = {tenant: numbers for tenant, numbers in wanted.items() if numbers}
+        if not wanted:
+            return {}
+        found = self._dnc.find(
+            {
+                "tenant_id": {"$in": sorted(wanted)},
+                "phone": {"$in": sorted(set().union(*wanted.values()))},
+            },
+            {"_id": 0, "tenant_id": 1, "phone": 1},
+        )
+        listed: dict[str, set[str]] = {}
+        for document in found:
+            tenant, phone = document["tenant_id"], document["phone"]
+            if phone in wanted.get(tenant, ()):
+                listed.setdefault(tenant, set()).add(phone)
+        return {tenant: frozenset(numbers) for tenant, numbers in listed.items()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from voxcore_adapters.fakes.trunks import InMemoryFleetHosts
 from voxcore_adapters.mongo import MongoFleetHosts
 from voxcore_adapters.redis import RedisLeaderLock, RedisTrunkChannels
 from voxcore_adapters.redis.channels import channels_key
-from voxcore_domain.model import CampaignState, ContactState, Disposition
+from voxcore_domain.model import Campaign, CampaignState, ContactState, Disposition
 from voxcore_domain.ports import DialRequest, DialResult
 from voxcore_domain.shards import shard_of
 from voxcore_domain.trunks import FleetHost, Trunk
@@ -50,16 +50,16 @@ def prefix() -> str:
 
 
 class SlowRecovery:
-    """The contact store, with each `recover_expired` (one per campaign on a take-over) taking
-    `seconds` of real time, as a slow MongoDB would."""
+    """The contact store, with a take-over's sweep (`recover_expired_many`) taking `seconds` of
+    real time per campaign, as a slow MongoDB with many campaigns would."""
 
     def __init__(self, inner: Any, seconds: float) -> None:
         self.inner = inner
         self.seconds = seconds
 
-    def recover_expired(self, *args: Any) -> Any:
-        time.sleep(self.seconds)
-        return self.inner.recover_expired(*args)
+    def recover_expired_many(self, campaigns: Sequence[Campaign], now: datetime) -> Any:
+        time.sleep(self.seconds * len(campaigns))
+        return self.inner.recover_expired_many(campaigns, now)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

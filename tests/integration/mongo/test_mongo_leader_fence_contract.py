@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from tests.integration.mongo.support import MakeLeases
-from voxcore_domain.errors import FencedOut, StaleLease
+from voxcore_domain.errors import FencedOut, StaleLease, ValidationError
 from voxcore_domain.leadership import Fence
 from voxcore_domain.model import (
     Campaign,
@@ -159,3 +159,49 @@ def test_a_takeover_stamps_only_its_own_shard(make_leases: MakeLeases) -> None:
     assert leases["k0"].leader_token == 5
     assert leases["k1"] is not None
     assert leases["k1"].leader_token is None
+
+
+def test_check_leader_refuses_only_a_replaced_leader(make_leases: MakeLeases) -> None:
+    """What the dialler asks before each call-log record of a call stamped with a fence."""
+    store = make_leases(*contacts(1))
+    store.check_leader(OLD)  # a shard nobody has taken over yet
+    store.take_over(OLD, NOW)
+    store.check_leader(OLD)
+    store.take_over(NEW, NOW)
+
+    with pytest.raises(FencedOut) as raised:
+        store.check_leader(OLD)
+
+    assert (raised.value.shard, raised.value.token, raised.value.newest) == ("0", 1, 2)
+    store.check_leader(NEW)
+    store.check_leader(Fence("0", 3))  # newer than the store has seen: not fenced out
+    store.check_leader(Fence("1", 1))  # another shard's fence is its own
+
+
+def test_an_old_leaders_batch_keeps_nothing_after_a_takeover(make_leases: MakeLeases) -> None:
+    other = attrs.evolve(CAMPAIGN, id="c2")
+    rows = contacts(4) + [attrs.evolve(c, id=f"m{c.id}", campaign_id="c2") for c in contacts(2)]
+    store = make_leases(*rows)
+    store.take_over(OLD, NOW)
+    store.take_over(NEW, NOW)
+
+    with pytest.raises(FencedOut) as raised:
+        store.lease_many([(CAMPAIGN, 2), (other, 2)], "old", NOW, TTL, OLD)
+
+    assert (raised.value.token, raised.value.newest) == (1, 2)
+    assert {c.state for c in store.contacts()} == {ContactState.READY}
+    assert all(c.lease is None for c in store.contacts())
+    leased = store.lease_many([(CAMPAIGN, 3), (other, 1)], "new", NOW, TTL, NEW)
+    assert {key: len(leases) for key, leases in leased.items()} == {"c1": 3, "c2": 1}
+    assert {lease.leader_token for leases in leased.values() for lease in leases} == {2}
+
+
+def test_a_batch_names_each_campaign_once(make_leases: MakeLeases) -> None:
+    store = make_leases(*contacts(2))
+    with pytest.raises(ValidationError, match="twice"):
+        store.lease_many([(CAMPAIGN, 1), (CAMPAIGN, 1)], "d1", NOW, TTL)
+    with pytest.raises(ValidationError, match="0 or more"):
+        store.lease_many([(CAMPAIGN, -1)], "d1", NOW, TTL)
+    with pytest.raises(ValidationError, match="twice"):
+        store.recover_expired_many([CAMPAIGN, CAMPAIGN], NOW)
+    assert all(c.lease is None for c in store.contacts())

@@ -19,6 +19,7 @@ from voxcore_adapters.mongo import MongoContactImport, MongoContactLeases, Mongo
 from voxcore_adapters.mongo.documents import Document
 from voxcore_adapters.mongo.schema import CONTACTS
 from voxcore_domain.errors import StaleLease, ValidationError
+from voxcore_domain.leadership import Fence
 from voxcore_domain.model import (
     CallingWindow,
     Campaign,
@@ -112,13 +113,72 @@ def test_a_batch_costs_three_round_trips_whatever_its_size(
     assert commands.names == ["find", "find", "update"]
 
 
-def test_dnc_contacts_cost_one_more(counted_db: Database[Document], commands: Commands) -> None:
+def test_dnc_contacts_cost_nothing_more(counted_db: Database[Document], commands: Commands) -> None:
     rows = contacts(20)
     leases = seeded(counted_db, rows)
     MongoDncList(counted_db).add("t1", [rows[0].phone, rows[5].phone])
     commands.names.clear()
     assert len(leases.lease(CAMPAIGN, 10, "a", NOW, TTL)) == 10
-    assert commands.names == ["find", "find", "update", "update"]
+    # Marking them DNC goes in the same bulk write as the leases.
+    assert commands.names == ["find", "find", "update"]
+    states = {c.id: c.state for c in leases.contacts()}
+    assert (states[rows[0].id], states[rows[5].id]) == (ContactState.DNC, ContactState.DNC)
+
+
+def test_a_sweep_of_many_campaigns_costs_one_round_trip_or_three(
+    counted_db: Database[Document], commands: Commands
+) -> None:
+    campaigns = [attrs.evolve(CAMPAIGN, id=f"c{i}") for i in range(20)]
+    rows = [
+        Contact(f"k{i}", c.id, "t1", f"+1415555{i:04d}", NOW - timedelta(hours=1))
+        for i, c in enumerate(campaigns)
+    ]
+    leases = seeded(counted_db, rows)
+    commands.names.clear()
+    assert leases.recover_expired_many(campaigns, NOW) == {c.id: [] for c in campaigns}
+    assert commands.names == ["update"]
+
+    (lease,) = leases.lease(campaigns[3], 1, "a", NOW, TTL)
+    leases.advance(lease, ContactState.DIALING, NOW)
+    (other,) = leases.lease(campaigns[7], 1, "a", NOW, TTL)
+    leases.advance(other, ContactState.DIALING, NOW)
+    commands.names.clear()
+    swept = leases.recover_expired_many(campaigns, NOW + TTL)
+    assert commands.names == ["update", "find", "update"]
+    assert {key: [c.id for c in got] for key, got in swept.items() if got} == {
+        "c3": ["k3"],
+        "c7": ["k7"],
+    }
+
+
+def test_a_ticks_batch_costs_a_read_per_campaign_and_three_more(
+    counted_db: Database[Document], commands: Commands
+) -> None:
+    """Ten campaigns of two tenants, some numbers on each tenant's DNC list, fenced: a
+    candidate read per campaign, then one DNC read, one bulk write and one fence read."""
+    campaigns = [attrs.evolve(CAMPAIGN, id=f"c{i}", tenant_id=f"t{i % 2}") for i in range(10)]
+    rows = [
+        Contact(f"k{i}-{j}", c.id, c.tenant_id, f"+1415{i:03d}{j:04d}", NOW - timedelta(hours=1))
+        for i, c in enumerate(campaigns)
+        for j in range(5)
+    ]
+    leases = seeded(counted_db, rows)
+    MongoDncList(counted_db).add("t0", ["+14150000000", "+14150010000"])  # c0's k0-0, c1's k1-0
+    MongoDncList(counted_db).add("t1", ["+14150010001"])  # c1's k1-1
+    fence = Fence("0", 1)
+    leases.take_over(fence, NOW)
+    commands.names.clear()
+
+    leased = leases.lease_many([(c, 2) for c in campaigns], "a", NOW, TTL, fence)
+
+    assert commands.names == ["find"] * 10 + ["find", "update", "find"]
+    assert {key: len(got) for key, got in leased.items()} == {c.id: 2 for c in campaigns}
+    assert [lease.contact_id for lease in leased["c0"]] == ["k0-1", "k0-2"]
+    assert [lease.contact_id for lease in leased["c1"]] == ["k1-0", "k1-2"]
+    states = {c.id: c.state for c in leases.contacts()}
+    assert (states["k0-0"], states["k1-1"]) == (ContactState.DNC, ContactState.DNC)
+    # t0 lists c1's k1-0 number too, but c1 belongs to t1: leased.
+    assert states["k1-0"] is ContactState.LEASED
 
 
 def test_each_fenced_write_costs_one_round_trip_and_complete_two(

@@ -14,6 +14,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 
 import attrs
 import pytest
@@ -73,6 +74,8 @@ CAMPAIGN = Campaign(
     retry=POLICY,
     state=CampaignState.RUNNING,
 )
+OTHER = attrs.evolve(CAMPAIGN, id="c2", tenant_id="t2", name="Renewals")
+"""A second tenant's campaign, leased beside the first by `lease_many`."""
 NEXT_IN_CALL = {
     ContactState.LEASED: ContactState.DIALING,
     ContactState.DIALING: ContactState.ANSWERED,
@@ -94,6 +97,10 @@ WRITES: dict[str, Callable[[LeaseStore, Lease, Campaign, datetime], object]] = {
 Outcome = tuple[str, object]
 
 
+def recover_expired(store: LeaseStore, campaign: Campaign, now: datetime) -> list[Contact]:
+    return store.recover_expired(campaign, now)
+
+
 class LeasingAgrees(RuleBasedStateMachine):
     """`held` is what the diallers believe they hold (each token's latest renewal); a lease is
     stale once its holder let it go or its expiry passed."""
@@ -102,7 +109,7 @@ class LeasingAgrees(RuleBasedStateMachine):
         super().__init__()
         self.db = db
         self.clock = START
-        self.campaign = CAMPAIGN
+        self.campaigns = {CAMPAIGN.id: CAMPAIGN, OTHER.id: OTHER}
         self.held: dict[str, Lease] = {}
         self.done_with: list[Lease] = []
         self.attempts: dict[str, int] = {}
@@ -112,8 +119,18 @@ class LeasingAgrees(RuleBasedStateMachine):
         blocked=st.sets(st.integers(0, 7), max_size=2),
         late=st.sets(st.integers(0, 7), max_size=3),
         seed=st.integers(0, 2**32),
+        others=st.lists(st.sampled_from(ZONES), max_size=4),
+        others_blocked=st.sets(st.integers(0, 3), max_size=1),
     )
-    def create(self, zones: list[str | None], blocked: set[int], late: set[int], seed: int) -> None:
+    def create(
+        self,
+        zones: list[str | None],
+        blocked: set[int],
+        late: set[int],
+        seed: int,
+        others: list[str | None],
+        others_blocked: set[int],
+    ) -> None:
         contacts = [
             Contact(
                 f"k{i}",
@@ -125,8 +142,16 @@ class LeasingAgrees(RuleBasedStateMachine):
                 timezone,
             )
             for i, timezone in enumerate(zones)
+        ] + [
+            Contact(f"m{i}", OTHER.id, OTHER.tenant_id, f"+1415666{i:04d}", START, timezone)
+            for i, timezone in enumerate(others)
         ]
-        dnc = {"t1": {f"+1415555{i:04d}" for i in blocked}}
+        dnc = {
+            "t1": {f"+1415555{i:04d}" for i in blocked},
+            # The first tenant's numbers too: each tenant's list is its own.
+            "t2": {f"+1415666{i:04d}" for i in others_blocked}
+            | {f"+1415555{i:04d}" for i in range(2)},
+        }
         for name in (CONTACTS, DNC):
             self.db.get_collection(name).delete_many({})
         seed_mongo(self.db, contacts, dnc)
@@ -161,6 +186,11 @@ class LeasingAgrees(RuleBasedStateMachine):
         held = sorted(self.held.values(), key=lambda x: x.token)
         return [lease for lease in held if self.state_of(lease).in_call]
 
+    def campaign_of(self, lease: Lease) -> Campaign:
+        contact = self.fake.get(lease.contact_id)
+        assert contact is not None
+        return self.campaigns[contact.campaign_id]
+
     def state_of(self, lease: Lease) -> ContactState:
         contact = self.fake.get(lease.contact_id)
         assert contact is not None
@@ -177,11 +207,16 @@ class LeasingAgrees(RuleBasedStateMachine):
     def advance_clock(self, seconds: int) -> None:
         self.clock += timedelta(seconds=seconds)
 
-    @rule()
-    def pause_or_resume(self) -> None:
-        running = self.campaign.state is CampaignState.RUNNING
+    @property
+    def campaign(self) -> Campaign:
+        return self.campaigns[CAMPAIGN.id]
+
+    @rule(campaign_id=st.sampled_from(sorted([CAMPAIGN.id, OTHER.id])))
+    def pause_or_resume(self, campaign_id: str) -> None:
+        campaign = self.campaigns[campaign_id]
+        running = campaign.state is CampaignState.RUNNING
         wanted = CampaignState.PAUSED if running else CampaignState.RUNNING
-        self.campaign = self.campaign.transition(wanted)
+        self.campaigns[campaign_id] = campaign.transition(wanted)
 
     @rule(owner=st.sampled_from(OWNERS), n=st.integers(0, 4), ttl=ttls)
     def lease(self, owner: str, n: int, ttl: timedelta) -> None:
@@ -189,6 +224,32 @@ class LeasingAgrees(RuleBasedStateMachine):
         assert kind == "ok"
         assert isinstance(taken, list)
         assert len(taken) <= n
+        self.hold(taken)
+
+    @rule(
+        owner=st.sampled_from(OWNERS),
+        n=st.integers(0, 4),
+        m=st.integers(0, 3),
+        other_first=st.booleans(),
+        ttl=ttls,
+    )
+    def lease_many(self, owner: str, n: int, m: int, other_first: bool, ttl: timedelta) -> None:
+        """A dialler's tick: both campaigns in one batch, in either order."""
+        wanted = [(self.campaign, n), (self.campaigns[OTHER.id], m)]
+        if other_first:
+            wanted.reverse()
+        kind, taken = self.both(lambda s: s.lease_many(wanted, owner, self.clock, ttl))
+        assert kind == "ok"
+        assert isinstance(taken, dict)
+        assert list(taken) == [campaign.id for campaign, _ in wanted]
+        for campaign, most in wanted:
+            leases = taken[campaign.id]
+            assert len(leases) <= most
+            for lease in leases:
+                assert self.campaign_of(lease).id == campaign.id
+            self.hold(leases)
+
+    def hold(self, taken: list[Lease]) -> None:
         for lease in taken:
             assert lease.token not in self.held
             self.held[lease.token] = lease
@@ -228,7 +289,8 @@ class LeasingAgrees(RuleBasedStateMachine):
     @rule(data=st.data(), disposition=st.sampled_from(Disposition))
     def complete(self, data: st.DataObject, disposition: Disposition) -> None:
         lease = self.pick_held(data)
-        kind, done = self.both(lambda s: s.complete(lease, self.campaign, disposition, self.clock))
+        campaign = self.campaign_of(lease)
+        kind, done = self.both(lambda s: s.complete(lease, campaign, disposition, self.clock))
         if kind == "ok":
             assert isinstance(done, Contact)
             assert done.state.terminal or done.state is ContactState.READY
@@ -241,7 +303,8 @@ class LeasingAgrees(RuleBasedStateMachine):
     def call_ends(self, data: st.DataObject, disposition: Disposition) -> None:
         """A dialled call ending, which random picks of a lease seldom find."""
         lease = data.draw(st.sampled_from(self.in_call()))
-        kind, _ = self.both(lambda s: s.complete(lease, self.campaign, disposition, self.clock))
+        campaign = self.campaign_of(lease)
+        kind, _ = self.both(lambda s: s.complete(lease, campaign, disposition, self.clock))
         assert (kind == "ok") is is_live(lease, self.clock)
         self.let_go(lease)
 
@@ -255,12 +318,28 @@ class LeasingAgrees(RuleBasedStateMachine):
 
     @rule()
     def recover_expired(self) -> None:
-        kind, recovered = self.both(lambda s: s.recover_expired(self.campaign, self.clock))
+        for campaign in self.campaigns.values():
+            kind, recovered = self.both(partial(recover_expired, campaign=campaign, now=self.clock))
+            assert kind == "ok"
+            assert isinstance(recovered, list)
+            for contact in recovered:
+                assert contact.last_disposition is Disposition.FAILED
+                assert contact.state in (ContactState.READY, ContactState.EXHAUSTED)
+
+    @rule(other_first=st.booleans())
+    def recover_expired_many(self, other_first: bool) -> None:
+        """A dialler's sweep: both campaigns in one batch, in either order."""
+        campaigns = list(self.campaigns.values())
+        if other_first:
+            campaigns.reverse()
+        kind, recovered = self.both(lambda s: s.recover_expired_many(campaigns, self.clock))
         assert kind == "ok"
-        assert isinstance(recovered, list)
-        for contact in recovered:
-            assert contact.last_disposition is Disposition.FAILED
-            assert contact.state in (ContactState.READY, ContactState.EXHAUSTED)
+        assert isinstance(recovered, dict)
+        assert list(recovered) == [campaign.id for campaign in campaigns]
+        for campaign_id, contacts in recovered.items():
+            for contact in contacts:
+                assert contact.campaign_id == campaign_id
+                assert contact.last_disposition is Disposition.FAILED
 
     @precondition(lambda self: self.stale())
     @rule(data=st.data(), write=st.sampled_from(sorted(WRITES)))
@@ -268,7 +347,8 @@ class LeasingAgrees(RuleBasedStateMachine):
         """A dialler whose lease expired or was let go changes nothing, in either store."""
         lease = data.draw(st.sampled_from(self.stale()))
         before = self.real.contacts()
-        kind, _ = self.both(lambda s: WRITES[write](s, lease, self.campaign, self.clock))
+        campaign = self.campaign_of(lease)
+        kind, _ = self.both(lambda s: WRITES[write](s, lease, campaign, self.clock))
         assert kind == StaleLease.__name__
         assert self.real.contacts() == before
 
@@ -340,7 +420,9 @@ def test_the_mongo_adapter_agrees_with_the_reference(mongo_db: Database[Document
 def test_a_changed_contact_would_be_noticed(mongo_db: Database[Document]) -> None:
     """The comparison has teeth: one field changed behind the fake's back is a disagreement."""
     machine = LeasingAgrees(mongo_db)
-    machine.create(zones=[None, None], blocked=set(), late=set(), seed=1)
+    machine.create(
+        zones=[None, None], blocked=set(), late=set(), seed=1, others=[None], others_blocked=set()
+    )
     machine.the_stores_agree_on_every_contact()
     contact = machine.fake.get("k1")
     assert contact is not None

@@ -256,8 +256,9 @@ class MongoContactLeases:
                     raced[key] = short[key]
             short = raced
         if fence is not None and any(leased.values()):
-            newest = self._newest(fence.shard)
-            if fenced_out(fence.token, newest):
+            try:
+                self.check_leader(fence)
+            except FencedOut:
                 self._contacts.update_many(
                     {
                         "lease.token": {
@@ -268,7 +269,7 @@ class MongoContactLeases:
                     },
                     {"$set": {"state": ContactState.READY.value, "lease": None}},
                 )
-                raise FencedOut(fence.shard, fence.token, newest)
+                raise
         return leased
 
     def take_over(self, fence: Fence, now: datetime) -> list[Contact]:
